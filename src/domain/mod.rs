@@ -1,0 +1,7 @@
+//! Pure game rules: ids, positions, hunts and phases, accuracy policy, check-in verdicts. No IO, no async.
+
+pub mod checkin;
+pub mod geofence;
+pub mod hunt;
+pub mod ids;
+pub mod position;

@@ -1,0 +1,20 @@
+//! nenufar: a geolocated social-game engine for urban treasure hunts.
+//!
+//! Where to start reading: the check-in path runs
+//! [`http::routes::checkins`] (parse the fix) -> [`service::checkin`] (load, decide, persist)
+//! -> [`spatial::index`] (candidate targets, exact geodesic test) -> [`domain::checkin`] (verdict)
+//! -> [`db::checkins`] (one durable statement).
+//!
+//! Layers, inner to outer: `domain` (pure rules) <- `spatial` (pure geometry) <- `service`
+//! (use cases) <- `http` <- `app`; `db` is used by `service` only.
+
+pub mod app;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod service;
+pub mod spatial;
+pub mod telemetry;

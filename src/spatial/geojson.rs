@@ -1,0 +1,324 @@
+//! GeoJSON (RFC 7946) parsing for targets and hunt areas, with errors that name the feature and the reason.
+
+use serde_json::{Map, Value};
+
+use super::polygon::{Rings, SphericalPolygon};
+use super::shape::{Circle, MAX_RADIUS_M, Shape};
+use crate::domain::position::LatLon;
+
+/// Which 400 code a refused document gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GeoJsonErrorKind {
+    /// `invalid_geojson`: bad structure, coordinates, rings or properties.
+    Invalid,
+    /// `unsupported_geometry`: valid GeoJSON that is not a target shape.
+    Unsupported,
+}
+
+/// A refused document: the first offending feature and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GeoJsonError {
+    pub kind: GeoJsonErrorKind,
+    pub feature_index: Option<usize>,
+    pub reason: String,
+}
+
+fn invalid(reason: impl Into<String>) -> GeoJsonError {
+    GeoJsonError { kind: GeoJsonErrorKind::Invalid, feature_index: None, reason: reason.into() }
+}
+
+fn unsupported(reason: impl Into<String>) -> GeoJsonError {
+    GeoJsonError { kind: GeoJsonErrorKind::Unsupported, feature_index: None, reason: reason.into() }
+}
+
+impl GeoJsonError {
+    fn at(mut self, index: usize) -> Self {
+        self.feature_index.get_or_insert(index);
+        self
+    }
+}
+
+/// Largest `points` a target may give.
+pub const MAX_POINTS: i64 = 1_000_000;
+/// Longest target name, characters.
+pub const MAX_NAME_CHARS: usize = 200;
+
+/// A target's geometry as imported.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ShapeSpec {
+    Circle { centre: LatLon, radius_m: f64 },
+    /// A Polygon is a one-element list.
+    Polygons(Vec<Rings>),
+}
+
+impl ShapeSpec {
+    /// The shape the index tests against.
+    pub fn to_shape(&self) -> Result<Shape, GeoJsonError> {
+        match self {
+            Self::Circle { centre, radius_m } => Ok(Shape::Circle(Circle::new(*centre, *radius_m))),
+            Self::Polygons(polys) => {
+                SphericalPolygon::new(polys).map(Shape::Polygon).map_err(|e| invalid(e.to_string()))
+            }
+        }
+    }
+
+    /// Every position that must lie inside the hunt area: circle centres and polygon vertices.
+    pub fn anchor_points(&self) -> Vec<LatLon> {
+        match self {
+            Self::Circle { centre, .. } => vec![*centre],
+            Self::Polygons(polys) => polys.iter().flatten().flatten().copied().collect(),
+        }
+    }
+}
+
+/// One importable target.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TargetSpec {
+    pub name: String,
+    pub points: i32,
+    pub prerequisites: Vec<uuid::Uuid>,
+    pub shape: ShapeSpec,
+}
+
+/// The result of parsing an import document.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ParsedTargets {
+    /// Importable targets with their feature index.
+    pub targets: Vec<(usize, TargetSpec)>,
+    /// Indexes of features whose geometry was empty (skipped and reported).
+    pub skipped: Vec<usize>,
+}
+
+/// Parses a FeatureCollection or a single Feature. All or nothing: the first bad feature refuses it.
+pub fn parse_targets(doc: &Value) -> Result<ParsedTargets, GeoJsonError> {
+    let obj = doc.as_object().ok_or_else(|| invalid("expected a GeoJSON object"))?;
+    let mut parsed = ParsedTargets::default();
+    match obj.get("type").and_then(Value::as_str) {
+        Some("FeatureCollection") => {
+            let features = obj
+                .get("features")
+                .and_then(Value::as_array)
+                .ok_or_else(|| invalid("a FeatureCollection needs a \"features\" array"))?;
+            for (i, f) in features.iter().enumerate() {
+                match parse_feature(f).map_err(|e| e.at(i))? {
+                    Some(t) => parsed.targets.push((i, t)),
+                    None => parsed.skipped.push(i),
+                }
+            }
+        }
+        Some("Feature") => match parse_feature(doc).map_err(|e| e.at(0))? {
+            Some(t) => parsed.targets.push((0, t)),
+            None => parsed.skipped.push(0),
+        },
+        Some(other) if is_geometry_type(other) => {
+            return Err(invalid(format!("expected a Feature or FeatureCollection, got a bare {other} geometry")));
+        }
+        _ => return Err(invalid("expected a Feature or FeatureCollection")),
+    }
+    Ok(parsed)
+}
+
+fn is_geometry_type(t: &str) -> bool {
+    matches!(
+        t,
+        "Point" | "MultiPoint" | "LineString" | "MultiLineString" | "Polygon" | "MultiPolygon" | "GeometryCollection"
+    )
+}
+
+/// Parses one Feature; `Ok(None)` when its geometry is empty.
+pub fn parse_feature(f: &Value) -> Result<Option<TargetSpec>, GeoJsonError> {
+    let obj = f.as_object().ok_or_else(|| invalid("a feature must be an object"))?;
+    if obj.get("type").and_then(Value::as_str) != Some("Feature") {
+        return Err(invalid("expected \"type\": \"Feature\""));
+    }
+    let empty = Map::new();
+    let props = match obj.get("properties") {
+        None | Some(Value::Null) => &empty,
+        Some(Value::Object(m)) => m,
+        Some(_) => return Err(invalid("\"properties\" must be an object or null")),
+    };
+    let geometry = match obj.get("geometry") {
+        Some(Value::Null) => return Ok(None),
+        Some(g) => g,
+        None => return Err(invalid("a feature needs a \"geometry\" member (null if empty)")),
+    };
+    let Some(shape) = parse_shape(geometry, props)? else {
+        return Ok(None);
+    };
+    let name = match props.get("name") {
+        Some(Value::String(s)) if !s.trim().is_empty() && s.chars().count() <= MAX_NAME_CHARS => s.trim().to_owned(),
+        Some(_) => return Err(invalid(format!("property \"name\" must be a string of 1 to {MAX_NAME_CHARS} characters"))),
+        None => return Err(invalid("property \"name\" is required")),
+    };
+    let points = match props.get("points") {
+        None | Some(Value::Null) => 1,
+        Some(v) => match v.as_i64() {
+            Some(p) if (0..=MAX_POINTS).contains(&p) => p as i32,
+            _ => return Err(invalid(format!("property \"points\" must be an integer in [0, {MAX_POINTS}]"))),
+        },
+    };
+    let prerequisites = match props.get("prerequisites") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| v.as_str().and_then(|s| uuid::Uuid::parse_str(s).ok()))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| invalid("property \"prerequisites\" must be an array of target ids"))?,
+        Some(_) => return Err(invalid("property \"prerequisites\" must be an array of target ids")),
+    };
+    Ok(Some(TargetSpec { name, points, prerequisites, shape }))
+}
+
+fn parse_shape(geometry: &Value, props: &Map<String, Value>) -> Result<Option<ShapeSpec>, GeoJsonError> {
+    let g = geometry.as_object().ok_or_else(|| invalid("\"geometry\" must be an object or null"))?;
+    let kind = g.get("type").and_then(Value::as_str).ok_or_else(|| invalid("a geometry needs a \"type\""))?;
+    match kind {
+        "Point" => {
+            let coords = coordinates(g)?;
+            if is_empty_array(coords) {
+                return Ok(None);
+            }
+            let centre = position(coords)?;
+            match props.get("radius_m") {
+                None | Some(Value::Null) => Err(unsupported("a Point needs a \"radius_m\" property to be a circle target")),
+                Some(v) => match v.as_f64() {
+                    Some(r) if r > 0.0 && r <= MAX_RADIUS_M => Ok(Some(ShapeSpec::Circle { centre, radius_m: r })),
+                    _ => Err(invalid(format!("property \"radius_m\" must be a number in (0, {MAX_RADIUS_M}]"))),
+                },
+            }
+        }
+        "Polygon" | "MultiPolygon" => {
+            let polys = parse_polygonal(geometry)?;
+            if polys.is_empty() {
+                return Ok(None);
+            }
+            let spec = ShapeSpec::Polygons(polys);
+            spec.to_shape()?;
+            Ok(Some(spec))
+        }
+        "LineString" | "MultiLineString" | "MultiPoint" | "GeometryCollection" => {
+            Err(unsupported(format!("{kind} is not a target shape: use a Polygon, a MultiPolygon or a Point with radius_m")))
+        }
+        other => Err(invalid(format!("unknown geometry type {other:?}"))),
+    }
+}
+
+/// Parses a Polygon or MultiPolygon geometry (a hunt area or a polygon target); empty gives `[]`.
+pub fn parse_polygonal(geometry: &Value) -> Result<Vec<Rings>, GeoJsonError> {
+    let g = geometry.as_object().ok_or_else(|| invalid("a geometry must be an object"))?;
+    let coords = coordinates(g)?;
+    match g.get("type").and_then(Value::as_str) {
+        Some("Polygon") if is_empty_array(coords) => Ok(Vec::new()),
+        Some("Polygon") => Ok(vec![polygon(coords)?]),
+        Some("MultiPolygon") => array(coords, "MultiPolygon coordinates")?.iter().map(polygon).collect(),
+        Some(other) if is_geometry_type(other) => Err(unsupported(format!("expected a Polygon or MultiPolygon, got {other}"))),
+        _ => Err(invalid("expected a Polygon or MultiPolygon geometry")),
+    }
+}
+
+fn coordinates(g: &Map<String, Value>) -> Result<&Value, GeoJsonError> {
+    g.get("coordinates").ok_or_else(|| invalid("a geometry needs \"coordinates\""))
+}
+
+fn is_empty_array(v: &Value) -> bool {
+    v.as_array().is_some_and(Vec::is_empty)
+}
+
+fn array<'a>(v: &'a Value, what: &str) -> Result<&'a Vec<Value>, GeoJsonError> {
+    v.as_array().ok_or_else(|| invalid(format!("{what} must be an array")))
+}
+
+fn polygon(v: &Value) -> Result<Rings, GeoJsonError> {
+    let rings = array(v, "a polygon")?;
+    if rings.is_empty() {
+        return Err(invalid("a polygon needs at least one ring"));
+    }
+    rings.iter().map(ring).collect()
+}
+
+fn ring(v: &Value) -> Result<Vec<LatLon>, GeoJsonError> {
+    let positions = array(v, "a linear ring")?.iter().map(position).collect::<Result<Vec<_>, _>>()?;
+    if positions.len() < 4 {
+        return Err(invalid("a linear ring needs at least 4 positions"));
+    }
+    if positions.first() != positions.last() {
+        return Err(invalid("a linear ring must be closed (first and last positions equal)"));
+    }
+    Ok(positions)
+}
+
+/// `[lon, lat]` or `[lon, lat, altitude]`; the altitude is ignored.
+fn position(v: &Value) -> Result<LatLon, GeoJsonError> {
+    let items = array(v, "a position")?;
+    if !(2..=3).contains(&items.len()) {
+        return Err(invalid(format!("a position has 2 or 3 numbers, got {}", items.len())));
+    }
+    let nums = items.iter().map(Value::as_f64).collect::<Option<Vec<_>>>().ok_or_else(|| invalid("a position holds numbers"))?;
+    LatLon::new(nums[1], nums[0]).map_err(|e| invalid(format!("position out of range: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn feature(geometry: Value, props: Value) -> Value {
+        json!({"type": "Feature", "geometry": geometry, "properties": props})
+    }
+
+    #[test]
+    fn a_point_with_a_radius_is_a_circle_and_lon_comes_first() {
+        let f = feature(json!({"type": "Point", "coordinates": [2.29, 48.85, 35.0]}), json!({"name": "Eiffel", "radius_m": 40}));
+        let parsed = parse_targets(&f).unwrap();
+        let (_, t) = &parsed.targets[0];
+        assert_eq!(t.points, 1);
+        match &t.shape {
+            ShapeSpec::Circle { centre, radius_m } => {
+                assert_eq!((centre.lat(), centre.lon(), *radius_m), (48.85, 2.29, 40.0));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_point_without_radius_and_a_line_are_unsupported() {
+        let doc = json!({"type": "FeatureCollection", "features": [
+            feature(json!({"type": "Polygon", "coordinates": [[[0,0],[1,0],[1,1],[0,0]]]}), json!({"name": "ok"})),
+            feature(json!({"type": "LineString", "coordinates": [[0,0],[1,1]]}), json!({"name": "line"})),
+        ]});
+        let err = parse_targets(&doc).unwrap_err();
+        assert_eq!((err.kind, err.feature_index), (GeoJsonErrorKind::Unsupported, Some(1)));
+        let err = parse_targets(&feature(json!({"type": "Point", "coordinates": [0, 0]}), json!({"name": "p"}))).unwrap_err();
+        assert_eq!(err.kind, GeoJsonErrorKind::Unsupported);
+    }
+
+    #[test]
+    fn unclosed_rings_bad_positions_and_missing_names_are_invalid() {
+        let cases = [
+            feature(json!({"type": "Polygon", "coordinates": [[[0,0],[1,0],[1,1],[0,1]]]}), json!({"name": "open"})),
+            feature(json!({"type": "Polygon", "coordinates": [[[0,0],[1,0],[0,0]]]}), json!({"name": "short"})),
+            feature(json!({"type": "Point", "coordinates": [0, 91]}), json!({"name": "lat", "radius_m": 5})),
+            feature(json!({"type": "Point", "coordinates": [0]}), json!({"name": "count", "radius_m": 5})),
+            feature(json!({"type": "Point", "coordinates": [1, 2]}), json!({"radius_m": 5})),
+            feature(json!({"type": "Point", "coordinates": [1, 2]}), json!({"name": "r", "radius_m": 50001})),
+            json!({"type": "Feature", "properties": {"name": "no geometry member"}}),
+            json!({"type": "Circle"}),
+        ];
+        for case in cases {
+            let err = parse_targets(&case).unwrap_err();
+            assert_eq!(err.kind, GeoJsonErrorKind::Invalid, "{case}");
+        }
+    }
+
+    #[test]
+    fn empty_geometries_are_skipped_and_reported() {
+        let doc = json!({"type": "FeatureCollection", "features": [
+            {"type": "Feature", "geometry": null, "properties": {"name": "nothing"}},
+            feature(json!({"type": "MultiPolygon", "coordinates": []}), json!({"name": "empty"})),
+            feature(json!({"type": "Point", "coordinates": [1, 2]}), json!({"name": "c", "radius_m": 5})),
+        ]});
+        let parsed = parse_targets(&doc).unwrap();
+        assert_eq!(parsed.skipped, vec![0, 1]);
+        assert_eq!(parsed.targets.len(), 1);
+    }
+}
