@@ -1,1 +1,215 @@
-fn main() {}
+//! The `nenufar` command: serve, migrate, seed, demo, org create, and the embedded database helpers.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use nenufar::app::AppState;
+use nenufar::config::{Config, LogFormat};
+use nenufar::db::cluster::{ClusterOptions, EmbeddedCluster};
+use nenufar::{db, http, service, telemetry};
+
+#[derive(Parser)]
+#[command(name = "nenufar", version, about = "Geolocated social-game engine for urban treasure hunts")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serves the API (NENUFAR_BIND, default 127.0.0.1:8080); migrates first.
+    Serve,
+    /// Applies pending database migrations.
+    Migrate,
+    /// Loads a fixture directory (hunt.json + targets.geojson) as a published hunt of the demo organisation.
+    Seed { fixture: PathBuf },
+    /// Starts the embedded database if needed, loads the Paris demo hunt, prints credentials, serves.
+    Demo {
+        /// Fixture directory of the demo hunt.
+        #[arg(long, default_value = "fixtures/paris")]
+        fixture: PathBuf,
+    },
+    /// Organisations.
+    Org {
+        #[command(subcommand)]
+        command: OrgCommand,
+    },
+    /// The embedded PostgreSQL cluster.
+    Db {
+        #[command(subcommand)]
+        command: DbCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum OrgCommand {
+    /// Creates an organisation and its owner; prints the organisation id.
+    Create {
+        name: String,
+        #[arg(long)]
+        owner_email: String,
+        #[arg(long)]
+        owner_password: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum DbCommand {
+    /// Starts (or reuses) a cluster; prints the URL of its `postgres` database.
+    Start {
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// fsync off: for test clusters only.
+        #[arg(long)]
+        throwaway: bool,
+    },
+    /// Stops the cluster in a data directory.
+    Stop {
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+fn say(line: impl std::fmt::Display) {
+    let _ = writeln!(std::io::stdout(), "{line}");
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "configuration error: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    telemetry::init(config.log_format == LogFormat::Json);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command, config)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    match command {
+        Command::Db { command: DbCommand::Start { data_dir, throwaway } } => {
+            let data_dir = data_dir.or(config.data_dir).unwrap_or_else(EmbeddedCluster::default_data_dir);
+            let cluster = start_cluster(data_dir, throwaway).await?;
+            say(cluster.database_url("postgres"));
+            Ok(())
+        }
+        Command::Db { command: DbCommand::Stop { data_dir } } => {
+            let data_dir = data_dir.or(config.data_dir).unwrap_or_else(EmbeddedCluster::default_data_dir);
+            tokio::task::spawn_blocking(move || EmbeddedCluster::stop(&data_dir)).await??;
+            Ok(())
+        }
+        Command::Migrate => {
+            let url = database_url(&config).await?;
+            let n = db::migrate::run_pending(&url).await?;
+            say(format!("{n} migration(s) applied"));
+            Ok(())
+        }
+        Command::Serve => {
+            let state = prepare(&config).await?;
+            serve(state, &config).await
+        }
+        Command::Seed { fixture } => {
+            let state = prepare(&config).await?;
+            let owner = service::seed::demo_owner(&state.ctx).await?;
+            let hunt = service::seed::seed_hunt(&state.ctx, owner, &fixture).await?;
+            say(hunt);
+            Ok(())
+        }
+        Command::Demo { fixture } => {
+            let state = prepare(&config).await?;
+            let owner = service::seed::demo_owner(&state.ctx).await?;
+            let hunt = service::seed::seed_hunt(&state.ctx, owner, &fixture).await?;
+            let base = format!("http://{}", config.bind);
+            say(format!(
+                "\nnenufar demo is up\n  API:      {base}/v1\n  docs:     {base}/docs\n  OpenAPI:  {base}/openapi.json\n  health:   {base}/healthz\n\
+                 \n  staff login:  {} / {}\n  demo hunt:    {hunt} (Paris, live now)\n\
+                 \n  try: curl -s -XPOST {base}/v1/staff/login -H 'content-type: application/json' -d '{{\"email\":\"{}\",\"password\":\"{}\"}}'\n\
+                 \x20      curl -s -XPOST {base}/v1/players -H 'content-type: application/json' -d '{{\"handle\":\"ana\"}}'\n",
+                service::seed::DEMO_EMAIL,
+                service::seed::DEMO_PASSWORD,
+                service::seed::DEMO_EMAIL,
+                service::seed::DEMO_PASSWORD,
+            ));
+            serve(state, &config).await
+        }
+        Command::Org { command: OrgCommand::Create { name, owner_email, owner_password } } => {
+            let state = prepare(&config).await?;
+            let org = service::orgs::create_org(&state.ctx, &name, &owner_email, owner_password)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            say(org);
+            Ok(())
+        }
+    }
+}
+
+async fn start_cluster(data_dir: PathBuf, throwaway: bool) -> anyhow::Result<EmbeddedCluster> {
+    let opts = ClusterOptions { data_dir, throwaway };
+    Ok(tokio::task::spawn_blocking(move || EmbeddedCluster::ensure_started(&opts)).await??)
+}
+
+/// The configured external database, or the embedded default (started if needed).
+async fn database_url(config: &Config) -> anyhow::Result<String> {
+    if let Some(url) = &config.database_url {
+        return Ok(url.expose().to_owned());
+    }
+    let data_dir = config.data_dir.clone().unwrap_or_else(EmbeddedCluster::default_data_dir);
+    tracing::info!(data_dir = %data_dir.display(), "using the embedded PostgreSQL cluster");
+    let cluster = start_cluster(data_dir, false).await?;
+    Ok(cluster.database_url("postgres"))
+}
+
+/// Connects, checks versions, migrates, builds the state.
+async fn prepare(config: &Config) -> anyhow::Result<AppState> {
+    let url = database_url(config).await?;
+    let pool = db::connect(&url, config.db_pool_size)?;
+    let versions = db::pool::check_versions(&pool).await?;
+    tracing::info!(%versions, "database");
+    let applied = db::migrate::run_pending(&url).await?;
+    if applied > 0 {
+        tracing::info!(applied, "migrations applied");
+    }
+    Ok(AppState::new(pool))
+}
+
+async fn serve(state: AppState, config: &Config) -> anyhow::Result<()> {
+    let listener =
+        tokio::net::TcpListener::bind(config.bind).await.with_context(|| format!("binding {} (NENUFAR_BIND)", config.bind))?;
+    tracing::info!(addr = %config.bind, "serving");
+    axum::serve(listener, http::router(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+    tracing::info!("shutting down");
+}

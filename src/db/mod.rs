@@ -1,1 +1,16 @@
-//! db
+//! PostgreSQL + PostGIS access: pool, migrations, the embedded cluster, and one query module per table group.
+//!
+//! Query functions take `&mut AsyncPgConnection` so they run inside the caller's transaction.
+
+pub mod accounts;
+pub mod checkins;
+pub mod cluster;
+pub mod geo;
+pub mod hunts;
+pub mod migrate;
+pub mod pool;
+pub mod schema;
+pub mod targets;
+pub mod teams;
+
+pub use pool::{Pool, connect};

@@ -1,5 +1,6 @@
 //! Pure game rules: ids, positions, hunts and phases, accuracy policy, check-in verdicts. No IO, no async.
 
+pub mod account;
 pub mod checkin;
 pub mod geofence;
 pub mod hunt;

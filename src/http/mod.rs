@@ -1,1 +1,83 @@
-//! http
+//! HTTP: the axum router, its layers (limits, tracing without query strings, panics to 500), the
+//! error table, extractors, and the OpenAPI document.
+
+pub mod error;
+pub mod extract;
+pub mod openapi;
+pub mod routes;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::app::AppState;
+use crate::error::AppError;
+use crate::telemetry::Metrics;
+
+/// Largest body of every endpoint but the target import.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// The API routes and their OpenAPI document.
+pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .merge(routes::staff::router())
+        .merge(routes::players::router())
+        .merge(routes::hunts::router())
+        .merge(routes::targets::router())
+        .merge(routes::teams::router())
+        .merge(routes::checkins::router())
+        .split_for_parts()
+}
+
+/// The OpenAPI document as checked in at `mobile-api/openapi.json`.
+pub fn openapi_json() -> String {
+    api().1.to_pretty_json().unwrap_or_else(|_| "{}".to_owned())
+}
+
+/// The whole application router.
+pub fn router(state: AppState) -> Router {
+    let (api, doc) = api();
+    let docs = utoipa_swagger_ui::SwaggerUi::new("/docs").url("/docs/openapi.json", doc);
+    Router::new()
+        .merge(api)
+        .merge(routes::health::router())
+        .merge(docs)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn_with_state(state.clone(), count_requests))
+        .layer(
+            // Spans carry the method and the path only: query strings (positions, tokens) are never logged.
+            TraceLayer::new_for_http().make_span_with(|req: &Request| {
+                tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
+            }),
+        )
+        .layer(CatchPanicLayer::custom(|_| AppError::Internal(anyhow::anyhow!("handler panicked")).into_response()))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
+        .with_state(state)
+}
+
+async fn not_found() -> AppError {
+    AppError::NotFound("route")
+}
+
+async fn method_not_allowed() -> AppError {
+    AppError::MethodNotAllowed
+}
+
+async fn count_requests(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    Metrics::inc(&state.ctx.metrics.http_requests);
+    let response = next.run(req).await;
+    if response.status().is_server_error() {
+        Metrics::inc(&state.ctx.metrics.http_errors_5xx);
+    }
+    response
+}

@@ -1,1 +1,33 @@
-//! service
+//! Use cases, one file per resource verb group: load, apply the domain rule, persist in one transaction.
+
+pub mod auth;
+pub mod checkin;
+pub mod hunts;
+pub mod index_cache;
+pub mod orgs;
+pub mod publish;
+pub mod seed;
+pub mod targets;
+pub mod teams;
+
+use std::sync::Arc;
+
+use crate::clock::Clock;
+use crate::db::Pool;
+use crate::telemetry::Metrics;
+use index_cache::IndexCache;
+
+/// What every use case may touch: the database, this node's index cache, the clock, counters.
+#[derive(Clone)]
+pub struct Ctx {
+    pub pool: Pool,
+    pub indexes: Arc<IndexCache>,
+    pub clock: Arc<dyn Clock>,
+    pub metrics: Arc<Metrics>,
+}
+
+impl std::fmt::Debug for Ctx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ctx").field("pool", &self.pool.status()).field("clock", &self.clock).finish_non_exhaustive()
+    }
+}

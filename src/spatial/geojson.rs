@@ -257,6 +257,21 @@ fn position(v: &Value) -> Result<LatLon, GeoJsonError> {
     LatLon::new(nums[1], nums[0]).map_err(|e| invalid(format!("position out of range: {e}")))
 }
 
+/// A GeoJSON MultiPolygon geometry (`[lon, lat]` positions).
+pub fn multipolygon_value(polys: &[Rings]) -> Value {
+    let coords: Vec<Vec<Vec<[f64; 2]>>> =
+        polys.iter().map(|rings| rings.iter().map(|r| r.iter().map(|p| [p.lon(), p.lat()]).collect()).collect()).collect();
+    serde_json::json!({"type": "MultiPolygon", "coordinates": coords})
+}
+
+/// A GeoJSON geometry for a target shape: a Point (with the radius kept by the caller) or a MultiPolygon.
+pub fn shape_value(spec: &ShapeSpec) -> Value {
+    match spec {
+        ShapeSpec::Circle { centre, .. } => serde_json::json!({"type": "Point", "coordinates": [centre.lon(), centre.lat()]}),
+        ShapeSpec::Polygons(polys) => multipolygon_value(polys),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,2 @@
+drop table targets;
+drop table hunts;

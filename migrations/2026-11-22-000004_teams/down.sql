@@ -1,0 +1,2 @@
+drop table team_members;
+drop table teams;

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs the system packages a fresh Debian machine lacks to run and test nenufar.
+# Idempotent and quick when everything is there. Usage: ops/ensure-deps.sh [--browser] [--node]
+#   --browser  Debian's Chromium and ChromeDriver, for browser tests
+#   --node     npm ci, when the repository has a package.json
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+browser=false node=false
+for arg in "$@"; do
+  case "$arg" in
+    --browser) browser=true ;;
+    --node) node=true ;;
+    *) echo "ensure-deps: unknown option $arg (known: --browser, --node)" >&2; exit 2 ;;
+  esac
+done
+
+# Debian packages to install, each named after the file that shows it is there.
+missing=()
+[[ -x /usr/lib/postgresql/15/bin/initdb ]] || missing+=(postgresql-15)
+[[ -f /usr/share/postgresql/15/extension/postgis.control ]] || missing+=(postgresql-15-postgis-3)
+if $browser && [[ ! -x /usr/bin/chromium ]]; then missing+=(chromium chromium-driver); fi
+
+if ((${#missing[@]})); then
+  if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null; then
+    echo "ensure-deps: missing Debian packages; as root run: apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "ensure-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if $node && [[ -f package.json ]]; then
+  echo "ensure-deps: npm ci"
+  npm ci --no-audit --no-fund
+fi

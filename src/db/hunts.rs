@@ -1,0 +1,225 @@
+//! Hunts: insert, read per organisation, update, status, targets version, and the nearby search.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{Double, Text, Timestamptz, Uuid as SqlUuid};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use postgis_diesel::types::{MultiPolygon, Point};
+
+use super::schema::hunts;
+use crate::domain::geofence::AccuracyPolicy;
+use crate::domain::hunt::{HuntStatus, Rules, Schedule};
+use crate::domain::ids::{HuntId, OrgId};
+use crate::domain::position::LatLon;
+
+/// A hunt as stored.
+#[derive(Debug, Clone)]
+pub struct HuntRecord {
+    pub id: HuntId,
+    pub org: OrgId,
+    pub title: String,
+    pub city: String,
+    pub area: MultiPolygon<Point>,
+    pub schedule: Schedule,
+    pub status: HuntStatus,
+    pub rules: Rules,
+    pub targets_version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = hunts)]
+struct HuntRow {
+    id: uuid::Uuid,
+    org_id: uuid::Uuid,
+    title: String,
+    city: String,
+    area: MultiPolygon<Point>,
+    teaser_at: DateTime<Utc>,
+    live_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+    archive_at: Option<DateTime<Utc>>,
+    status: String,
+    accuracy_policy: String,
+    max_accuracy_m: f64,
+    team_max_size: i32,
+    targets_version: i64,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<HuntRow> for HuntRecord {
+    fn from(r: HuntRow) -> Self {
+        Self {
+            id: HuntId(r.id),
+            org: OrgId(r.org_id),
+            title: r.title,
+            city: r.city,
+            area: r.area,
+            schedule: Schedule { teaser_at: r.teaser_at, live_at: r.live_at, ends_at: r.ends_at, archive_at: r.archive_at },
+            // The table's check constraints allow only the names we parse.
+            status: HuntStatus::parse(&r.status).unwrap_or(HuntStatus::Draft),
+            rules: Rules {
+                accuracy_policy: AccuracyPolicy::parse(&r.accuracy_policy).unwrap_or_default(),
+                max_accuracy_m: r.max_accuracy_m,
+                team_max_size: r.team_max_size,
+            },
+            targets_version: r.targets_version,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+/// The editable fields of a hunt.
+#[derive(Debug, Clone)]
+pub struct HuntFields {
+    pub title: String,
+    pub city: String,
+    pub area: MultiPolygon<Point>,
+    pub schedule: Schedule,
+    pub rules: Rules,
+}
+
+/// Inserts a draft hunt.
+pub async fn insert(conn: &mut AsyncPgConnection, id: HuntId, org: OrgId, f: &HuntFields) -> QueryResult<HuntRecord> {
+    diesel::insert_into(hunts::table)
+        .values((
+            hunts::id.eq(id.0),
+            hunts::org_id.eq(org.0),
+            hunts::title.eq(&f.title),
+            hunts::city.eq(&f.city),
+            hunts::area.eq(&f.area),
+            hunts::teaser_at.eq(f.schedule.teaser_at),
+            hunts::live_at.eq(f.schedule.live_at),
+            hunts::ends_at.eq(f.schedule.ends_at),
+            hunts::archive_at.eq(f.schedule.archive_at),
+            hunts::accuracy_policy.eq(f.rules.accuracy_policy.as_str()),
+            hunts::max_accuracy_m.eq(f.rules.max_accuracy_m),
+            hunts::team_max_size.eq(f.rules.team_max_size),
+        ))
+        .returning(HuntRow::as_returning())
+        .get_result(conn)
+        .await
+        .map(Into::into)
+}
+
+/// Rewrites the editable fields.
+pub async fn update(conn: &mut AsyncPgConnection, id: HuntId, f: &HuntFields) -> QueryResult<HuntRecord> {
+    diesel::update(hunts::table.find(id.0))
+        .set((
+            hunts::title.eq(&f.title),
+            hunts::city.eq(&f.city),
+            hunts::area.eq(&f.area),
+            hunts::teaser_at.eq(f.schedule.teaser_at),
+            hunts::live_at.eq(f.schedule.live_at),
+            hunts::ends_at.eq(f.schedule.ends_at),
+            hunts::archive_at.eq(f.schedule.archive_at),
+            hunts::accuracy_policy.eq(f.rules.accuracy_policy.as_str()),
+            hunts::max_accuracy_m.eq(f.rules.max_accuracy_m),
+            hunts::team_max_size.eq(f.rules.team_max_size),
+            hunts::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(HuntRow::as_returning())
+        .get_result(conn)
+        .await
+        .map(Into::into)
+}
+
+/// The organisation's hunts, newest first.
+pub async fn list_for_org(conn: &mut AsyncPgConnection, org: OrgId) -> QueryResult<Vec<HuntRecord>> {
+    let rows: Vec<HuntRow> = hunts::table
+        .filter(hunts::org_id.eq(org.0))
+        .order(hunts::created_at.desc())
+        .select(HuntRow::as_select())
+        .load(conn)
+        .await?;
+    Ok(rows.into_iter().map(Into::into).collect())
+}
+
+/// A hunt of this organisation; another organisation's hunt is `None`, as is a missing one.
+/// `lock` takes a row lock for the rest of the transaction.
+pub async fn get_for_org(conn: &mut AsyncPgConnection, org: OrgId, id: HuntId, lock: bool) -> QueryResult<Option<HuntRecord>> {
+    let query = hunts::table.filter(hunts::id.eq(id.0)).filter(hunts::org_id.eq(org.0)).select(HuntRow::as_select());
+    let row: Option<HuntRow> =
+        if lock { query.for_update().first(conn).await.optional()? } else { query.first(conn).await.optional()? };
+    Ok(row.map(Into::into))
+}
+
+/// Sets the status.
+pub async fn set_status(conn: &mut AsyncPgConnection, id: HuntId, status: HuntStatus) -> QueryResult<HuntRecord> {
+    diesel::update(hunts::table.find(id.0))
+        .set((hunts::status.eq(status.as_str()), hunts::updated_at.eq(diesel::dsl::now)))
+        .returning(HuntRow::as_returning())
+        .get_result(conn)
+        .await
+        .map(Into::into)
+}
+
+/// Bumps `targets_version` after a target change; returns the new version.
+pub async fn bump_targets_version(conn: &mut AsyncPgConnection, id: HuntId) -> QueryResult<i64> {
+    diesel::update(hunts::table.find(id.0))
+        .set(hunts::targets_version.eq(hunts::targets_version + 1))
+        .returning(hunts::targets_version)
+        .get_result(conn)
+        .await
+}
+
+/// What the check-in path reads of a hunt on every check-in.
+#[derive(Debug, Clone, Copy)]
+pub struct HuntGate {
+    pub status: HuntStatus,
+    pub schedule: Schedule,
+    pub rules: Rules,
+    pub targets_version: i64,
+}
+
+/// A published hunt, as the nearby search returns it (never target positions).
+#[derive(Debug, Clone, QueryableByName)]
+pub struct NearbyHunt {
+    #[diesel(sql_type = SqlUuid)]
+    pub id: uuid::Uuid,
+    #[diesel(sql_type = Text)]
+    pub title: String,
+    #[diesel(sql_type = Text)]
+    pub city: String,
+    #[diesel(sql_type = Timestamptz)]
+    pub teaser_at: DateTime<Utc>,
+    #[diesel(sql_type = Timestamptz)]
+    pub live_at: DateTime<Utc>,
+    #[diesel(sql_type = Timestamptz)]
+    pub ends_at: DateTime<Utc>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Timestamptz>)]
+    pub archive_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Double)]
+    pub min_lon: f64,
+    #[diesel(sql_type = Double)]
+    pub min_lat: f64,
+    #[diesel(sql_type = Double)]
+    pub max_lon: f64,
+    #[diesel(sql_type = Double)]
+    pub max_lat: f64,
+}
+
+/// Published (or paused) hunts in phase teaser or live at `now` whose area comes within `radius_m`
+/// of `at`, nearest first, at most 100. Uses the GiST index on `area`.
+pub async fn nearby(conn: &mut AsyncPgConnection, at: LatLon, radius_m: f64, now: DateTime<Utc>) -> QueryResult<Vec<NearbyHunt>> {
+    diesel::sql_query(
+        "select id, title, city, teaser_at, live_at, ends_at, archive_at, \
+                st_xmin(area::geometry) as min_lon, st_ymin(area::geometry) as min_lat, \
+                st_xmax(area::geometry) as max_lon, st_ymax(area::geometry) as max_lat \
+         from hunts \
+         where status in ('published', 'paused') \
+           and teaser_at <= $3 and ends_at > $3 and (archive_at is null or archive_at > $3) \
+           and st_dwithin(area, st_setsrid(st_makepoint($1, $2), 4326)::geography, $4) \
+         order by st_distance(area, st_setsrid(st_makepoint($1, $2), 4326)::geography), id \
+         limit 100",
+    )
+    .bind::<Double, _>(at.lon())
+    .bind::<Double, _>(at.lat())
+    .bind::<Timestamptz, _>(now)
+    .bind::<Double, _>(radius_m)
+    .load(conn)
+    .await
+}

@@ -1,0 +1,153 @@
+//! Targets: batch insert, keyset-paginated listing, load for the index, draft-time edits.
+
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use postgis_diesel::types::{GeometryContainer, Point};
+
+use super::geo;
+use super::schema::targets;
+use crate::domain::ids::{HuntId, TargetId};
+use crate::spatial::geojson::{ShapeSpec, TargetSpec};
+
+/// A stored target.
+#[derive(Debug, Clone)]
+pub struct TargetRecord {
+    pub id: TargetId,
+    pub name: String,
+    pub points: i32,
+    pub prerequisites: Vec<TargetId>,
+    pub shape: ShapeSpec,
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = targets)]
+struct TargetRow {
+    id: uuid::Uuid,
+    geom: GeometryContainer<Point>,
+    radius_m: Option<f64>,
+    name: String,
+    points: i32,
+    prerequisites: Vec<uuid::Uuid>,
+}
+
+impl TargetRow {
+    fn into_record(self) -> Option<TargetRecord> {
+        Some(TargetRecord {
+            id: TargetId(self.id),
+            shape: geo::shape_spec(&self.geom, self.radius_m)?,
+            name: self.name,
+            points: self.points,
+            prerequisites: self.prerequisites.into_iter().map(TargetId).collect(),
+        })
+    }
+}
+
+fn kind(spec: &ShapeSpec) -> &'static str {
+    match spec {
+        ShapeSpec::Circle { .. } => "circle",
+        ShapeSpec::Polygons(_) => "polygon",
+    }
+}
+
+fn radius(spec: &ShapeSpec) -> Option<f64> {
+    match spec {
+        ShapeSpec::Circle { radius_m, .. } => Some(*radius_m),
+        ShapeSpec::Polygons(_) => None,
+    }
+}
+
+/// Inserts targets in batches (one statement per 1,000 rows keeps bind parameters in range).
+pub async fn insert_many(conn: &mut AsyncPgConnection, hunt: HuntId, items: &[(TargetId, TargetSpec)]) -> QueryResult<()> {
+    for chunk in items.chunks(1000) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|(id, t)| {
+                (
+                    targets::id.eq(id.0),
+                    targets::hunt_id.eq(hunt.0),
+                    targets::kind.eq(kind(&t.shape)),
+                    targets::geom.eq(geo::target_geometry(&t.shape)),
+                    targets::radius_m.eq(radius(&t.shape)),
+                    targets::name.eq(t.name.as_str()),
+                    targets::points.eq(t.points),
+                    targets::prerequisites.eq(t.prerequisites.clone()),
+                )
+            })
+            .collect();
+        diesel::insert_into(targets::table).values(rows).execute(conn).await?;
+    }
+    Ok(())
+}
+
+/// Up to `limit` targets of a hunt with ids after `after`, in id order (keyset pagination).
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    hunt: HuntId,
+    after: Option<TargetId>,
+    limit: i64,
+) -> QueryResult<Vec<TargetRecord>> {
+    let mut query = targets::table.filter(targets::hunt_id.eq(hunt.0)).into_boxed();
+    if let Some(after) = after {
+        query = query.filter(targets::id.gt(after.0));
+    }
+    let rows: Vec<TargetRow> = query.order(targets::id).limit(limit).select(TargetRow::as_select()).load(conn).await?;
+    Ok(rows.into_iter().filter_map(TargetRow::into_record).collect())
+}
+
+/// Every target of a hunt, for building its index.
+pub async fn load_all(conn: &mut AsyncPgConnection, hunt: HuntId) -> QueryResult<Vec<TargetRecord>> {
+    let rows: Vec<TargetRow> =
+        targets::table.filter(targets::hunt_id.eq(hunt.0)).select(TargetRow::as_select()).load(conn).await?;
+    Ok(rows.into_iter().filter_map(TargetRow::into_record).collect())
+}
+
+/// One target of a hunt.
+pub async fn get(conn: &mut AsyncPgConnection, hunt: HuntId, id: TargetId) -> QueryResult<Option<TargetRecord>> {
+    let row: Option<TargetRow> = targets::table
+        .filter(targets::hunt_id.eq(hunt.0))
+        .filter(targets::id.eq(id.0))
+        .select(TargetRow::as_select())
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(row.and_then(TargetRow::into_record))
+}
+
+/// Rewrites a target's fields; false when it does not exist in this hunt.
+pub async fn update(conn: &mut AsyncPgConnection, hunt: HuntId, id: TargetId, t: &TargetSpec) -> QueryResult<bool> {
+    let n = diesel::update(targets::table.filter(targets::hunt_id.eq(hunt.0)).filter(targets::id.eq(id.0)))
+        .set((
+            targets::kind.eq(kind(&t.shape)),
+            targets::geom.eq(geo::target_geometry(&t.shape)),
+            targets::radius_m.eq(radius(&t.shape)),
+            targets::name.eq(t.name.as_str()),
+            targets::points.eq(t.points),
+            targets::prerequisites.eq(t.prerequisites.clone()),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(n == 1)
+}
+
+/// Deletes a target; false when it does not exist in this hunt.
+pub async fn delete(conn: &mut AsyncPgConnection, hunt: HuntId, id: TargetId) -> QueryResult<bool> {
+    let n = diesel::delete(targets::table.filter(targets::hunt_id.eq(hunt.0)).filter(targets::id.eq(id.0)))
+        .execute(conn)
+        .await?;
+    Ok(n == 1)
+}
+
+/// How many targets a hunt has.
+pub async fn count(conn: &mut AsyncPgConnection, hunt: HuntId) -> QueryResult<i64> {
+    targets::table.filter(targets::hunt_id.eq(hunt.0)).count().get_result(conn).await
+}
+
+/// Which of `ids` are targets of this hunt.
+pub async fn existing_ids(conn: &mut AsyncPgConnection, hunt: HuntId, ids: &[uuid::Uuid]) -> QueryResult<Vec<uuid::Uuid>> {
+    targets::table
+        .filter(targets::hunt_id.eq(hunt.0))
+        .filter(targets::id.eq_any(ids))
+        .select(targets::id)
+        .load(conn)
+        .await
+}

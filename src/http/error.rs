@@ -1,0 +1,84 @@
+//! The only table from `AppError` to HTTP status and stable `code`; the JSON error envelope.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::AppError;
+
+/// Every 4xx and 5xx body: `{code, message, details}`. Codes are listed in `mobile-api/errors.md`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// Stable snake_case code clients switch on.
+    pub code: &'static str,
+    /// Human-readable, may change.
+    pub message: String,
+    /// Structured context (for example `feature_index` and `reason`), or null.
+    pub details: Value,
+}
+
+impl AppError {
+    /// The status and stable code of this error.
+    pub fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            Self::InvalidJson(_) => (StatusCode::BAD_REQUEST, "invalid_json"),
+            Self::InvalidRequest { .. } => (StatusCode::BAD_REQUEST, "invalid_request"),
+            Self::InvalidFix(_) => (StatusCode::BAD_REQUEST, "invalid_fix"),
+            Self::InvalidGeoJson { .. } => (StatusCode::BAD_REQUEST, "invalid_geojson"),
+            Self::UnsupportedGeometry { .. } => (StatusCode::BAD_REQUEST, "unsupported_geometry"),
+            Self::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
+            Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            Self::NotInHunt => (StatusCode::FORBIDDEN, "not_in_hunt"),
+            Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            Self::Conflict { code, .. } => (StatusCode::CONFLICT, code),
+            Self::BodyTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
+            Self::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+            Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            Self::WithDetails { inner, .. } => inner.status_and_code(),
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        let (message, details) = match self {
+            Self::Internal(err) => {
+                // Logged once, here; the client learns nothing about it.
+                tracing::error!(error = ?err, "internal error");
+                ("internal error".to_owned(), Value::Null)
+            }
+            Self::WithDetails { inner, details } => (inner.to_string(), details),
+            Self::InvalidRequest { message, details } => (message, details.unwrap_or(Value::Null)),
+            other => (other.to_string(), Value::Null),
+        };
+        let mut response = (status, Json(ErrorBody { code, message, details })).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(axum::http::header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_errors_never_leak_their_detail() {
+        let e = AppError::Internal(anyhow::anyhow!("password=hunter2 at db.internal:5432"));
+        let (status, code) = e.status_and_code();
+        assert_eq!((status, code), (StatusCode::INTERNAL_SERVER_ERROR, "internal"));
+        assert!(!format!("{e}").contains("hunter2"));
+    }
+
+    #[test]
+    fn details_keep_the_inner_status() {
+        let e = AppError::InvalidGeoJson { feature_index: Some(2), reason: "x".into() }.with_details(Value::Null);
+        assert_eq!(e.status_and_code().1, "invalid_geojson");
+    }
+}

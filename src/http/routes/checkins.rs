@@ -1,0 +1,70 @@
+//! `POST /v1/hunts/{hunt_id}/checkins`: the check-in endpoint, start of the main walk.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::State;
+use axum::Json;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::app::AppState;
+use crate::domain::ids::HuntId;
+use crate::error::AppError;
+use crate::http::error::ErrorBody;
+use crate::http::extract::{ApiPath, Auth, json_rejection};
+use crate::service;
+use crate::service::checkin::{CheckinInput, CheckinResponse};
+use crate::service::teams::player_of;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(check_in))
+}
+
+/// One position report and the client's idempotency key.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckinRequest {
+    /// Degrees, [-90, 90].
+    pub lat: f64,
+    /// Degrees, [-180, 180].
+    pub lon: f64,
+    /// Radius of the fix's uncertainty, metres, (0, 10000].
+    pub accuracy_m: f64,
+    /// When the device took the fix: at most 30 s ahead of the server clock and 10 min behind.
+    pub captured_at: DateTime<Utc>,
+    /// A UUID the client keeps for retries of this check-in.
+    pub idempotency_key: uuid::Uuid,
+}
+
+/// Checks in: judges the fix against every target of the hunt. A replayed key returns the stored
+/// response; the same key with a different body is 409 `idempotency_key_reused`.
+#[utoipa::path(post, path = "/v1/hunts/{hunt_id}/checkins", tag = "checkins", security(("bearer" = [])),
+    params(("hunt_id" = uuid::Uuid, Path)), request_body = CheckinRequest,
+    responses((status = 200, body = CheckinResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn check_in(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiPath(hunt): ApiPath<HuntId>,
+    body: Result<Json<CheckinRequest>, JsonRejection>,
+) -> Result<Json<CheckinResponse>, AppError> {
+    let player = player_of(principal)?;
+    let Json(req) = body.map_err(|e| {
+        // JSON cannot say NaN or Infinity; a literal too large for a double is the one non-finite number it can carry.
+        if e.body_text().contains("number out of range") {
+            AppError::InvalidFix("numbers must be finite".into())
+        } else {
+            json_rejection(e)
+        }
+    })?;
+    let input = CheckinInput {
+        lat: req.lat,
+        lon: req.lon,
+        accuracy_m: req.accuracy_m,
+        captured_at: req.captured_at,
+        idempotency_key: req.idempotency_key,
+    };
+    Ok(Json(service::checkin::check_in(&state.ctx, hunt, player, input).await?))
+}

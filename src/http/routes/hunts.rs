@@ -1,0 +1,271 @@
+//! Hunts: staff create, list, read, change and publish; players search nearby.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::app::AppState;
+use crate::db::hunts::HuntRecord;
+use crate::domain::hunt::{HuntStatus, Phase, Rules};
+use crate::domain::ids::HuntId;
+use crate::error::AppError;
+use crate::http::error::ErrorBody;
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery, Auth};
+use crate::service;
+use crate::service::hunts::HuntInput;
+use crate::spatial::geojson::multipolygon_value;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_hunt, list_hunts))
+        .routes(routes!(list_nearby_hunts))
+        .routes(routes!(get_hunt, update_hunt))
+        .routes(routes!(publish_hunt))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateHuntRequest {
+    pub title: String,
+    pub city: String,
+    /// GeoJSON Polygon or MultiPolygon, any size below a hemisphere per part.
+    #[schema(value_type = Object)]
+    pub area: serde_json::Value,
+    pub teaser_at: DateTime<Utc>,
+    pub live_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub archive_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub rules: Rules,
+}
+
+/// Any subset of the hunt's fields.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateHuntRequest {
+    pub title: Option<String>,
+    pub city: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub area: Option<serde_json::Value>,
+    pub teaser_at: Option<DateTime<Utc>>,
+    pub live_at: Option<DateTime<Utc>>,
+    pub ends_at: Option<DateTime<Utc>>,
+    pub archive_at: Option<DateTime<Utc>>,
+    pub rules: Option<Rules>,
+}
+
+/// A hunt as staff see it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HuntResponse {
+    pub id: HuntId,
+    pub title: String,
+    pub city: String,
+    /// GeoJSON MultiPolygon.
+    #[schema(value_type = Object)]
+    pub area: serde_json::Value,
+    pub teaser_at: DateTime<Utc>,
+    pub live_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub archive_at: Option<DateTime<Utc>>,
+    pub status: HuntStatus,
+    pub phase: Phase,
+    pub rules: Rules,
+    /// Changes with every target change.
+    pub targets_version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl HuntResponse {
+    fn new(h: HuntRecord, now: DateTime<Utc>) -> Self {
+        Self {
+            id: h.id,
+            title: h.title,
+            city: h.city,
+            area: multipolygon_value(&crate::db::geo::rings_of(&h.area)),
+            teaser_at: h.schedule.teaser_at,
+            live_at: h.schedule.live_at,
+            ends_at: h.schedule.ends_at,
+            archive_at: h.schedule.archive_at,
+            status: h.status,
+            phase: h.schedule.phase_at(now),
+            rules: h.rules,
+            targets_version: h.targets_version,
+            created_at: h.created_at,
+            updated_at: h.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HuntListResponse {
+    pub hunts: Vec<HuntResponse>,
+}
+
+/// Creates a draft hunt (owner or editor).
+#[utoipa::path(post, path = "/v1/hunts", tag = "hunts", request_body = CreateHuntRequest, security(("bearer" = [])),
+    responses((status = 201, body = HuntResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn create_hunt(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiJson(req): ApiJson<CreateHuntRequest>,
+) -> Result<(StatusCode, Json<HuntResponse>), AppError> {
+    let input = HuntInput {
+        title: req.title,
+        city: req.city,
+        area: req.area,
+        schedule: crate::domain::hunt::Schedule {
+            teaser_at: req.teaser_at,
+            live_at: req.live_at,
+            ends_at: req.ends_at,
+            archive_at: req.archive_at,
+        },
+        rules: req.rules,
+    };
+    let hunt = service::hunts::create_hunt(&state.ctx, principal, &input).await?;
+    Ok((StatusCode::CREATED, Json(HuntResponse::new(hunt, state.ctx.clock.now()))))
+}
+
+/// The organisation's hunts, newest first.
+#[utoipa::path(get, path = "/v1/hunts", tag = "hunts", security(("bearer" = [])),
+    responses((status = 200, body = HuntListResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn list_hunts(State(state): State<AppState>, Auth(principal): Auth) -> Result<Json<HuntListResponse>, AppError> {
+    let now = state.ctx.clock.now();
+    let hunts = service::hunts::list_hunts(&state.ctx, principal).await?;
+    Ok(Json(HuntListResponse { hunts: hunts.into_iter().map(|h| HuntResponse::new(h, now)).collect() }))
+}
+
+/// One hunt of the caller's organisation (another organisation's hunt is 404).
+#[utoipa::path(get, path = "/v1/hunts/{hunt_id}", tag = "hunts", security(("bearer" = [])),
+    params(("hunt_id" = uuid::Uuid, Path)),
+    responses((status = 200, body = HuntResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn get_hunt(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiPath(hunt): ApiPath<HuntId>,
+) -> Result<Json<HuntResponse>, AppError> {
+    let h = service::hunts::get_hunt(&state.ctx, principal, hunt).await?;
+    Ok(Json(HuntResponse::new(h, state.ctx.clock.now())))
+}
+
+/// Changes any of a hunt's fields; the result is validated as a whole.
+#[utoipa::path(patch, path = "/v1/hunts/{hunt_id}", tag = "hunts", request_body = UpdateHuntRequest, security(("bearer" = [])),
+    params(("hunt_id" = uuid::Uuid, Path)),
+    responses((status = 200, body = HuntResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn update_hunt(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiPath(hunt): ApiPath<HuntId>,
+    ApiJson(req): ApiJson<UpdateHuntRequest>,
+) -> Result<Json<HuntResponse>, AppError> {
+    let h = service::hunts::update_hunt(&state.ctx, principal, hunt, |input| {
+        if let Some(v) = req.title {
+            input.title = v;
+        }
+        if let Some(v) = req.city {
+            input.city = v;
+        }
+        if let Some(v) = req.area {
+            input.area = v;
+        }
+        if let Some(v) = req.teaser_at {
+            input.schedule.teaser_at = v;
+        }
+        if let Some(v) = req.live_at {
+            input.schedule.live_at = v;
+        }
+        if let Some(v) = req.ends_at {
+            input.schedule.ends_at = v;
+        }
+        if let Some(v) = req.archive_at {
+            input.schedule.archive_at = Some(v);
+        }
+        if let Some(v) = req.rules {
+            input.rules = v;
+        }
+    })
+    .await?;
+    Ok(Json(HuntResponse::new(h, state.ctx.clock.now())))
+}
+
+/// Publishes a draft: at least one target, a valid schedule ending in the future, every target inside the area.
+#[utoipa::path(post, path = "/v1/hunts/{hunt_id}/publish", tag = "hunts", security(("bearer" = [])),
+    params(("hunt_id" = uuid::Uuid, Path)),
+    responses((status = 200, body = HuntResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn publish_hunt(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiPath(hunt): ApiPath<HuntId>,
+) -> Result<Json<HuntResponse>, AppError> {
+    let h = service::publish::publish_hunt(&state.ctx, principal, hunt).await?;
+    Ok(Json(HuntResponse::new(h, state.ctx.clock.now())))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct NearbyQuery {
+    pub lat: f64,
+    pub lon: f64,
+    /// Metres, in (0, 50000]; default 10000.
+    pub radius_m: Option<f64>,
+}
+
+/// A hunt a player can see: never target positions.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NearbyHunt {
+    pub id: HuntId,
+    pub title: String,
+    pub city: String,
+    pub phase: Phase,
+    pub teaser_at: DateTime<Utc>,
+    pub live_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    /// `[min_lon, min_lat, max_lon, max_lat]` of the hunt area.
+    pub bbox: [f64; 4],
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NearbyResponse {
+    pub hunts: Vec<NearbyHunt>,
+}
+
+/// Published hunts in phase teaser or live whose area lies within `radius_m` of the player.
+#[utoipa::path(get, path = "/v1/hunts/nearby", tag = "hunts", security(("bearer" = [])), params(NearbyQuery),
+    responses((status = 200, body = NearbyResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn list_nearby_hunts(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiQuery(q): ApiQuery<NearbyQuery>,
+) -> Result<Json<NearbyResponse>, AppError> {
+    let radius_m = q.radius_m.unwrap_or(10_000.0);
+    let (hunts, now) = service::hunts::list_nearby_hunts(&state.ctx, principal, q.lat, q.lon, radius_m).await?;
+    let hunts = hunts
+        .into_iter()
+        .map(|h| {
+            let schedule = crate::domain::hunt::Schedule {
+                teaser_at: h.teaser_at,
+                live_at: h.live_at,
+                ends_at: h.ends_at,
+                archive_at: h.archive_at,
+            };
+            NearbyHunt {
+                id: HuntId(h.id),
+                title: h.title,
+                city: h.city,
+                phase: schedule.phase_at(now),
+                teaser_at: h.teaser_at,
+                live_at: h.live_at,
+                ends_at: h.ends_at,
+                bbox: [h.min_lon, h.min_lat, h.max_lon, h.max_lat],
+            }
+        })
+        .collect();
+    Ok(Json(NearbyResponse { hunts }))
+}

@@ -1,0 +1,45 @@
+//! Player sign-up.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::app::AppState;
+use crate::domain::ids::PlayerId;
+use crate::error::AppError;
+use crate::http::error::ErrorBody;
+use crate::http::extract::ApiJson;
+use crate::service;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(register_player))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterPlayerRequest {
+    /// 1 to 32 of `[A-Za-z0-9_.-]`, unique (case-insensitive).
+    pub handle: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RegisterPlayerResponse {
+    pub player_id: PlayerId,
+    /// Bearer token, valid 90 days.
+    pub token: String,
+}
+
+/// Registers a player.
+#[utoipa::path(post, path = "/v1/players", tag = "players", request_body = RegisterPlayerRequest,
+    responses((status = 201, body = RegisterPlayerResponse), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn register_player(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<RegisterPlayerRequest>,
+) -> Result<(StatusCode, Json<RegisterPlayerResponse>), AppError> {
+    let (player_id, token) = service::auth::register_player(&state.ctx, &req.handle).await?;
+    Ok((StatusCode::CREATED, Json(RegisterPlayerResponse { player_id, token })))
+}

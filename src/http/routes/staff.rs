@@ -1,0 +1,76 @@
+//! Staff accounts: login, and owners creating editors and game masters.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::app::AppState;
+use crate::domain::account::{Principal, Role};
+use crate::domain::ids::StaffId;
+use crate::error::AppError;
+use crate::http::error::ErrorBody;
+use crate::http::extract::{ApiJson, Auth};
+use crate::service;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(login)).routes(routes!(create_staff))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoginResponse {
+    /// Bearer token, valid 12 hours.
+    pub token: String,
+}
+
+/// Logs a staff member in.
+#[utoipa::path(post, path = "/v1/staff/login", tag = "staff", request_body = LoginRequest,
+    responses((status = 200, body = LoginResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+async fn login(State(state): State<AppState>, ApiJson(req): ApiJson<LoginRequest>) -> Result<Json<LoginResponse>, AppError> {
+    let token = service::auth::login_staff(&state.ctx, &req.email, req.password).await?;
+    Ok(Json(LoginResponse { token }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateStaffRequest {
+    pub email: String,
+    /// 8 to 256 characters.
+    pub password: String,
+    pub role: Role,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreateStaffResponse {
+    pub id: StaffId,
+    pub email: String,
+    pub role: Role,
+}
+
+/// Creates a staff account in the caller's organisation (owners only).
+#[utoipa::path(post, path = "/v1/staff", tag = "staff", request_body = CreateStaffRequest, security(("bearer" = [])),
+    responses((status = 201, body = CreateStaffResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn create_staff(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiJson(req): ApiJson<CreateStaffRequest>,
+) -> Result<(StatusCode, Json<CreateStaffResponse>), AppError> {
+    let org = match principal {
+        Principal::Staff { org, role: Role::Owner, .. } => org,
+        _ => return Err(AppError::Forbidden("owners only")),
+    };
+    let id = service::auth::create_staff(&state.ctx, org, &req.email, req.password, req.role).await?;
+    let email = service::auth::normalize_email(&req.email)?;
+    Ok((StatusCode::CREATED, Json(CreateStaffResponse { id, email, role: req.role })))
+}

@@ -1,0 +1,167 @@
+//! Targets: add one, import many (GeoJSON, up to 16 MiB), list with geometry (staff), draft-time edits.
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::app::AppState;
+use crate::db::targets::TargetRecord;
+use crate::domain::ids::{HuntId, TargetId};
+use crate::error::AppError;
+use crate::http::error::ErrorBody;
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery, Auth};
+use crate::service;
+use crate::spatial::geojson::{ShapeSpec, shape_value};
+
+/// Largest import body.
+pub const IMPORT_BODY_LIMIT: usize = 16 * 1024 * 1024;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    let import = OpenApiRouter::new().routes(routes!(import_targets)).layer(DefaultBodyLimit::max(IMPORT_BODY_LIMIT));
+    OpenApiRouter::new()
+        .routes(routes!(add_target, list_targets))
+        .routes(routes!(update_target, delete_target))
+        .merge(import)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImportResponse {
+    /// Number of targets stored.
+    pub imported: usize,
+    /// Ids of the stored targets, in feature order.
+    pub target_ids: Vec<TargetId>,
+    /// Indexes of features skipped because their geometry was empty.
+    pub skipped: Vec<usize>,
+}
+
+async fn import(state: &AppState, principal: crate::domain::account::Principal, hunt: HuntId, doc: &serde_json::Value) -> Result<(StatusCode, Json<ImportResponse>), AppError> {
+    let outcome = service::targets::import_targets(&state.ctx, principal, hunt, doc).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ImportResponse { imported: outcome.target_ids.len(), target_ids: outcome.target_ids, skipped: outcome.skipped }),
+    ))
+}
+
+/// Imports a FeatureCollection (or one Feature): Point + `radius_m` is a circle, Polygon and
+/// MultiPolygon are polygons; properties `name` (required), `points` (default 1), `prerequisites`.
+/// All or nothing.
+#[utoipa::path(post, path = "/v1/hunts/{hunt_id}/targets/import", tag = "targets", security(("bearer" = [])),
+    params(("hunt_id" = uuid::Uuid, Path)), request_body(content = Object, description = "GeoJSON FeatureCollection or Feature"),
+    responses((status = 201, body = ImportResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody)))]
+async fn import_targets(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiPath(hunt): ApiPath<HuntId>,
+    ApiJson(doc): ApiJson<serde_json::Value>,
+) -> Result<(StatusCode, Json<ImportResponse>), AppError> {
+    import(&state, principal, hunt, &doc).await
+}
+
+/// Adds one target (a GeoJSON Feature, same rules as the import).
+#[utoipa::path(post, path = "/v1/hunts/{hunt_id}/targets", tag = "targets", security(("bearer" = [])),
+    params(("hunt_id" = uuid::Uuid, Path)), request_body(content = Object, description = "GeoJSON Feature"),
+    responses((status = 201, body = ImportResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn add_target(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiPath(hunt): ApiPath<HuntId>,
+    ApiJson(doc): ApiJson<serde_json::Value>,
+) -> Result<(StatusCode, Json<ImportResponse>), AppError> {
+    if doc.get("type").and_then(|t| t.as_str()) != Some("Feature") {
+        return Err(AppError::InvalidGeoJson { feature_index: Some(0), reason: "expected one GeoJSON Feature".into() }
+            .with_details(serde_json::json!({"feature_index": 0, "reason": "expected one GeoJSON Feature"})));
+    }
+    import(&state, principal, hunt, &doc).await
+}
+
+/// A target with its full geometry (staff only).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TargetResponse {
+    pub id: TargetId,
+    pub name: String,
+    pub points: i32,
+    /// `circle` or `polygon`.
+    pub kind: &'static str,
+    /// Circles only, metres.
+    pub radius_m: Option<f64>,
+    /// GeoJSON Point (circle centre) or MultiPolygon.
+    #[schema(value_type = Object)]
+    pub geometry: serde_json::Value,
+    pub prerequisites: Vec<TargetId>,
+}
+
+impl From<TargetRecord> for TargetResponse {
+    fn from(t: TargetRecord) -> Self {
+        let (kind, radius_m) = match &t.shape {
+            ShapeSpec::Circle { radius_m, .. } => ("circle", Some(*radius_m)),
+            ShapeSpec::Polygons(_) => ("polygon", None),
+        };
+        Self { id: t.id, name: t.name, points: t.points, kind, radius_m, geometry: shape_value(&t.shape), prerequisites: t.prerequisites }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TargetPage {
+    pub targets: Vec<TargetResponse>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct TargetPageQuery {
+    /// 1 to 10000, default 1000.
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// A page of the hunt's targets, in id order.
+#[utoipa::path(get, path = "/v1/hunts/{hunt_id}/targets", tag = "targets", security(("bearer" = [])),
+    params(("hunt_id" = uuid::Uuid, Path), TargetPageQuery),
+    responses((status = 200, body = TargetPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn list_targets(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiPath(hunt): ApiPath<HuntId>,
+    ApiQuery(q): ApiQuery<TargetPageQuery>,
+) -> Result<Json<TargetPage>, AppError> {
+    let (page, next_cursor) =
+        service::targets::list_targets(&state.ctx, principal, hunt, q.cursor.as_deref(), q.limit).await?;
+    Ok(Json(TargetPage { targets: page.into_iter().map(Into::into).collect(), next_cursor }))
+}
+
+/// Changes a target of a draft hunt: any of `name`, `points`, `radius_m`, `prerequisites`, `geometry`.
+#[utoipa::path(patch, path = "/v1/hunts/{hunt_id}/targets/{target_id}", tag = "targets", security(("bearer" = [])),
+    params(("hunt_id" = uuid::Uuid, Path), ("target_id" = uuid::Uuid, Path)), request_body(content = Object),
+    responses((status = 200, body = TargetResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn update_target(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiPath((hunt, target)): ApiPath<(HuntId, TargetId)>,
+    ApiJson(patch): ApiJson<serde_json::Value>,
+) -> Result<Json<TargetResponse>, AppError> {
+    let t = service::targets::update_target(&state.ctx, principal, hunt, target, &patch).await?;
+    Ok(Json(t.into()))
+}
+
+/// Deletes a target of a draft hunt.
+#[utoipa::path(delete, path = "/v1/hunts/{hunt_id}/targets/{target_id}", tag = "targets", security(("bearer" = [])),
+    params(("hunt_id" = uuid::Uuid, Path), ("target_id" = uuid::Uuid, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn delete_target(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiPath((hunt, target)): ApiPath<(HuntId, TargetId)>,
+) -> Result<StatusCode, AppError> {
+    service::targets::delete_target(&state.ctx, principal, hunt, target).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

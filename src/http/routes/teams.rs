@@ -1,0 +1,116 @@
+//! Teams: create, join by invite code, and the team's progress.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::app::AppState;
+use crate::domain::ids::{HuntId, TargetId, TeamId};
+use crate::error::AppError;
+use crate::http::error::ErrorBody;
+use crate::http::extract::{ApiJson, ApiPath, Auth};
+use crate::service;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(create_team)).routes(routes!(join_team)).routes(routes!(get_progress))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTeamRequest {
+    /// 1 to 40 characters, unique in the hunt.
+    pub name: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreateTeamResponse {
+    pub team_id: TeamId,
+    /// 8 characters; share it so friends can join.
+    pub invite_code: String,
+}
+
+/// Creates a team in a hunt (teaser or live); the creator is captain and first member.
+#[utoipa::path(post, path = "/v1/hunts/{hunt_id}/teams", tag = "teams", security(("bearer" = [])),
+    params(("hunt_id" = uuid::Uuid, Path)), request_body = CreateTeamRequest,
+    responses((status = 201, body = CreateTeamResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn create_team(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiPath(hunt): ApiPath<HuntId>,
+    ApiJson(req): ApiJson<CreateTeamRequest>,
+) -> Result<(StatusCode, Json<CreateTeamResponse>), AppError> {
+    let (team_id, invite_code) = service::teams::create_team(&state.ctx, principal, hunt, &req.name).await?;
+    Ok((StatusCode::CREATED, Json(CreateTeamResponse { team_id, invite_code })))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JoinTeamRequest {
+    pub invite_code: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JoinTeamResponse {
+    pub team_id: TeamId,
+    pub hunt_id: HuntId,
+}
+
+/// Joins a team by invite code: one team per player per hunt (409 `already_in_team`), 409 `team_full`.
+#[utoipa::path(post, path = "/v1/teams/join", tag = "teams", security(("bearer" = [])), request_body = JoinTeamRequest,
+    responses((status = 200, body = JoinTeamResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn join_team(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiJson(req): ApiJson<JoinTeamRequest>,
+) -> Result<Json<JoinTeamResponse>, AppError> {
+    let (team_id, hunt_id) = service::teams::join_team(&state.ctx, principal, &req.invite_code).await?;
+    Ok(Json(JoinTeamResponse { team_id, hunt_id }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FoundTargetResponse {
+    pub id: TargetId,
+    pub name: String,
+    pub points: i32,
+    pub found_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProgressResponse {
+    pub team_id: TeamId,
+    pub team_name: String,
+    pub members: i32,
+    pub score: i64,
+    /// Oldest first. Names only: never positions.
+    pub found: Vec<FoundTargetResponse>,
+}
+
+/// The calling player's team progress in this hunt.
+#[utoipa::path(get, path = "/v1/hunts/{hunt_id}/progress", tag = "teams", security(("bearer" = [])),
+    params(("hunt_id" = uuid::Uuid, Path)),
+    responses((status = 200, body = ProgressResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn get_progress(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiPath(hunt): ApiPath<HuntId>,
+) -> Result<Json<ProgressResponse>, AppError> {
+    let p = service::teams::progress(&state.ctx, principal, hunt).await?;
+    Ok(Json(ProgressResponse {
+        team_id: p.team,
+        team_name: p.name,
+        members: p.members,
+        score: p.score,
+        found: p
+            .found
+            .into_iter()
+            .map(|f| FoundTargetResponse { id: f.id, name: f.name, points: f.points, found_at: f.found_at })
+            .collect(),
+    }))
+}

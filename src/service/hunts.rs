@@ -1,0 +1,147 @@
+//! Hunts for staff (create, list, read, change) and for players (the nearby search).
+
+use chrono::{DateTime, Utc};
+
+use super::Ctx;
+use crate::db;
+use crate::db::hunts::{HuntFields, HuntRecord, NearbyHunt};
+use crate::domain::account::Principal;
+use crate::domain::hunt::{Rules, Schedule};
+use crate::domain::ids::{HuntId, OrgId};
+use crate::domain::position::LatLon;
+use crate::error::AppError;
+use crate::spatial::geojson::{GeoJsonErrorKind, multipolygon_value, parse_polygonal};
+use crate::spatial::polygon::{Rings, SphericalPolygon};
+
+/// Largest radius of the nearby search, metres.
+pub const MAX_NEARBY_RADIUS_M: f64 = 50_000.0;
+
+/// A hunt's editable fields as received (not yet validated).
+#[derive(Debug, Clone)]
+pub struct HuntInput {
+    pub title: String,
+    pub city: String,
+    pub area: serde_json::Value,
+    pub schedule: Schedule,
+    pub rules: Rules,
+}
+
+/// The staff member's organisation, if they may edit hunts.
+pub fn editor_org(principal: Principal) -> Result<OrgId, AppError> {
+    match principal {
+        Principal::Staff { org, role, .. } if role.may_edit_hunts() => Ok(org),
+        Principal::Staff { .. } => Err(AppError::Forbidden("your role may not change hunts")),
+        Principal::Player { .. } => Err(AppError::Forbidden("staff only")),
+    }
+}
+
+/// The staff member's organisation, any role.
+pub fn staff_org(principal: Principal) -> Result<OrgId, AppError> {
+    match principal {
+        Principal::Staff { org, .. } => Ok(org),
+        Principal::Player { .. } => Err(AppError::Forbidden("staff only")),
+    }
+}
+
+/// Parses and checks a hunt area (GeoJSON Polygon or MultiPolygon, any size below a hemisphere per part).
+pub fn parse_area(area: &serde_json::Value) -> Result<Vec<Rings>, AppError> {
+    let polys = parse_polygonal(area).map_err(|e| match e.kind {
+        GeoJsonErrorKind::Invalid => AppError::InvalidGeoJson { feature_index: None, reason: format!("area: {}", e.reason) },
+        GeoJsonErrorKind::Unsupported => {
+            AppError::UnsupportedGeometry { feature_index: None, reason: format!("area: {}", e.reason) }
+        }
+    })?;
+    if polys.is_empty() {
+        return Err(AppError::InvalidGeoJson { feature_index: None, reason: "area: empty geometry".into() });
+    }
+    SphericalPolygon::new(&polys)
+        .map_err(|e| AppError::InvalidGeoJson { feature_index: None, reason: format!("area: {e}") })?;
+    Ok(polys)
+}
+
+fn validate(input: &HuntInput) -> Result<HuntFields, AppError> {
+    let title = input.title.trim();
+    if title.is_empty() || title.chars().count() > 200 {
+        return Err(AppError::invalid("title must have 1 to 200 characters"));
+    }
+    let city = input.city.trim();
+    if city.is_empty() || city.chars().count() > 100 {
+        return Err(AppError::invalid("city must have 1 to 100 characters"));
+    }
+    input.rules.validate().map_err(|e| AppError::invalid(e.to_string()))?;
+    input.schedule.validate_order().map_err(|e| AppError::invalid(e.to_string()))?;
+    let area = parse_area(&input.area)?;
+    Ok(HuntFields {
+        title: title.to_owned(),
+        city: city.to_owned(),
+        area: db::geo::multipolygon(&area),
+        schedule: input.schedule,
+        rules: input.rules,
+    })
+}
+
+/// Creates a draft hunt in the caller's organisation.
+pub async fn create_hunt(ctx: &Ctx, principal: Principal, input: &HuntInput) -> Result<HuntRecord, AppError> {
+    let org = editor_org(principal)?;
+    let fields = validate(input)?;
+    let mut conn = ctx.pool.get().await?;
+    Ok(db::hunts::insert(&mut conn, HuntId::new_random(), org, &fields).await?)
+}
+
+/// The caller's organisation's hunts.
+pub async fn list_hunts(ctx: &Ctx, principal: Principal) -> Result<Vec<HuntRecord>, AppError> {
+    let org = staff_org(principal)?;
+    Ok(db::hunts::list_for_org(&mut *ctx.pool.get().await?, org).await?)
+}
+
+/// One hunt of the caller's organisation; another organisation's hunt is "not found".
+pub async fn get_hunt(ctx: &Ctx, principal: Principal, hunt: HuntId) -> Result<HuntRecord, AppError> {
+    let org = staff_org(principal)?;
+    db::hunts::get_for_org(&mut *ctx.pool.get().await?, org, hunt, false).await?.ok_or(AppError::NotFound("hunt"))
+}
+
+/// Changes a hunt: `change` edits the current fields, which are validated again as a whole.
+pub async fn update_hunt(
+    ctx: &Ctx,
+    principal: Principal,
+    hunt: HuntId,
+    change: impl FnOnce(&mut HuntInput) + Send,
+) -> Result<HuntRecord, AppError> {
+    use diesel_async::AsyncConnection;
+        let org = editor_org(principal)?;
+    let mut conn = ctx.pool.get().await?;
+    conn.transaction::<_, AppError, _>(async move |conn| {
+            let current = db::hunts::get_for_org(conn, org, hunt, true).await?.ok_or(AppError::NotFound("hunt"))?;
+            let mut input = HuntInput {
+                title: current.title,
+                city: current.city,
+                area: multipolygon_value(&db::geo::rings_of(&current.area)),
+                schedule: current.schedule,
+                rules: current.rules,
+            };
+            change(&mut input);
+            let fields = validate(&input)?;
+            Ok(db::hunts::update(conn, hunt, &fields).await?)
+        })
+    .await
+}
+
+/// Hunts a player near `at` can see: published, in phase teaser or live, area within `radius_m`.
+pub async fn list_nearby_hunts(
+    ctx: &Ctx,
+    principal: Principal,
+    lat: f64,
+    lon: f64,
+    radius_m: f64,
+) -> Result<(Vec<NearbyHunt>, DateTime<Utc>), AppError> {
+    if !matches!(principal, Principal::Player { .. }) {
+        return Err(AppError::Forbidden("players only"));
+    }
+    let at = LatLon::new(lat, lon).map_err(|e| AppError::invalid(e.to_string()))?;
+    if !(radius_m > 0.0 && radius_m <= MAX_NEARBY_RADIUS_M) {
+        return Err(AppError::invalid("radius_m must be in (0, 50000]"));
+    }
+    let now = ctx.clock.now();
+    let hunts = db::hunts::nearby(&mut *ctx.pool.get().await?, at, radius_m, now).await?;
+    Ok((hunts, now))
+}

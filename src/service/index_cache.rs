@@ -1,0 +1,107 @@
+//! This node's cache of hunt indexes, keyed by `targets_version`: a check-in that reads a newer
+//! version than the cached one rebuilds the index first, so every node sees every target change.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use crate::db;
+use crate::db::schema::hunts;
+use crate::domain::ids::{HuntId, TargetId};
+use crate::error::AppError;
+use crate::spatial::index::{HuntIndex, IndexedTarget};
+
+/// An index and the `targets_version` it was built from.
+#[derive(Debug)]
+pub struct CachedIndex {
+    pub version: i64,
+    pub index: HuntIndex,
+}
+
+/// Hunt indexes of this node. Each hunt has its own build lock, so one slow build never blocks
+/// check-ins of other hunts and concurrent check-ins of one hunt build it once.
+#[derive(Debug, Default)]
+pub struct IndexCache {
+    entries: Mutex<HashMap<HuntId, Arc<CachedIndex>>>,
+    build_locks: Mutex<HashMap<HuntId, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl IndexCache {
+    /// Number of hunts with an index in memory.
+    pub fn len(&self) -> usize {
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner).len()
+    }
+
+    /// Whether no index is cached.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn cached(&self, hunt: HuntId, min_version: i64) -> Option<Arc<CachedIndex>> {
+        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        entries.get(&hunt).filter(|c| c.version >= min_version).cloned()
+    }
+
+    /// The hunt's index at `min_version` or newer, built from PostgreSQL when missing or older.
+    pub async fn get(&self, conn: &mut AsyncPgConnection, hunt: HuntId, min_version: i64) -> Result<Arc<CachedIndex>, AppError> {
+        if let Some(hit) = self.cached(hunt, min_version) {
+            return Ok(hit);
+        }
+        let lock = {
+            let mut locks = self.build_locks.lock().unwrap_or_else(PoisonError::into_inner);
+            locks.entry(hunt).or_default().clone()
+        };
+        let _guard = lock.lock().await;
+        if let Some(hit) = self.cached(hunt, min_version) {
+            return Ok(hit);
+        }
+        let built = Arc::new(build(conn, hunt).await?);
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        let slot = entries.entry(hunt).or_insert_with(|| built.clone());
+        if slot.version < built.version {
+            *slot = built.clone();
+        }
+        Ok(slot.clone())
+    }
+}
+
+/// Loads the targets and their version from one snapshot and builds the index.
+pub async fn build(conn: &mut AsyncPgConnection, hunt: HuntId) -> Result<CachedIndex, AppError> {
+    let (version, records) = conn
+        .build_transaction()
+        .read_only()
+        .repeatable_read()
+        .run::<_, diesel::result::Error, _>(async move |conn| {
+                let version: i64 =
+                    hunts::table.find(hunt.0).select(hunts::targets_version).first(conn).await?;
+                let records = db::targets::load_all(conn, hunt).await?;
+                Ok((version, records))
+        })
+        .await?;
+    let index = tokio::task::spawn_blocking(move || {
+        let targets: Vec<IndexedTarget> = records
+            .into_iter()
+            .filter_map(|r| {
+                Some(IndexedTarget {
+                    id: r.id,
+                    name: r.name,
+                    points: r.points,
+                    prerequisites: r.prerequisites,
+                    // Stored shapes were validated on import; one that no longer builds is skipped.
+                    shape: r.shape.to_shape().ok()?,
+                })
+            })
+            .collect();
+        HuntIndex::build(targets)
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.into()))?;
+    Ok(CachedIndex { version, index })
+}
+
+/// Ids of targets, for responses.
+pub fn ids(targets: &[&IndexedTarget]) -> Vec<TargetId> {
+    targets.iter().map(|t| t.id).collect()
+}

@@ -1,0 +1,183 @@
+//! Targets: GeoJSON import (all or nothing), single adds, listing for staff, draft-time edits.
+
+use diesel_async::AsyncConnection;
+use serde_json::{Value, json};
+
+use super::Ctx;
+use super::hunts::{editor_org, staff_org};
+use crate::db;
+use crate::db::targets::TargetRecord;
+use crate::domain::account::Principal;
+use crate::domain::hunt::HuntStatus;
+use crate::domain::ids::{HuntId, TargetId};
+use crate::error::AppError;
+use crate::spatial::geojson::{GeoJsonError, GeoJsonErrorKind, TargetSpec, parse_feature, parse_targets, shape_value};
+use crate::spatial::polygon::SphericalPolygon;
+use crate::spatial::sphere::UnitVec;
+
+/// Default and largest page of the target listing.
+pub const DEFAULT_PAGE: i64 = 1000;
+pub const MAX_PAGE: i64 = 10_000;
+
+/// What an import did.
+#[derive(Debug, Clone)]
+pub struct ImportOutcome {
+    pub target_ids: Vec<TargetId>,
+    /// Feature indexes skipped because their geometry was empty.
+    pub skipped: Vec<usize>,
+}
+
+fn geojson_error(e: GeoJsonError) -> AppError {
+    let details = json!({"feature_index": e.feature_index, "reason": e.reason});
+    let inner = match e.kind {
+        GeoJsonErrorKind::Invalid => AppError::InvalidGeoJson { feature_index: e.feature_index, reason: e.reason },
+        GeoJsonErrorKind::Unsupported => AppError::UnsupportedGeometry { feature_index: e.feature_index, reason: e.reason },
+    };
+    inner.with_details(details)
+}
+
+/// Imports a FeatureCollection or a Feature into a hunt. A refused document stores nothing.
+/// Into a published hunt, every target must lie inside its area (the publish rule keeps holding).
+pub async fn import_targets(ctx: &Ctx, principal: Principal, hunt: HuntId, doc: &Value) -> Result<ImportOutcome, AppError> {
+    let org = editor_org(principal)?;
+    let parsed = parse_targets(doc).map_err(geojson_error)?;
+    let mut conn = ctx.pool.get().await?;
+    conn.transaction::<_, AppError, _>(async move |conn| {
+            let current = db::hunts::get_for_org(conn, org, hunt, true).await?.ok_or(AppError::NotFound("hunt"))?;
+            check_prerequisites(conn, hunt, parsed.targets.iter().map(|(i, t)| (*i, t))).await?;
+            if current.status != HuntStatus::Draft {
+                let area = SphericalPolygon::new(&db::geo::rings_of(&current.area))
+                    .map_err(|e| AppError::Internal(anyhow::anyhow!("stored area no longer valid: {e}")))?;
+                for (i, t) in &parsed.targets {
+                    let inside = t.shape.anchor_points().into_iter().all(|p| {
+                        let v = UnitVec::from_latlon(p);
+                        area.covers(v) || area.boundary_distance_m(p, v) <= 0.001
+                    });
+                    if !inside {
+                        return Err(geojson_error(GeoJsonError {
+                            kind: GeoJsonErrorKind::Invalid,
+                            feature_index: Some(*i),
+                            reason: "a published hunt only takes targets inside its area".into(),
+                        }));
+                    }
+                }
+            }
+            let items: Vec<(TargetId, TargetSpec)> =
+                parsed.targets.into_iter().map(|(_, t)| (TargetId::new_random(), t)).collect();
+            if !items.is_empty() {
+                db::targets::insert_many(conn, hunt, &items).await?;
+                db::hunts::bump_targets_version(conn, hunt).await?;
+            }
+            Ok(ImportOutcome { target_ids: items.into_iter().map(|(id, _)| id).collect(), skipped: parsed.skipped })
+        })
+    .await
+}
+
+async fn check_prerequisites<'a>(
+    conn: &mut diesel_async::AsyncPgConnection,
+    hunt: HuntId,
+    targets: impl Iterator<Item = (usize, &'a TargetSpec)>,
+) -> Result<(), AppError> {
+    for (i, t) in targets {
+        if t.prerequisites.is_empty() {
+            continue;
+        }
+        let found = db::targets::existing_ids(conn, hunt, &t.prerequisites).await?;
+        if found.len() != t.prerequisites.len() {
+            return Err(geojson_error(GeoJsonError {
+                kind: GeoJsonErrorKind::Invalid,
+                feature_index: Some(i),
+                reason: "prerequisites must be ids of targets of this hunt".into(),
+            }));
+        }
+    }
+    Ok(())
+}
+
+/// A page of a hunt's targets with full geometry (staff only).
+pub async fn list_targets(
+    ctx: &Ctx,
+    principal: Principal,
+    hunt: HuntId,
+    cursor: Option<&str>,
+    limit: Option<i64>,
+) -> Result<(Vec<TargetRecord>, Option<String>), AppError> {
+    let org = staff_org(principal)?;
+    let limit = limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(AppError::invalid(format!("limit must be in [1, {MAX_PAGE}]")));
+    }
+    let after = cursor
+        .map(|c| uuid::Uuid::parse_str(c).map(TargetId).map_err(|_| AppError::invalid("cursor is not one we issued")))
+        .transpose()?;
+    let mut conn = ctx.pool.get().await?;
+    db::hunts::get_for_org(&mut conn, org, hunt, false).await?.ok_or(AppError::NotFound("hunt"))?;
+    let page = db::targets::list(&mut conn, hunt, after, limit).await?;
+    let next = (page.len() as i64 == limit).then(|| page.last().map(|t| t.id.to_string())).flatten();
+    Ok((page, next))
+}
+
+/// Changes a target of a draft hunt: `patch` holds any of `name`, `points`, `radius_m`,
+/// `prerequisites` and `geometry`; the result is checked like an imported feature.
+pub async fn update_target(
+    ctx: &Ctx,
+    principal: Principal,
+    hunt: HuntId,
+    target: TargetId,
+    patch: &Value,
+) -> Result<TargetRecord, AppError> {
+    let org = editor_org(principal)?;
+    let patch = patch.as_object().ok_or_else(|| AppError::invalid("expected a JSON object"))?;
+    let mut conn = ctx.pool.get().await?;
+    conn.transaction::<_, AppError, _>(async move |conn| {
+            draft_of(conn, org, hunt).await?;
+            let current = db::targets::get(conn, hunt, target).await?.ok_or(AppError::NotFound("target"))?;
+            let mut props = json!({"name": current.name, "points": current.points, "prerequisites": current.prerequisites});
+            if let crate::spatial::geojson::ShapeSpec::Circle { radius_m, .. } = &current.shape {
+                props["radius_m"] = json!(radius_m);
+            }
+            let mut geometry = shape_value(&current.shape);
+            for (k, v) in patch {
+                match k.as_str() {
+                    "geometry" => geometry = v.clone(),
+                    "name" | "points" | "radius_m" | "prerequisites" => props[k] = v.clone(),
+                    other => return Err(AppError::invalid(format!("unknown field {other:?}"))),
+                }
+            }
+            let feature = json!({"type": "Feature", "geometry": geometry, "properties": props});
+            let spec = parse_feature(&feature)
+                .map_err(|e| geojson_error(GeoJsonError { feature_index: Some(0), ..e }))?
+                .ok_or_else(|| AppError::invalid("geometry must not be empty"))?;
+            check_prerequisites(conn, hunt, std::iter::once((0, &spec))).await?;
+            if spec.prerequisites.contains(&target.0) {
+                return Err(AppError::invalid("a target cannot be its own prerequisite"));
+            }
+            db::targets::update(conn, hunt, target, &spec).await?;
+            db::hunts::bump_targets_version(conn, hunt).await?;
+            db::targets::get(conn, hunt, target).await?.ok_or(AppError::NotFound("target"))
+        })
+    .await
+}
+
+/// Deletes a target of a draft hunt.
+pub async fn delete_target(ctx: &Ctx, principal: Principal, hunt: HuntId, target: TargetId) -> Result<(), AppError> {
+    let org = editor_org(principal)?;
+    let mut conn = ctx.pool.get().await?;
+    conn.transaction::<_, AppError, _>(async move |conn| {
+            draft_of(conn, org, hunt).await?;
+            if !db::targets::delete(conn, hunt, target).await? {
+                return Err(AppError::NotFound("target"));
+            }
+            db::hunts::bump_targets_version(conn, hunt).await?;
+            Ok(())
+        })
+    .await
+}
+
+async fn draft_of(conn: &mut diesel_async::AsyncPgConnection, org: crate::domain::ids::OrgId, hunt: HuntId) -> Result<(), AppError> {
+    let current = db::hunts::get_for_org(conn, org, hunt, true).await?.ok_or(AppError::NotFound("hunt"))?;
+    if current.status != HuntStatus::Draft {
+        return Err(AppError::conflict("hunt_not_draft", "targets can only be changed or deleted while the hunt is a draft"));
+    }
+    Ok(())
+}
