@@ -1,0 +1,1 @@
+//! Check-ins end to end: verdict order, policies, idempotency, exactly-once finds, prerequisites.

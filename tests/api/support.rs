@@ -1,0 +1,214 @@
+//! The test harness: a fresh database per test cloned from the migrated template, the real router
+//! on a loopback port, and helpers to make staff, players, hunts and check-ins.
+
+use chrono::{DateTime, Duration, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use nenufar::app::AppState;
+
+/// Builds the URL of `db` on the test cluster from the admin URL (`postgresql:///postgres?...`).
+pub fn db_url(db: &str) -> String {
+    let admin = admin_url();
+    admin.replacen("/postgres?", &format!("/{db}?"), 1)
+}
+
+pub fn admin_url() -> String {
+    std::env::var("NENUFAR_TEST_ADMIN_URL")
+        .expect("NENUFAR_TEST_ADMIN_URL is not set: run the tests with ops/test.sh (README line 2)")
+}
+
+/// A fresh database cloned from the migrated template.
+pub async fn fresh_database() -> String {
+    let template = std::env::var("NENUFAR_TEST_TEMPLATE").unwrap_or_else(|_| "nenufar_template".into());
+    let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = AsyncPgConnection::establish(&admin_url()).await.expect("admin connection");
+    diesel::sql_query(format!("create database {name} template {template} strategy file_copy"))
+        .execute(&mut admin)
+        .await
+        .expect("create test database");
+    db_url(&name)
+}
+
+/// One node: the real router on a loopback port, over its own pool, against a test database.
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub state: AppState,
+    pub db_url: String,
+}
+
+/// A staff member's bearer token and organisation.
+pub struct Staff {
+    pub token: String,
+    pub org: String,
+}
+
+/// A player's id and bearer token.
+pub struct Player {
+    pub id: String,
+    pub token: String,
+}
+
+impl TestApp {
+    /// A node on a fresh database.
+    pub async fn spawn() -> Self {
+        Self::spawn_on(fresh_database().await).await
+    }
+
+    /// Another node on an existing database (its own pool and index cache).
+    pub async fn spawn_on(db_url: String) -> Self {
+        let pool = nenufar::db::connect(&db_url, 8).expect("pool");
+        let state = AppState::new(pool);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let router = nenufar::http::router(state.clone());
+        tokio::spawn(async move {
+            axum::serve(listener, router).await.expect("serve");
+        });
+        Self { base: format!("http://{addr}"), client: reqwest::Client::new(), state, db_url }
+    }
+
+    pub async fn send(&self, method: reqwest::Method, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status();
+        let text = resp.text().await.expect("body");
+        let value = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        (status, value)
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> (StatusCode, Value) {
+        self.send(reqwest::Method::POST, path, token, Some(body)).await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
+        self.send(reqwest::Method::GET, path, token, None).await
+    }
+
+    /// Sends raw bytes with a content type (for malformed bodies).
+    pub async fn post_raw(&self, path: &str, token: Option<&str>, content_type: Option<&str>, body: Vec<u8>) -> (StatusCode, Value) {
+        let mut req = self.client.post(format!("{}{path}", self.base)).body(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status();
+        let text = resp.text().await.expect("body");
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    /// A new organisation with a logged-in owner.
+    pub async fn staff(&self) -> Staff {
+        let email = format!("owner-{}@brand.example", uuid::Uuid::new_v4().simple());
+        let org = nenufar::service::orgs::create_org(&self.state.ctx, "Brand", &email, "correct horse battery".into())
+            .await
+            .expect("org");
+        let (status, body) =
+            self.post("/v1/staff/login", None, json!({"email": email, "password": "correct horse battery"})).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        Staff { token: body["token"].as_str().expect("token").to_owned(), org: org.to_string() }
+    }
+
+    /// A new player.
+    pub async fn player(&self) -> Player {
+        let handle = format!("p{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        let (status, body) = self.post("/v1/players", None, json!({"handle": handle})).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        Player { id: body["player_id"].as_str().expect("id").to_owned(), token: body["token"].as_str().expect("token").to_owned() }
+    }
+
+    /// A draft hunt over `area` with `rules`, live from a minute ago for a day.
+    pub async fn draft_hunt(&self, staff: &Staff, area: Value, rules: Value) -> String {
+        let now = Utc::now();
+        let (status, body) = self
+            .post(
+                "/v1/hunts",
+                Some(&staff.token),
+                json!({
+                    "title": "Test hunt", "city": "Paris", "area": area,
+                    "teaser_at": now - Duration::hours(1), "live_at": now - Duration::minutes(1),
+                    "ends_at": now + Duration::days(1), "rules": rules,
+                }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["id"].as_str().expect("id").to_owned()
+    }
+
+    /// Imports a document into a hunt, asserting success; returns the target ids.
+    pub async fn import(&self, staff: &Staff, hunt: &str, doc: Value) -> Vec<String> {
+        let (status, body) = self.post(&format!("/v1/hunts/{hunt}/targets/import"), Some(&staff.token), doc).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["target_ids"].as_array().expect("ids").iter().map(|v| v.as_str().expect("id").to_owned()).collect()
+    }
+
+    pub async fn publish(&self, staff: &Staff, hunt: &str) {
+        let (status, body) = self.post(&format!("/v1/hunts/{hunt}/publish"), Some(&staff.token), json!({})).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+
+    /// A player in a new team of `hunt`.
+    pub async fn player_in_team(&self, hunt: &str) -> Player {
+        let p = self.player().await;
+        let name = format!("team {}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+        let (status, body) = self.post(&format!("/v1/hunts/{hunt}/teams"), Some(&p.token), json!({"name": name})).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        p
+    }
+
+    /// A check-in at (lat, lon) with `accuracy_m`, captured now, with a fresh key.
+    pub async fn check_in(&self, player: &Player, hunt: &str, lat: f64, lon: f64, accuracy_m: f64) -> (StatusCode, Value) {
+        self.post(&format!("/v1/hunts/{hunt}/checkins"), Some(&player.token), checkin_body(lat, lon, accuracy_m, Utc::now())).await
+    }
+
+    /// Rows in a table of this node's database.
+    pub async fn count(&self, table: &str) -> i64 {
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let mut conn = AsyncPgConnection::establish(&self.db_url).await.expect("conn");
+        let n: N = diesel::sql_query(format!("select count(*) as n from {table}")).get_result(&mut conn).await.expect("count");
+        n.n
+    }
+}
+
+pub fn checkin_body(lat: f64, lon: f64, accuracy_m: f64, captured_at: DateTime<Utc>) -> Value {
+    json!({"lat": lat, "lon": lon, "accuracy_m": accuracy_m, "captured_at": captured_at, "idempotency_key": uuid::Uuid::new_v4()})
+}
+
+/// A GeoJSON Polygon for the rectangle [min_lon, min_lat] - [max_lon, max_lat].
+pub fn rect(min_lon: f64, min_lat: f64, max_lon: f64, max_lat: f64) -> Value {
+    json!({"type": "Polygon", "coordinates": [[[min_lon, min_lat], [max_lon, min_lat], [max_lon, max_lat], [min_lon, max_lat], [min_lon, min_lat]]]})
+}
+
+/// A circle target feature.
+pub fn circle(name: &str, lat: f64, lon: f64, radius_m: f64, points: i64) -> Value {
+    json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]}, "properties": {"name": name, "radius_m": radius_m, "points": points}})
+}
+
+pub fn collection(features: Vec<Value>) -> Value {
+    json!({"type": "FeatureCollection", "features": features})
+}
+
+/// The Paris fixture area (covers the 20 arrondissements).
+pub fn paris_area() -> Value {
+    rect(2.2, 48.8, 2.5, 48.93)
+}
+
+/// Path of the shared test data (`../shared/testdata` beside the repository).
+pub fn testdata(rel: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/testdata").join(rel)
+}
