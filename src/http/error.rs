@@ -19,6 +19,34 @@ pub struct ErrorBody {
     pub details: Value,
 }
 
+/// Every stable `code` the API can answer with; `mobile-api/errors.md` documents each.
+pub const ERROR_CODES: &[&str] = &[
+    "invalid_json",
+    "invalid_request",
+    "invalid_fix",
+    "invalid_geojson",
+    "unsupported_geometry",
+    "unauthenticated",
+    "forbidden",
+    "not_in_hunt",
+    "not_found",
+    "method_not_allowed",
+    "body_too_large",
+    "unsupported_media_type",
+    "email_taken",
+    "handle_taken",
+    "team_name_taken",
+    "already_in_team",
+    "team_full",
+    "hunt_closed",
+    "hunt_not_draft",
+    "not_publishable",
+    "idempotency_key_reused",
+    "invite_code_collision",
+    "unavailable",
+    "internal",
+];
+
 impl AppError {
     /// The status and stable code of this error.
     pub fn status_and_code(&self) -> (StatusCode, &'static str) {

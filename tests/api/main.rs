@@ -3,6 +3,7 @@
 mod authz;
 mod bad_input;
 mod checkins;
+mod nodes;
 mod contract;
 mod geojson_examples;
 mod hunts;

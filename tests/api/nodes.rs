@@ -1,0 +1,87 @@
+//! Several `nenufar serve` processes against one database behave as one.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::support::*;
+
+/// A `nenufar serve` child process on a free loopback port, killed on drop.
+pub struct Node {
+    child: Child,
+    pub app: TestApp,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+impl Node {
+    /// Starts a real server process on `db_url` and waits until it is ready.
+    pub async fn start(db_url: &str) -> Self {
+        let port = free_port();
+        let child = Command::new(env!("CARGO_BIN_EXE_nenufar"))
+            .arg("serve")
+            .env("NENUFAR_DATABASE_URL", db_url)
+            .env("NENUFAR_BIND", format!("127.0.0.1:{port}"))
+            .env("NENUFAR_DB_POOL_SIZE", "4")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        // The node's own state is in the child; this TestApp only gives the HTTP helpers and DB access.
+        let mut app = TestApp::spawn_on(db_url.to_owned()).await;
+        app.base = format!("http://127.0.0.1:{port}");
+        let node = Self { child, app };
+        for _ in 0..300 {
+            if let Ok(r) = node.app.client.get(format!("{}/readyz", node.app.base)).send().await {
+                if r.status() == StatusCode::OK {
+                    return node;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("node on port {port} did not become ready");
+    }
+}
+
+#[tokio::test]
+async fn a_target_imported_through_node_a_is_found_through_node_b_right_after() {
+    let db = fresh_database().await;
+    let (a, b) = tokio::join!(Node::start(&db), Node::start(&db));
+    let staff = a.app.staff().await;
+    let hunt = a.app.draft_hunt(&staff, paris_area(), json!({})).await;
+    a.app.import(&staff, &hunt, collection(vec![circle("Tour Eiffel", 48.85837, 2.29448, 40.0, 5)])).await;
+    a.app.publish(&staff, &hunt).await;
+
+    // The player lives on node B, which builds its index of the hunt on this first check-in.
+    let p = b.app.player_in_team(&hunt).await;
+    let (_, body) = b.app.check_in(&p, &hunt, 48.85837, 2.29448, 5.0).await;
+    assert_eq!(body["verdict"], json!("found"), "{body}");
+    let (_, body) = b.app.check_in(&p, &hunt, 48.8738, 2.2950, 5.0).await;
+    assert_eq!(body["verdict"], json!("nothing_here"));
+
+    // Node A adds a target; node B's very next check-in there finds it.
+    a.app.import(&staff, &hunt, collection(vec![circle("Arc de Triomphe", 48.8738, 2.2950, 50.0, 4)])).await;
+    let (_, body) = b.app.check_in(&p, &hunt, 48.8738, 2.2950, 5.0).await;
+    assert_eq!(body["verdict"], json!("found"), "{body}");
+    assert_eq!(body["team_score"], json!(9));
+
+    // The same check-in retried through the other node is the same answer, counted once.
+    let retry = checkin_body(48.8606, 2.3376, 5.0, chrono::Utc::now());
+    let path = format!("/v1/hunts/{hunt}/checkins");
+    let (_, on_a) = a.app.post(&path, Some(&p.token), retry.clone()).await;
+    let (_, on_b) = b.app.post(&path, Some(&p.token), retry).await;
+    assert_eq!(on_a, on_b);
+    let (_, progress) = a.app.get(&format!("/v1/hunts/{hunt}/progress"), Some(&p.token)).await;
+    assert_eq!(progress["score"], json!(9));
+}
