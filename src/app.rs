@@ -6,6 +6,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::db;
 use crate::service::Ctx;
 use crate::service::index_cache::IndexCache;
+use crate::service::token_cache::TokenCache;
 use crate::telemetry::Metrics;
 
 /// Shared by every handler; cheap to clone.
@@ -23,7 +24,13 @@ impl AppState {
 
     /// Builds the state with another clock (tests).
     pub fn with_clock(pool: db::Pool, clock: Arc<dyn Clock>) -> Self {
-        let ctx = Ctx { pool, indexes: Arc::new(IndexCache::default()), clock, metrics: Arc::new(Metrics::default()) };
+        let ctx = Ctx {
+            pool,
+            indexes: Arc::new(IndexCache::default()),
+            tokens: Arc::new(TokenCache::default()),
+            clock,
+            metrics: Arc::new(Metrics::default()),
+        };
         Self { ctx, openapi_json: crate::http::openapi_json().into() }
     }
 }

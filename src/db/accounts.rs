@@ -93,24 +93,31 @@ pub async fn insert_token(
         .map(drop)
 }
 
-/// Who holds the token with this hash, if it exists and has not expired at `now`.
+/// Who holds the token with this hash and until when, if it exists and has not expired at `now`.
 pub async fn principal_for_token(
     conn: &mut AsyncPgConnection,
     token_hash: &[u8],
     now: DateTime<Utc>,
-) -> QueryResult<Option<Principal>> {
-    let row: Option<(Option<uuid::Uuid>, Option<uuid::Uuid>, Option<uuid::Uuid>, Option<String>)> = access_tokens::table
+) -> QueryResult<Option<(Principal, DateTime<Utc>)>> {
+    type Holder = (Option<uuid::Uuid>, Option<uuid::Uuid>, Option<uuid::Uuid>, Option<String>, DateTime<Utc>);
+    let row: Option<Holder> = access_tokens::table
         .left_join(staff::table)
         .filter(access_tokens::token_hash.eq(token_hash))
         .filter(access_tokens::expires_at.gt(now))
-        .select((access_tokens::player_id, staff::id.nullable(), staff::org_id.nullable(), staff::role.nullable()))
+        .select((
+            access_tokens::player_id,
+            staff::id.nullable(),
+            staff::org_id.nullable(),
+            staff::role.nullable(),
+            access_tokens::expires_at,
+        ))
         .first(conn)
         .await
         .optional()?;
     Ok(match row {
-        Some((Some(player), _, _, _)) => Some(Principal::Player { id: PlayerId(player) }),
-        Some((None, Some(id), Some(org), Some(role))) => {
-            Role::parse(&role).map(|role| Principal::Staff { id: StaffId(id), org: OrgId(org), role })
+        Some((Some(player), _, _, _, until)) => Some((Principal::Player { id: PlayerId(player) }, until)),
+        Some((None, Some(id), Some(org), Some(role), until)) => {
+            Role::parse(&role).map(|role| (Principal::Staff { id: StaffId(id), org: OrgId(org), role }, until))
         }
         _ => None,
     })

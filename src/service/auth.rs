@@ -136,11 +136,18 @@ pub async fn register_player(ctx: &Ctx, handle: &str) -> Result<(PlayerId, Strin
 }
 
 /// Who holds this bearer token.
+/// Answers from this node's token cache when it can (see `token_cache`).
 pub async fn authenticate(ctx: &Ctx, token: &str) -> Result<Principal, AppError> {
+    let now = ctx.clock.now();
+    let hash = token_hash(token);
+    if let Some(principal) = ctx.tokens.get(&hash, now) {
+        return Ok(principal);
+    }
     let mut conn = ctx.pool.get().await?;
-    db::accounts::principal_for_token(&mut conn, &token_hash(token), ctx.clock.now())
-        .await?
-        .ok_or(AppError::Unauthenticated)
+    let (principal, expires_at) =
+        db::accounts::principal_for_token(&mut conn, &hash, now).await?.ok_or(AppError::Unauthenticated)?;
+    ctx.tokens.put(hash, principal, now, expires_at);
+    Ok(principal)
 }
 
 #[cfg(test)]

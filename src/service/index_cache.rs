@@ -9,7 +9,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::db;
 use crate::db::schema::hunts;
-use crate::domain::ids::{HuntId, TargetId};
+use crate::domain::ids::HuntId;
 use crate::error::AppError;
 use crate::spatial::index::{HuntIndex, IndexedTarget};
 
@@ -99,9 +99,4 @@ pub async fn build(conn: &mut AsyncPgConnection, hunt: HuntId) -> Result<CachedI
     .await
     .map_err(|e| AppError::Internal(e.into()))?;
     Ok(CachedIndex { version, index })
-}
-
-/// Ids of targets, for responses.
-pub fn ids(targets: &[&IndexedTarget]) -> Vec<TargetId> {
-    targets.iter().map(|t| t.id).collect()
 }

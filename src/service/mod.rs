@@ -9,6 +9,7 @@ pub mod publish;
 pub mod seed;
 pub mod targets;
 pub mod teams;
+pub mod token_cache;
 
 use std::sync::Arc;
 
@@ -16,12 +17,14 @@ use crate::clock::Clock;
 use crate::db::Pool;
 use crate::telemetry::Metrics;
 use index_cache::IndexCache;
+use token_cache::TokenCache;
 
 /// What every use case may touch: the database, this node's index cache, the clock, counters.
 #[derive(Clone)]
 pub struct Ctx {
     pub pool: Pool,
     pub indexes: Arc<IndexCache>,
+    pub tokens: Arc<TokenCache>,
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<Metrics>,
 }

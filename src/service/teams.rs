@@ -34,7 +34,8 @@ async fn joinable(conn: &mut diesel_async::AsyncPgConnection, hunt: HuntId, now:
     use diesel::prelude::*;
     use diesel_async::RunQueryDsl;
     use crate::db::schema::hunts;
-    let row: Option<(String, DateTime<Utc>, DateTime<Utc>, DateTime<Utc>, Option<DateTime<Utc>>, i32)> = hunts::table
+    type Row = (String, DateTime<Utc>, DateTime<Utc>, DateTime<Utc>, Option<DateTime<Utc>>, i32);
+    let row: Option<Row> = hunts::table
         .find(hunt.0)
         .select((hunts::status, hunts::teaser_at, hunts::live_at, hunts::ends_at, hunts::archive_at, hunts::team_max_size))
         .first(conn)
