@@ -11,8 +11,36 @@ use crate::domain::account::Principal;
 use crate::error::AppError;
 use crate::service;
 
-/// A JSON body; bad bodies become `invalid_json`, `invalid_request`, `unsupported_media_type` or `body_too_large`.
+/// A JSON object body; bad bodies become `invalid_json`, `invalid_request`, `unsupported_media_type`
+/// or `body_too_large`. Only an object is read into a struct (serde would also read an array).
 pub struct ApiJson<T>(pub T);
+
+/// Reads a request struct from a parsed body, which must be a JSON object.
+pub fn from_object<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, AppError> {
+    if !value.is_object() {
+        return Err(AppError::invalid("the body must be a JSON object"));
+    }
+    serde_json::from_value(value).map_err(|e| AppError::invalid(format!("invalid body: {e}")))
+}
+
+/// A GeoJSON body (target imports): anything that is not JSON is `invalid_geojson`.
+pub struct GeoJsonBody(pub serde_json::Value);
+
+impl<S: Send + Sync> FromRequest<S> for GeoJsonBody {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<serde_json::Value>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(Self(v)),
+            Err(JsonRejection::JsonSyntaxError(e)) => {
+                let reason = format!("not JSON: {}", e.body_text());
+                Err(AppError::InvalidGeoJson { feature_index: None, reason: reason.clone() }
+                    .with_details(serde_json::json!({"feature_index": null, "reason": reason})))
+            }
+            Err(other) => Err(json_rejection(other)),
+        }
+    }
+}
 
 /// Maps axum's JSON rejections onto our codes (no 422: wrong types and missing fields are 400).
 pub fn json_rejection(rejection: JsonRejection) -> AppError {
@@ -29,7 +57,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        axum::Json::<T>::from_request(req, state).await.map(|axum::Json(v)| Self(v)).map_err(json_rejection)
+        let axum::Json(value) =
+            axum::Json::<serde_json::Value>::from_request(req, state).await.map_err(json_rejection)?;
+        from_object(value).map(Self)
     }
 }
 

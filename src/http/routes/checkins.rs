@@ -13,7 +13,7 @@ use crate::app::AppState;
 use crate::domain::ids::HuntId;
 use crate::error::AppError;
 use crate::http::error::ErrorBody;
-use crate::http::extract::{ApiPath, Auth, json_rejection};
+use crate::http::extract::{ApiPath, Auth, from_object, json_rejection};
 use crate::service;
 use crate::service::checkin::{CheckinInput, CheckinResponse};
 use crate::service::teams::player_of;
@@ -48,10 +48,10 @@ async fn check_in(
     State(state): State<AppState>,
     Auth(principal): Auth,
     ApiPath(hunt): ApiPath<HuntId>,
-    body: Result<Json<CheckinRequest>, JsonRejection>,
+    body: Result<Json<serde_json::Value>, JsonRejection>,
 ) -> Result<Json<CheckinResponse>, AppError> {
     let player = player_of(principal)?;
-    let Json(req) = body.map_err(|e| {
+    let Json(value) = body.map_err(|e| {
         // JSON cannot say NaN or Infinity; a literal too large for a double is the one non-finite number it can carry.
         if e.body_text().contains("number out of range") {
             AppError::InvalidFix("numbers must be finite".into())
@@ -59,6 +59,7 @@ async fn check_in(
             json_rejection(e)
         }
     })?;
+    let req: CheckinRequest = from_object(value)?;
     let input = CheckinInput {
         lat: req.lat,
         lon: req.lon,

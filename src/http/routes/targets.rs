@@ -13,7 +13,7 @@ use crate::db::targets::TargetRecord;
 use crate::domain::ids::{HuntId, TargetId};
 use crate::error::AppError;
 use crate::http::error::ErrorBody;
-use crate::http::extract::{ApiJson, ApiPath, ApiQuery, Auth};
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery, Auth, GeoJsonBody};
 use crate::service;
 use crate::spatial::geojson::{ShapeSpec, shape_value};
 
@@ -57,7 +57,7 @@ async fn import_targets(
     State(state): State<AppState>,
     Auth(principal): Auth,
     ApiPath(hunt): ApiPath<HuntId>,
-    ApiJson(doc): ApiJson<serde_json::Value>,
+    GeoJsonBody(doc): GeoJsonBody,
 ) -> Result<(StatusCode, Json<ImportResponse>), AppError> {
     import(&state, principal, hunt, &doc).await
 }
@@ -71,7 +71,7 @@ async fn add_target(
     State(state): State<AppState>,
     Auth(principal): Auth,
     ApiPath(hunt): ApiPath<HuntId>,
-    ApiJson(doc): ApiJson<serde_json::Value>,
+    GeoJsonBody(doc): GeoJsonBody,
 ) -> Result<(StatusCode, Json<ImportResponse>), AppError> {
     if doc.get("type").and_then(|t| t.as_str()) != Some("Feature") {
         return Err(AppError::InvalidGeoJson { feature_index: Some(0), reason: "expected one GeoJSON Feature".into() }
