@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::clock::{Clock, SystemClock};
 use crate::db;
+use crate::live::hub::Hub;
 use crate::service::Ctx;
 use crate::service::index_cache::IndexCache;
 use crate::service::token_cache::TokenCache;
@@ -13,6 +14,8 @@ use crate::telemetry::Metrics;
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub ctx: Ctx,
+    /// This node's live feeds and WebSocket sessions.
+    pub hub: Arc<Hub>,
     pub openapi_json: Arc<str>,
 }
 
@@ -30,7 +33,19 @@ impl AppState {
             tokens: Arc::new(TokenCache::default()),
             clock,
             metrics: Arc::new(Metrics::default()),
+            sequencer: Arc::new(tokio::sync::Notify::new()),
         };
-        Self { ctx, openapi_json: crate::http::openapi_json().into() }
+        let hub = Arc::new(Hub::new(ctx.pool.clone()));
+        Self {
+            ctx,
+            hub,
+            openapi_json: crate::http::openapi_json().into(),
+        }
+    }
+
+    /// Starts the node's background work: jobs, and the LISTEN relay on `database_url`.
+    pub fn start_background(&self, database_url: String) {
+        crate::jobs::spawn_all(&self.ctx);
+        tokio::spawn(crate::live::relay::run(database_url, self.hub.clone()));
     }
 }

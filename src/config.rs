@@ -87,19 +87,32 @@ impl Config {
         };
         let db_pool_size = match get("NENUFAR_DB_POOL_SIZE") {
             None => 24,
-            Some(v) => v.parse().ok().filter(|n| (1..=500).contains(n)).ok_or_else(|| ConfigError {
-                variable: "NENUFAR_DB_POOL_SIZE",
-                problem: format!("expected an integer in [1, 500], got {v:?}"),
-            })?,
+            Some(v) => v
+                .parse()
+                .ok()
+                .filter(|n| (1..=500).contains(n))
+                .ok_or_else(|| ConfigError {
+                    variable: "NENUFAR_DB_POOL_SIZE",
+                    problem: format!("expected an integer in [1, 500], got {v:?}"),
+                })?,
         };
         let log_format = match get("NENUFAR_LOG_FORMAT") {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
             Some(v) => {
-                return Err(ConfigError { variable: "NENUFAR_LOG_FORMAT", problem: format!("expected text or json, got {v:?}") });
+                return Err(ConfigError {
+                    variable: "NENUFAR_LOG_FORMAT",
+                    problem: format!("expected text or json, got {v:?}"),
+                });
             }
         };
-        Ok(Self { database_url, data_dir: get("NENUFAR_DATA_DIR").map(PathBuf::from), bind, db_pool_size, log_format })
+        Ok(Self {
+            database_url,
+            data_dir: get("NENUFAR_DATA_DIR").map(PathBuf::from),
+            bind,
+            db_pool_size,
+            log_format,
+        })
     }
 }
 
@@ -108,7 +121,10 @@ mod tests {
     use super::*;
 
     fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -122,7 +138,11 @@ mod tests {
     fn errors_name_the_variable_and_urls_never_print() {
         let e = Config::from_vars(&vars(&[("NENUFAR_BIND", "nope")])).unwrap_err();
         assert_eq!(e.variable, "NENUFAR_BIND");
-        let c = Config::from_vars(&vars(&[("NENUFAR_DATABASE_URL", "postgresql://u:hunter2@h/db")])).unwrap();
+        let c = Config::from_vars(&vars(&[(
+            "NENUFAR_DATABASE_URL",
+            "postgresql://u:hunter2@h/db",
+        )]))
+        .unwrap();
         assert!(!format!("{c:?}").contains("hunter2"));
         assert!(Config::from_vars(&vars(&[("NENUFAR_DATABASE_URL", "mysql://x")])).is_err());
     }

@@ -10,13 +10,22 @@ pub enum AppError {
     #[error("the body is not valid JSON: {0}")]
     InvalidJson(String),
     #[error("{message}")]
-    InvalidRequest { message: String, details: Option<Value> },
+    InvalidRequest {
+        message: String,
+        details: Option<Value>,
+    },
     #[error("invalid fix: {0}")]
     InvalidFix(String),
     #[error("invalid GeoJSON: {reason}")]
-    InvalidGeoJson { feature_index: Option<usize>, reason: String },
+    InvalidGeoJson {
+        feature_index: Option<usize>,
+        reason: String,
+    },
     #[error("unsupported geometry: {reason}")]
-    UnsupportedGeometry { feature_index: Option<usize>, reason: String },
+    UnsupportedGeometry {
+        feature_index: Option<usize>,
+        reason: String,
+    },
     #[error("authentication required")]
     Unauthenticated,
     #[error("{0}")]
@@ -28,7 +37,10 @@ pub enum AppError {
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
     #[error("{inner}")]
-    WithDetails { inner: Box<AppError>, details: Value },
+    WithDetails {
+        inner: Box<AppError>,
+        details: Value,
+    },
     #[error("the body is too large")]
     BodyTooLarge,
     #[error("expected Content-Type: application/json")]
@@ -44,17 +56,26 @@ pub enum AppError {
 impl AppError {
     /// A 400 `invalid_request` with a message.
     pub fn invalid(message: impl Into<String>) -> Self {
-        Self::InvalidRequest { message: message.into(), details: None }
+        Self::InvalidRequest {
+            message: message.into(),
+            details: None,
+        }
     }
 
     /// Attaches `details` to the error envelope.
     pub fn with_details(self, details: Value) -> Self {
-        Self::WithDetails { inner: Box::new(self), details }
+        Self::WithDetails {
+            inner: Box::new(self),
+            details,
+        }
     }
 
     /// A 409 with a specific code.
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
-        Self::Conflict { code, message: message.into() }
+        Self::Conflict {
+            code,
+            message: message.into(),
+        }
     }
 }
 

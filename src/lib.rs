@@ -15,6 +15,8 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod jobs;
+pub mod live;
 pub mod service;
 pub mod spatial;
 pub mod telemetry;

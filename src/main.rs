@@ -12,7 +12,11 @@ use nenufar::db::cluster::{ClusterOptions, EmbeddedCluster};
 use nenufar::{db, http, service, telemetry};
 
 #[derive(Parser)]
-#[command(name = "nenufar", version, about = "Geolocated social-game engine for urban treasure hunts")]
+#[command(
+    name = "nenufar",
+    version,
+    about = "Geolocated social-game engine for urban treasure hunts"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -87,7 +91,10 @@ fn main() -> std::process::ExitCode {
         }
     };
     telemetry::init(config.log_format == LogFormat::Json);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             let _ = writeln!(std::io::stderr(), "cannot start the runtime: {e}");
@@ -105,14 +112,26 @@ fn main() -> std::process::ExitCode {
 
 async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
-        Command::Db { command: DbCommand::Start { data_dir, throwaway } } => {
-            let data_dir = data_dir.or(config.data_dir).unwrap_or_else(EmbeddedCluster::default_data_dir);
+        Command::Db {
+            command:
+                DbCommand::Start {
+                    data_dir,
+                    throwaway,
+                },
+        } => {
+            let data_dir = data_dir
+                .or(config.data_dir)
+                .unwrap_or_else(EmbeddedCluster::default_data_dir);
             let cluster = start_cluster(data_dir, throwaway).await?;
             say(cluster.database_url("postgres"));
             Ok(())
         }
-        Command::Db { command: DbCommand::Stop { data_dir } } => {
-            let data_dir = data_dir.or(config.data_dir).unwrap_or_else(EmbeddedCluster::default_data_dir);
+        Command::Db {
+            command: DbCommand::Stop { data_dir },
+        } => {
+            let data_dir = data_dir
+                .or(config.data_dir)
+                .unwrap_or_else(EmbeddedCluster::default_data_dir);
             tokio::task::spawn_blocking(move || EmbeddedCluster::stop(&data_dir)).await??;
             Ok(())
         }
@@ -150,7 +169,14 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             ));
             serve(state, &config).await
         }
-        Command::Org { command: OrgCommand::Create { name, owner_email, owner_password } } => {
+        Command::Org {
+            command:
+                OrgCommand::Create {
+                    name,
+                    owner_email,
+                    owner_password,
+                },
+        } => {
             let state = prepare(&config).await?;
             let org = service::orgs::create_org(&state.ctx, &name, &owner_email, owner_password)
                 .await
@@ -162,7 +188,10 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
 }
 
 async fn start_cluster(data_dir: PathBuf, throwaway: bool) -> anyhow::Result<EmbeddedCluster> {
-    let opts = ClusterOptions { data_dir, throwaway };
+    let opts = ClusterOptions {
+        data_dir,
+        throwaway,
+    };
     Ok(tokio::task::spawn_blocking(move || EmbeddedCluster::ensure_started(&opts)).await??)
 }
 
@@ -171,7 +200,10 @@ async fn database_url(config: &Config) -> anyhow::Result<String> {
     if let Some(url) = &config.database_url {
         return Ok(url.expose().to_owned());
     }
-    let data_dir = config.data_dir.clone().unwrap_or_else(EmbeddedCluster::default_data_dir);
+    let data_dir = config
+        .data_dir
+        .clone()
+        .unwrap_or_else(EmbeddedCluster::default_data_dir);
     tracing::info!(data_dir = %data_dir.display(), "using the embedded PostgreSQL cluster");
     let cluster = start_cluster(data_dir, false).await?;
     Ok(cluster.database_url("postgres"))
@@ -191,10 +223,14 @@ async fn prepare(config: &Config) -> anyhow::Result<AppState> {
 }
 
 async fn serve(state: AppState, config: &Config) -> anyhow::Result<()> {
-    let listener =
-        tokio::net::TcpListener::bind(config.bind).await.with_context(|| format!("binding {} (NENUFAR_BIND)", config.bind))?;
+    state.start_background(database_url(config).await?);
+    let listener = tokio::net::TcpListener::bind(config.bind)
+        .await
+        .with_context(|| format!("binding {} (NENUFAR_BIND)", config.bind))?;
     tracing::info!(addr = %config.bind, "serving");
-    axum::serve(listener, http::router(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    axum::serve(listener, http::router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
     Ok(())
 }
 

@@ -8,9 +8,15 @@ use tracing_subscriber::EnvFilter;
 /// `RUST_LOG` overrides the default level (`info`).
 pub fn init(json: bool) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
     // A second init (tests, `demo` after `serve`) keeps the first subscriber.
-    let _ = if json { builder.json().try_init() } else { builder.try_init() };
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
 }
 
 /// Counters of one node, rendered in Prometheus text format.
@@ -34,19 +40,66 @@ impl Metrics {
     pub fn render(&self, pool_size: usize, pool_available: usize, indexed_hunts: usize) -> String {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         let rows = [
-            ("nenufar_http_requests_total", "counter", "HTTP requests served", get(&self.http_requests)),
-            ("nenufar_http_errors_5xx_total", "counter", "HTTP responses with a 5xx status", get(&self.http_errors_5xx)),
-            ("nenufar_checkins_total", "counter", "Check-ins answered with a verdict", get(&self.checkins)),
-            ("nenufar_checkins_found_total", "counter", "Check-ins that found at least one target", get(&self.checkins_found)),
-            ("nenufar_checkins_replayed_total", "counter", "Check-ins answered from a stored response", get(&self.checkins_replayed)),
-            ("nenufar_index_rebuilds_total", "counter", "Hunt index (re)builds", get(&self.index_rebuilds)),
-            ("nenufar_db_pool_size", "gauge", "Database connections open", pool_size as u64),
-            ("nenufar_db_pool_available", "gauge", "Database connections idle", pool_available as u64),
-            ("nenufar_indexed_hunts", "gauge", "Hunts with an index in memory", indexed_hunts as u64),
+            (
+                "nenufar_http_requests_total",
+                "counter",
+                "HTTP requests served",
+                get(&self.http_requests),
+            ),
+            (
+                "nenufar_http_errors_5xx_total",
+                "counter",
+                "HTTP responses with a 5xx status",
+                get(&self.http_errors_5xx),
+            ),
+            (
+                "nenufar_checkins_total",
+                "counter",
+                "Check-ins answered with a verdict",
+                get(&self.checkins),
+            ),
+            (
+                "nenufar_checkins_found_total",
+                "counter",
+                "Check-ins that found at least one target",
+                get(&self.checkins_found),
+            ),
+            (
+                "nenufar_checkins_replayed_total",
+                "counter",
+                "Check-ins answered from a stored response",
+                get(&self.checkins_replayed),
+            ),
+            (
+                "nenufar_index_rebuilds_total",
+                "counter",
+                "Hunt index (re)builds",
+                get(&self.index_rebuilds),
+            ),
+            (
+                "nenufar_db_pool_size",
+                "gauge",
+                "Database connections open",
+                pool_size as u64,
+            ),
+            (
+                "nenufar_db_pool_available",
+                "gauge",
+                "Database connections idle",
+                pool_available as u64,
+            ),
+            (
+                "nenufar_indexed_hunts",
+                "gauge",
+                "Hunts with an index in memory",
+                indexed_hunts as u64,
+            ),
         ];
         let mut out = String::new();
         for (name, kind, help, value) in rows {
-            out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"));
+            out.push_str(&format!(
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
+            ));
         }
         out
     }

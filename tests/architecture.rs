@@ -2,6 +2,9 @@
 //! fails on an IO crate, an adapter module, a layering breach (domain using spatial) or async code.
 //! Comments and string literals are ignored; `use` trees and `super::` paths are resolved.
 
+// Tests stop loudly on anything unexpected.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::{Path, PathBuf};
 
 /// Crates that do IO or belong to the adapters, matched as identifiers anywhere in code.
@@ -90,7 +93,10 @@ fn strip(src: &str) -> String {
                     i += 1;
                 }
             }
-        } else if c[i] == 'r' && (next == Some('"') || next == Some('#')) && starts_raw_literal(&c, i) {
+        } else if c[i] == 'r'
+            && (next == Some('"') || next == Some('#'))
+            && starts_raw_literal(&c, i)
+        {
             // Raw string r"..." or r#"..."#.
             let mut j = i + 1;
             while c.get(j) == Some(&'#') {
@@ -105,7 +111,9 @@ fn strip(src: &str) -> String {
             out.push('"');
             (i..j).skip(1).for_each(|_| out.push(' '));
             i = j + 1;
-            while i < c.len() && !(c[i] == '"' && (0..hashes).all(|h| c.get(i + 1 + h) == Some(&'#'))) {
+            while i < c.len()
+                && !(c[i] == '"' && (0..hashes).all(|h| c.get(i + 1 + h) == Some(&'#')))
+            {
                 out.push(blank(c[i]));
                 i += 1;
             }
@@ -201,7 +209,12 @@ fn tokens(code: &str) -> Vec<(usize, Tok)> {
 }
 
 /// Expands a `use` tree starting at `toks[*i]` into full paths (segments), advancing `*i`.
-fn use_tree(toks: &[(usize, Tok)], i: &mut usize, prefix: &[String], out: &mut Vec<(usize, Vec<String>)>) {
+fn use_tree(
+    toks: &[(usize, Tok)],
+    i: &mut usize,
+    prefix: &[String],
+    out: &mut Vec<(usize, Vec<String>)>,
+) {
     let mut path = prefix.to_vec();
     let line = toks.get(*i).map_or(0, |t| t.0);
     while let Some((_, tok)) = toks.get(*i) {
@@ -248,10 +261,16 @@ fn paths(toks: &[(usize, Tok)], module: &[String]) -> Vec<(usize, Vec<String>)> 
     let mut depth = 0usize;
     let mut i = 0;
     while i < toks.len() {
-        let current: Vec<String> = module.iter().cloned().chain(scopes.iter().map(|s| s.1.clone())).collect();
+        let current: Vec<String> = module
+            .iter()
+            .cloned()
+            .chain(scopes.iter().map(|s| s.1.clone()))
+            .collect();
         match &toks[i].1 {
             Tok::Ident(w) if w == "mod" => {
-                if let (Some((_, Tok::Ident(name))), Some((_, Tok::Open))) = (toks.get(i + 1), toks.get(i + 2)) {
+                if let (Some((_, Tok::Ident(name))), Some((_, Tok::Open))) =
+                    (toks.get(i + 1), toks.get(i + 2))
+                {
                     depth += 1;
                     scopes.push((depth, name.clone()));
                     i += 3;
@@ -300,7 +319,9 @@ fn paths(toks: &[(usize, Tok)], module: &[String]) -> Vec<(usize, Vec<String>)> 
         }
         i += 1;
     }
-    raw.into_iter().map(|(line, path, current)| (line, resolve(&path, &current))).collect()
+    raw.into_iter()
+        .map(|(line, path, current)| (line, resolve(&path, &current)))
+        .collect()
 }
 
 /// Makes a path absolute: `self::` and `super::` against the module it appears in.
@@ -331,7 +352,11 @@ fn resolve(path: &[String], module: &[String]) -> Vec<String> {
 /// The module path of a file under `src/`: `src/spatial/shape.rs` is `crate::spatial::shape`.
 fn module_of(rel: &Path) -> Vec<String> {
     let mut segs = vec!["crate".to_owned()];
-    let parts: Vec<String> = rel.iter().skip(1).map(|s| s.to_string_lossy().into_owned()).collect();
+    let parts: Vec<String> = rel
+        .iter()
+        .skip(1)
+        .map(|s| s.to_string_lossy().into_owned())
+        .collect();
     for (k, part) in parts.iter().enumerate() {
         let last = k + 1 == parts.len();
         let stem = part.trim_end_matches(".rs");
@@ -349,19 +374,31 @@ fn breaches(src: &str, module: &[String]) -> Vec<Breach> {
     for (line, tok) in &toks {
         if let Tok::Ident(w) = tok {
             if IO_CRATES.contains(&w.as_str()) {
-                out.push(Breach { line: *line, what: format!("IO crate `{w}`") });
+                out.push(Breach {
+                    line: *line,
+                    what: format!("IO crate `{w}`"),
+                });
             }
             if w == "async" || w == "await" {
-                out.push(Breach { line: *line, what: format!("`{w}`: the core is synchronous") });
+                out.push(Breach {
+                    line: *line,
+                    what: format!("`{w}`: the core is synchronous"),
+                });
             }
         }
     }
     let in_domain = module.get(1).map(String::as_str) == Some("domain");
     for (line, path) in paths(&toks, module) {
         let joined = path.join("::");
-        let hit = FORBIDDEN_PATHS.iter().chain(in_domain.then_some(&"crate::spatial")).find(|f| joined == **f || joined.starts_with(&format!("{f}::")));
+        let hit = FORBIDDEN_PATHS
+            .iter()
+            .chain(in_domain.then_some(&"crate::spatial"))
+            .find(|f| joined == **f || joined.starts_with(&format!("{f}::")));
         if let Some(f) = hit {
-            out.push(Breach { line, what: format!("`{joined}` reaches `{f}`") });
+            out.push(Breach {
+                line,
+                what: format!("`{joined}` reaches `{f}`"),
+            });
         }
     }
     out.sort_by_key(|b| b.line);
@@ -388,7 +425,10 @@ fn the_domain_and_spatial_cores_use_no_io_and_no_adapter() {
         rust_files(&root.join(dir), &mut files);
     }
     files.sort();
-    assert!(files.len() >= 10, "expected the core files, found {files:?}");
+    assert!(
+        files.len() >= 10,
+        "expected the core files, found {files:?}"
+    );
     let mut report = Vec::new();
     for file in &files {
         let rel = file.strip_prefix(root).unwrap();
@@ -396,16 +436,33 @@ fn the_domain_and_spatial_cores_use_no_io_and_no_adapter() {
         let lines: Vec<&str> = src.lines().collect();
         for b in breaches(&src, &module_of(rel)) {
             let text = lines.get(b.line - 1).map_or("", |l| l.trim());
-            report.push(format!("{}:{}: {} in `{text}`", rel.display(), b.line, b.what));
+            report.push(format!(
+                "{}:{}: {} in `{text}`",
+                rel.display(),
+                b.line,
+                b.what
+            ));
         }
     }
-    assert!(report.is_empty(), "the pure core does IO or reaches an adapter (STYLE section 1):\n{}", report.join("\n"));
+    assert!(
+        report.is_empty(),
+        "the pure core does IO or reaches an adapter (STYLE section 1):\n{}",
+        report.join("\n")
+    );
 }
 
 #[test]
 fn the_check_finds_breaches_however_they_are_written() {
-    let module: Vec<String> = ["crate", "domain", "hunt"].iter().map(|s| s.to_string()).collect();
-    let lines = |src: &str| breaches(src, &module).iter().map(|b| b.line).collect::<Vec<_>>();
+    let module: Vec<String> = ["crate", "domain", "hunt"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let lines = |src: &str| {
+        breaches(src, &module)
+            .iter()
+            .map(|b| b.line)
+            .collect::<Vec<_>>()
+    };
     let src = "use std::{fmt, fs::File};\n\
                use super::super::db::targets;\n\
                #[tracing::instrument]\n\
@@ -416,12 +473,20 @@ fn the_check_finds_breaches_however_they_are_written() {
                use crate::spatial::shape::Shape;\n\
                fn h() { x.await }\n\
                use self::super::super::http;\n";
-    assert_eq!(lines(src), (1..=10).collect::<Vec<_>>(), "{:#?}", breaches(src, &module));
+    assert_eq!(
+        lines(src),
+        (1..=10).collect::<Vec<_>>(),
+        "{:#?}",
+        breaches(src, &module)
+    );
 }
 
 #[test]
 fn comments_strings_and_innocent_names_are_not_breaches() {
-    let module: Vec<String> = ["crate", "spatial", "shape"].iter().map(|s| s.to_string()).collect();
+    let module: Vec<String> = ["crate", "spatial", "shape"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     let src = "//! No IO: no tokio, no axum, no std::fs.\n\
                /* use crate::db; /* nested */ async fn */\n\
                const URL: &str = \"http://tokio.rs/std::fs\";\n\

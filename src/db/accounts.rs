@@ -49,7 +49,10 @@ pub async fn insert_staff(
 }
 
 /// The staff account with this e-mail; e-mails are stored lower-cased by the service.
-pub async fn staff_by_email(conn: &mut AsyncPgConnection, email: &str) -> QueryResult<Option<StaffLogin>> {
+pub async fn staff_by_email(
+    conn: &mut AsyncPgConnection,
+    email: &str,
+) -> QueryResult<Option<StaffLogin>> {
     let row: Option<(uuid::Uuid, uuid::Uuid, String, String)> = staff::table
         .filter(staff::email.eq(email))
         .select((staff::id, staff::org_id, staff::role, staff::password_hash))
@@ -57,12 +60,21 @@ pub async fn staff_by_email(conn: &mut AsyncPgConnection, email: &str) -> QueryR
         .await
         .optional()?;
     Ok(row.and_then(|(id, org, role, password_hash)| {
-        Some(StaffLogin { id: StaffId(id), org: OrgId(org), role: Role::parse(&role)?, password_hash })
+        Some(StaffLogin {
+            id: StaffId(id),
+            org: OrgId(org),
+            role: Role::parse(&role)?,
+            password_hash,
+        })
     }))
 }
 
 /// Inserts a player; fails with a unique violation on `players_handle_key`.
-pub async fn insert_player(conn: &mut AsyncPgConnection, id: PlayerId, handle: &str) -> QueryResult<()> {
+pub async fn insert_player(
+    conn: &mut AsyncPgConnection,
+    id: PlayerId,
+    handle: &str,
+) -> QueryResult<()> {
     diesel::insert_into(players::table)
         .values((players::id.eq(id.0), players::handle.eq(handle)))
         .execute(conn)
@@ -99,7 +111,13 @@ pub async fn principal_for_token(
     token_hash: &[u8],
     now: DateTime<Utc>,
 ) -> QueryResult<Option<(Principal, DateTime<Utc>)>> {
-    type Holder = (Option<uuid::Uuid>, Option<uuid::Uuid>, Option<uuid::Uuid>, Option<String>, DateTime<Utc>);
+    type Holder = (
+        Option<uuid::Uuid>,
+        Option<uuid::Uuid>,
+        Option<uuid::Uuid>,
+        Option<String>,
+        DateTime<Utc>,
+    );
     let row: Option<Holder> = access_tokens::table
         .left_join(staff::table)
         .filter(access_tokens::token_hash.eq(token_hash))
@@ -115,15 +133,35 @@ pub async fn principal_for_token(
         .await
         .optional()?;
     Ok(match row {
-        Some((Some(player), _, _, _, until)) => Some((Principal::Player { id: PlayerId(player) }, until)),
-        Some((None, Some(id), Some(org), Some(role), until)) => {
-            Role::parse(&role).map(|role| (Principal::Staff { id: StaffId(id), org: OrgId(org), role }, until))
-        }
+        Some((Some(player), _, _, _, until)) => Some((
+            Principal::Player {
+                id: PlayerId(player),
+            },
+            until,
+        )),
+        Some((None, Some(id), Some(org), Some(role), until)) => Role::parse(&role).map(|role| {
+            (
+                Principal::Staff {
+                    id: StaffId(id),
+                    org: OrgId(org),
+                    role,
+                },
+                until,
+            )
+        }),
         _ => None,
     })
 }
 
 /// A player's handle.
-pub async fn player_handle(conn: &mut AsyncPgConnection, id: PlayerId) -> QueryResult<Option<String>> {
-    players::table.find(id.0).select(players::handle).first(conn).await.optional()
+pub async fn player_handle(
+    conn: &mut AsyncPgConnection,
+    id: PlayerId,
+) -> QueryResult<Option<String>> {
+    players::table
+        .find(id.0)
+        .select(players::handle)
+        .first(conn)
+        .await
+        .optional()
 }

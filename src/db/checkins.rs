@@ -21,8 +21,12 @@ pub struct CheckinContext {
     pub schedule: Schedule,
     pub rules: Rules,
     pub targets_version: i64,
-    /// The player's team in this hunt and its current score.
-    pub team: Option<(TeamId, i64)>,
+    /// The player's team in this hunt, its name and its current score.
+    pub team: Option<(TeamId, String, i64)>,
+    /// The player's handle.
+    pub handle: String,
+    /// Whether the leaderboard is frozen (score events then go to the team only).
+    pub frozen: bool,
     /// A check-in already stored under this idempotency key: its request hash and response.
     pub stored: Option<(Vec<u8>, serde_json::Value)>,
 }
@@ -51,6 +55,12 @@ struct ContextRow {
     team_id: Option<uuid::Uuid>,
     #[diesel(sql_type = Nullable<Int8>)]
     team_score: Option<i64>,
+    #[diesel(sql_type = Nullable<diesel::sql_types::Text>)]
+    team_name: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    handle: String,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    frozen: bool,
     #[diesel(sql_type = Nullable<Bytea>)]
     request_hash: Option<Vec<u8>>,
     #[diesel(sql_type = Nullable<Jsonb>)]
@@ -67,8 +77,10 @@ pub async fn context(
 ) -> QueryResult<Option<CheckinContext>> {
     let row: Option<ContextRow> = diesel::sql_query(
         "select h.status, h.teaser_at, h.live_at, h.ends_at, h.archive_at, h.accuracy_policy, h.max_accuracy_m, \
-                h.team_max_size, h.targets_version, m.team_id, t.score as team_score, c.request_hash, c.response \
+                h.team_max_size, h.targets_version, m.team_id, t.score as team_score, t.name as team_name, \
+                p.handle, h.frozen_at_offset is not null as frozen, c.request_hash, c.response \
          from hunts h \
+         join players p on p.id = $2 \
          left join team_members m on m.hunt_id = h.id and m.player_id = $2 \
          left join teams t on t.id = m.team_id \
          left join checkins c on c.player_id = $2 and c.idempotency_key = $3 \
@@ -82,14 +94,27 @@ pub async fn context(
     .optional()?;
     Ok(row.map(|r| CheckinContext {
         status: HuntStatus::parse(&r.status).unwrap_or(HuntStatus::Draft),
-        schedule: Schedule { teaser_at: r.teaser_at, live_at: r.live_at, ends_at: r.ends_at, archive_at: r.archive_at },
+        schedule: Schedule {
+            teaser_at: r.teaser_at,
+            live_at: r.live_at,
+            ends_at: r.ends_at,
+            archive_at: r.archive_at,
+        },
         rules: Rules {
             accuracy_policy: AccuracyPolicy::parse(&r.accuracy_policy).unwrap_or_default(),
             max_accuracy_m: r.max_accuracy_m,
             team_max_size: r.team_max_size,
         },
         targets_version: r.targets_version,
-        team: r.team_id.map(|t| (TeamId(t), r.team_score.unwrap_or(0))),
+        team: r.team_id.map(|t| {
+            (
+                TeamId(t),
+                r.team_name.unwrap_or_default(),
+                r.team_score.unwrap_or(0),
+            )
+        }),
+        handle: r.handle,
+        frozen: r.frozen,
         stored: r.request_hash.zip(r.response),
     }))
 }
@@ -110,8 +135,15 @@ pub async fn stored(
 }
 
 /// The targets a team has found.
-pub async fn team_finds(conn: &mut AsyncPgConnection, team: TeamId) -> QueryResult<HashSet<TargetId>> {
-    let ids: Vec<uuid::Uuid> = finds::table.filter(finds::team_id.eq(team.0)).select(finds::target_id).load(conn).await?;
+pub async fn team_finds(
+    conn: &mut AsyncPgConnection,
+    team: TeamId,
+) -> QueryResult<HashSet<TargetId>> {
+    let ids: Vec<uuid::Uuid> = finds::table
+        .filter(finds::team_id.eq(team.0))
+        .select(finds::target_id)
+        .load(conn)
+        .await?;
     Ok(ids.into_iter().map(TargetId).collect())
 }
 
@@ -121,11 +153,22 @@ struct FindsOutcome {
     new_ids: Vec<uuid::Uuid>,
     #[diesel(sql_type = Int8)]
     score: i64,
+    #[diesel(sql_type = Int8)]
+    player_score: i64,
+}
+
+/// What recording finds changed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FindsOutcomeView {
+    pub new_ids: Vec<TargetId>,
+    /// The team's score after.
+    pub team_score: i64,
+    /// The finder's own score in the hunt after.
+    pub player_score: i64,
 }
 
 /// Records finds of `matched` (id, points) for a team, each at most once per team and target, and
-/// adds the new points to the team's score, in one statement. Returns the newly found ids and the
-/// team's score after it.
+/// adds the new points to the team's and the finder's scores, in one statement.
 pub async fn record_finds(
     conn: &mut AsyncPgConnection,
     hunt: HuntId,
@@ -134,7 +177,7 @@ pub async fn record_finds(
     checkin: CheckinId,
     found_at: DateTime<Utc>,
     matched: &[(TargetId, i32)],
-) -> QueryResult<(Vec<TargetId>, i64)> {
+) -> QueryResult<FindsOutcomeView> {
     let ids: Vec<uuid::Uuid> = matched.iter().map(|(t, _)| t.0).collect();
     let points: Vec<i32> = matched.iter().map(|(_, p)| *p).collect();
     let out: FindsOutcome = diesel::sql_query(
@@ -146,9 +189,16 @@ pub async fn record_finds(
              returning target_id, points), \
          up as ( \
              update teams set score = score + (select coalesce(sum(points), 0) from new) \
-             where id = $3 and exists (select 1 from new) returning score) \
+             where id = $3 and exists (select 1 from new) returning score), \
+         ps as ( \
+             insert into player_scores (hunt_id, player_id, score) \
+             select $4, $5, sum(points) from new having count(*) > 0 \
+             on conflict (hunt_id, player_id) do update set score = player_scores.score + excluded.score \
+             returning score) \
          select coalesce(array(select target_id from new), '{}') as new_ids, \
-                coalesce((select score from up), (select score from teams where id = $3)) as score",
+                coalesce((select score from up), (select score from teams where id = $3)) as score, \
+                coalesce((select score from ps), (select score from player_scores where hunt_id = $4 and player_id = $5), 0) \
+                    as player_score",
     )
     .bind::<Array<SqlUuid>, _>(ids)
     .bind::<Array<Int4>, _>(points)
@@ -159,7 +209,11 @@ pub async fn record_finds(
     .bind::<Timestamptz, _>(found_at)
     .get_result(conn)
     .await?;
-    Ok((out.new_ids.into_iter().map(TargetId).collect(), out.score))
+    Ok(FindsOutcomeView {
+        new_ids: out.new_ids.into_iter().map(TargetId).collect(),
+        team_score: out.score,
+        player_score: out.player_score,
+    })
 }
 
 /// A check-in to store.
@@ -202,9 +256,15 @@ pub async fn insert(conn: &mut AsyncPgConnection, c: &NewCheckin<'_>) -> QueryRe
 }
 
 /// Whether a check-in exists for this key (used by tests and replays).
-pub async fn exists(conn: &mut AsyncPgConnection, player: PlayerId, idempotency_key: uuid::Uuid) -> QueryResult<bool> {
+pub async fn exists(
+    conn: &mut AsyncPgConnection,
+    player: PlayerId,
+    idempotency_key: uuid::Uuid,
+) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
-        checkins::table.filter(checkins::player_id.eq(player.0)).filter(checkins::idempotency_key.eq(idempotency_key)),
+        checkins::table
+            .filter(checkins::player_id.eq(player.0))
+            .filter(checkins::idempotency_key.eq(idempotency_key)),
     ))
     .get_result::<bool>(conn)
     .await

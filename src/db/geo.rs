@@ -12,7 +12,11 @@ pub const WGS84: u32 = 4326;
 
 /// A PostGIS point.
 pub fn point(p: LatLon) -> Point {
-    Point { x: p.lon(), y: p.lat(), srid: Some(WGS84) }
+    Point {
+        x: p.lon(),
+        y: p.lat(),
+        srid: Some(WGS84),
+    }
 }
 
 /// A PostGIS MultiPolygon from GeoJSON-nested polygons.
@@ -21,7 +25,10 @@ pub fn multipolygon(polys: &[Rings]) -> MultiPolygon<Point> {
         polygons: polys
             .iter()
             .map(|rings| Polygon {
-                rings: rings.iter().map(|ring| ring.iter().map(|p| point(*p)).collect()).collect(),
+                rings: rings
+                    .iter()
+                    .map(|ring| ring.iter().map(|p| point(*p)).collect())
+                    .collect(),
                 srid: Some(WGS84),
             })
             .collect(),
@@ -35,17 +42,31 @@ fn latlon(p: &Point) -> LatLon {
 
 /// GeoJSON-nested polygons from a PostGIS MultiPolygon.
 pub fn rings_of(mp: &MultiPolygon<Point>) -> Vec<Rings> {
-    mp.polygons.iter().map(|poly| poly.rings.iter().map(|r| r.iter().map(latlon).collect()).collect()).collect()
+    mp.polygons
+        .iter()
+        .map(|poly| {
+            poly.rings
+                .iter()
+                .map(|r| r.iter().map(latlon).collect())
+                .collect()
+        })
+        .collect()
 }
 
 /// A stored target geometry back to its spec; `None` for a geometry we never store.
 pub fn shape_spec(geom: &GeometryContainer<Point>, radius_m: Option<f64>) -> Option<ShapeSpec> {
     match (geom, radius_m) {
-        (GeometryContainer::Point(p), Some(radius_m)) => Some(ShapeSpec::Circle { centre: latlon(p), radius_m }),
+        (GeometryContainer::Point(p), Some(radius_m)) => Some(ShapeSpec::Circle {
+            centre: latlon(p),
+            radius_m,
+        }),
         (GeometryContainer::MultiPolygon(mp), None) => Some(ShapeSpec::Polygons(rings_of(mp))),
-        (GeometryContainer::Polygon(p), None) => {
-            Some(ShapeSpec::Polygons(vec![p.rings.iter().map(|r| r.iter().map(latlon).collect()).collect()]))
-        }
+        (GeometryContainer::Polygon(p), None) => Some(ShapeSpec::Polygons(vec![
+            p.rings
+                .iter()
+                .map(|r| r.iter().map(latlon).collect())
+                .collect(),
+        ])),
         _ => None,
     }
 }

@@ -57,7 +57,12 @@ impl From<HuntRow> for HuntRecord {
             title: r.title,
             city: r.city,
             area: r.area,
-            schedule: Schedule { teaser_at: r.teaser_at, live_at: r.live_at, ends_at: r.ends_at, archive_at: r.archive_at },
+            schedule: Schedule {
+                teaser_at: r.teaser_at,
+                live_at: r.live_at,
+                ends_at: r.ends_at,
+                archive_at: r.archive_at,
+            },
             // The table's check constraints allow only the names we parse.
             status: HuntStatus::parse(&r.status).unwrap_or(HuntStatus::Draft),
             rules: Rules {
@@ -83,7 +88,12 @@ pub struct HuntFields {
 }
 
 /// Inserts a draft hunt.
-pub async fn insert(conn: &mut AsyncPgConnection, id: HuntId, org: OrgId, f: &HuntFields) -> QueryResult<HuntRecord> {
+pub async fn insert(
+    conn: &mut AsyncPgConnection,
+    id: HuntId,
+    org: OrgId,
+    f: &HuntFields,
+) -> QueryResult<HuntRecord> {
     diesel::insert_into(hunts::table)
         .values((
             hunts::id.eq(id.0),
@@ -106,7 +116,11 @@ pub async fn insert(conn: &mut AsyncPgConnection, id: HuntId, org: OrgId, f: &Hu
 }
 
 /// Rewrites the editable fields.
-pub async fn update(conn: &mut AsyncPgConnection, id: HuntId, f: &HuntFields) -> QueryResult<HuntRecord> {
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    id: HuntId,
+    f: &HuntFields,
+) -> QueryResult<HuntRecord> {
     diesel::update(hunts::table.find(id.0))
         .set((
             hunts::title.eq(&f.title),
@@ -128,7 +142,10 @@ pub async fn update(conn: &mut AsyncPgConnection, id: HuntId, f: &HuntFields) ->
 }
 
 /// The organisation's hunts, newest first.
-pub async fn list_for_org(conn: &mut AsyncPgConnection, org: OrgId) -> QueryResult<Vec<HuntRecord>> {
+pub async fn list_for_org(
+    conn: &mut AsyncPgConnection,
+    org: OrgId,
+) -> QueryResult<Vec<HuntRecord>> {
     let rows: Vec<HuntRow> = hunts::table
         .filter(hunts::org_id.eq(org.0))
         .order(hunts::created_at.desc())
@@ -140,17 +157,35 @@ pub async fn list_for_org(conn: &mut AsyncPgConnection, org: OrgId) -> QueryResu
 
 /// A hunt of this organisation; another organisation's hunt is `None`, as is a missing one.
 /// `lock` takes a row lock for the rest of the transaction.
-pub async fn get_for_org(conn: &mut AsyncPgConnection, org: OrgId, id: HuntId, lock: bool) -> QueryResult<Option<HuntRecord>> {
-    let query = hunts::table.filter(hunts::id.eq(id.0)).filter(hunts::org_id.eq(org.0)).select(HuntRow::as_select());
-    let row: Option<HuntRow> =
-        if lock { query.for_update().first(conn).await.optional()? } else { query.first(conn).await.optional()? };
+pub async fn get_for_org(
+    conn: &mut AsyncPgConnection,
+    org: OrgId,
+    id: HuntId,
+    lock: bool,
+) -> QueryResult<Option<HuntRecord>> {
+    let query = hunts::table
+        .filter(hunts::id.eq(id.0))
+        .filter(hunts::org_id.eq(org.0))
+        .select(HuntRow::as_select());
+    let row: Option<HuntRow> = if lock {
+        query.for_update().first(conn).await.optional()?
+    } else {
+        query.first(conn).await.optional()?
+    };
     Ok(row.map(Into::into))
 }
 
 /// Sets the status.
-pub async fn set_status(conn: &mut AsyncPgConnection, id: HuntId, status: HuntStatus) -> QueryResult<HuntRecord> {
+pub async fn set_status(
+    conn: &mut AsyncPgConnection,
+    id: HuntId,
+    status: HuntStatus,
+) -> QueryResult<HuntRecord> {
     diesel::update(hunts::table.find(id.0))
-        .set((hunts::status.eq(status.as_str()), hunts::updated_at.eq(diesel::dsl::now)))
+        .set((
+            hunts::status.eq(status.as_str()),
+            hunts::updated_at.eq(diesel::dsl::now),
+        ))
         .returning(HuntRow::as_returning())
         .get_result(conn)
         .await
@@ -204,7 +239,12 @@ pub struct NearbyHunt {
 
 /// Published (or paused) hunts in phase teaser or live at `now` whose area comes within `radius_m`
 /// of `at`, nearest first, at most 100. Uses the GiST index on `area`.
-pub async fn nearby(conn: &mut AsyncPgConnection, at: LatLon, radius_m: f64, now: DateTime<Utc>) -> QueryResult<Vec<NearbyHunt>> {
+pub async fn nearby(
+    conn: &mut AsyncPgConnection,
+    at: LatLon,
+    radius_m: f64,
+    now: DateTime<Utc>,
+) -> QueryResult<Vec<NearbyHunt>> {
     diesel::sql_query(
         "select id, title, city, teaser_at, live_at, ends_at, archive_at, \
                 st_xmin(area::geometry) as min_lon, st_ymin(area::geometry) as min_lat, \
@@ -222,4 +262,85 @@ pub async fn nearby(conn: &mut AsyncPgConnection, at: LatLon, radius_m: f64, now
     .bind::<Double, _>(radius_m)
     .load(conn)
     .await
+}
+
+/// Whether players may see the hunt at all (published or paused; drafts are invisible).
+pub async fn is_visible_to_players(conn: &mut AsyncPgConnection, id: HuntId) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        hunts::table.find(id.0).filter(hunts::status.ne("draft")),
+    ))
+    .get_result(conn)
+    .await
+}
+
+/// Whether the leaderboard is frozen: the offset it was frozen at.
+pub async fn frozen_at(conn: &mut AsyncPgConnection, id: HuntId) -> QueryResult<Option<i64>> {
+    diesel::sql_query("select frozen_at_offset from hunts where id = $1")
+        .bind::<SqlUuid, _>(id.0)
+        .get_result::<FrozenAt>(conn)
+        .await
+        .map(|r| r.frozen_at_offset)
+}
+
+#[derive(QueryableByName)]
+struct FrozenAt {
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+    frozen_at_offset: Option<i64>,
+}
+
+/// Freezes the leaderboard at the hunt's latest numbered offset, or unfreezes it.
+pub async fn set_frozen(conn: &mut AsyncPgConnection, id: HuntId, frozen: bool) -> QueryResult<()> {
+    let sql = if frozen {
+        "update hunts set frozen_at_offset = coalesce((select max(event_offset) from events where hunt_id = $1), 0) where id = $1"
+    } else {
+        "update hunts set frozen_at_offset = null where id = $1"
+    };
+    diesel::sql_query(sql)
+        .bind::<SqlUuid, _>(id.0)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// A hunt whose phase must be announced: its schedule and the last phase announced.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct PhaseCandidate {
+    #[diesel(sql_type = SqlUuid)]
+    pub id: uuid::Uuid,
+    #[diesel(sql_type = Timestamptz)]
+    pub teaser_at: DateTime<Utc>,
+    #[diesel(sql_type = Timestamptz)]
+    pub live_at: DateTime<Utc>,
+    #[diesel(sql_type = Timestamptz)]
+    pub ends_at: DateTime<Utc>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Timestamptz>)]
+    pub archive_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    pub announced_phase: Option<String>,
+}
+
+/// Published or paused hunts not yet announced as archived.
+pub async fn phase_candidates(conn: &mut AsyncPgConnection) -> QueryResult<Vec<PhaseCandidate>> {
+    diesel::sql_query(
+        "select id, teaser_at, live_at, ends_at, archive_at, announced_phase from hunts \
+         where status <> 'draft' and announced_phase is distinct from 'archived'",
+    )
+    .load(conn)
+    .await
+}
+
+/// Moves `announced_phase` from `from` to `to`; false when another node already did.
+pub async fn announce_phase(
+    conn: &mut AsyncPgConnection,
+    id: HuntId,
+    from: Option<&str>,
+    to: &str,
+) -> QueryResult<bool> {
+    let n = diesel::sql_query("update hunts set announced_phase = $3 where id = $1 and announced_phase is not distinct from $2")
+        .bind::<SqlUuid, _>(id.0)
+        .bind::<diesel::sql_types::Nullable<Text>, _>(from)
+        .bind::<Text, _>(to)
+        .execute(conn)
+        .await?;
+    Ok(n == 1)
 }

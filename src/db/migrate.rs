@@ -12,18 +12,29 @@ const MIGRATION_LOCK: i64 = 0x6e65_6e75_6661_7201;
 
 /// Applies pending migrations; returns how many ran. Needs the multi-threaded tokio runtime.
 pub async fn run_pending(url: &str) -> anyhow::Result<usize> {
-    let mut conn = AsyncPgConnection::establish(url).await.context("connecting to PostgreSQL to migrate")?;
-    diesel::sql_query(format!("select pg_advisory_lock({MIGRATION_LOCK})")).execute(&mut conn).await?;
+    let mut conn = AsyncPgConnection::establish(url)
+        .await
+        .context("connecting to PostgreSQL to migrate")?;
+    diesel::sql_query(format!("select pg_advisory_lock({MIGRATION_LOCK})"))
+        .execute(&mut conn)
+        .await?;
     let mut harness = AsyncMigrationHarness::new(conn);
     let result = harness.run_pending_migrations(MIGRATIONS).map(|v| v.len());
     let mut conn = harness.into_inner();
-    diesel::sql_query(format!("select pg_advisory_unlock({MIGRATION_LOCK})")).execute(&mut conn).await?;
+    diesel::sql_query(format!("select pg_advisory_unlock({MIGRATION_LOCK})"))
+        .execute(&mut conn)
+        .await?;
     result.map_err(|e| anyhow::anyhow!("running migrations: {e}"))
 }
 
 /// Reverts every migration (used by the migration test to prove each `down.sql`).
 pub async fn revert_all(url: &str) -> anyhow::Result<usize> {
-    let conn = AsyncPgConnection::establish(url).await.context("connecting to PostgreSQL to revert")?;
+    let conn = AsyncPgConnection::establish(url)
+        .await
+        .context("connecting to PostgreSQL to revert")?;
     let mut harness = AsyncMigrationHarness::new(conn);
-    harness.revert_all_migrations(MIGRATIONS).map(|v| v.len()).map_err(|e| anyhow::anyhow!("reverting migrations: {e}"))
+    harness
+        .revert_all_migrations(MIGRATIONS)
+        .map(|v| v.len())
+        .map_err(|e| anyhow::anyhow!("reverting migrations: {e}"))
 }

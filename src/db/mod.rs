@@ -4,7 +4,9 @@
 
 pub mod accounts;
 pub mod checkins;
+pub mod clues;
 pub mod cluster;
+pub mod events;
 pub mod geo;
 pub mod hunts;
 pub mod migrate;

@@ -16,7 +16,10 @@ const MIN_SERVER_VERSION: i32 = 130_000;
 /// Builds a pool of at most `max_size` connections (connections open lazily).
 pub fn connect(url: &str, max_size: usize) -> anyhow::Result<Pool> {
     let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
-    deadpool::Pool::builder(manager).max_size(max_size).build().context("building the database pool")
+    deadpool::Pool::builder(manager)
+        .max_size(max_size)
+        .build()
+        .context("building the database pool")
 }
 
 #[derive(QueryableByName)]
@@ -34,7 +37,10 @@ struct Versions {
 /// Checks that the server is recent enough and that PostGIS is installed or installable, and says
 /// what is missing. Returns a one-line description for the start-up log.
 pub async fn check_versions(pool: &Pool) -> anyhow::Result<String> {
-    let mut conn = pool.get().await.context("connecting to PostgreSQL (check NENUFAR_DATABASE_URL)")?;
+    let mut conn = pool
+        .get()
+        .await
+        .context("connecting to PostgreSQL (check NENUFAR_DATABASE_URL)")?;
     let v: Versions = diesel::sql_query(
         "select current_setting('server_version_num')::int as server, \
                 current_setting('server_version') as server_text, \
@@ -45,7 +51,10 @@ pub async fn check_versions(pool: &Pool) -> anyhow::Result<String> {
     .await
     .context("reading server versions")?;
     if v.server < MIN_SERVER_VERSION {
-        anyhow::bail!("PostgreSQL {} is too old: nenufar needs 13 or later", v.server_text);
+        anyhow::bail!(
+            "PostgreSQL {} is too old: nenufar needs 13 or later",
+            v.server_text
+        );
     }
     let postgis = match (v.postgis_installed, v.postgis_available) {
         (Some(installed), _) => installed,

@@ -57,7 +57,11 @@ fn radius(spec: &ShapeSpec) -> Option<f64> {
 }
 
 /// Inserts targets in batches (one statement per 1,000 rows keeps bind parameters in range).
-pub async fn insert_many(conn: &mut AsyncPgConnection, hunt: HuntId, items: &[(TargetId, TargetSpec)]) -> QueryResult<()> {
+pub async fn insert_many(
+    conn: &mut AsyncPgConnection,
+    hunt: HuntId,
+    items: &[(TargetId, TargetSpec)],
+) -> QueryResult<()> {
     for chunk in items.chunks(1000) {
         let rows: Vec<_> = chunk
             .iter()
@@ -74,7 +78,10 @@ pub async fn insert_many(conn: &mut AsyncPgConnection, hunt: HuntId, items: &[(T
                 )
             })
             .collect();
-        diesel::insert_into(targets::table).values(rows).execute(conn).await?;
+        diesel::insert_into(targets::table)
+            .values(rows)
+            .execute(conn)
+            .await?;
     }
     Ok(())
 }
@@ -86,23 +93,46 @@ pub async fn list(
     after: Option<TargetId>,
     limit: i64,
 ) -> QueryResult<Vec<TargetRecord>> {
-    let mut query = targets::table.filter(targets::hunt_id.eq(hunt.0)).into_boxed();
+    let mut query = targets::table
+        .filter(targets::hunt_id.eq(hunt.0))
+        .into_boxed();
     if let Some(after) = after {
         query = query.filter(targets::id.gt(after.0));
     }
-    let rows: Vec<TargetRow> = query.order(targets::id).limit(limit).select(TargetRow::as_select()).load(conn).await?;
-    Ok(rows.into_iter().filter_map(TargetRow::into_record).collect())
+    let rows: Vec<TargetRow> = query
+        .order(targets::id)
+        .limit(limit)
+        .select(TargetRow::as_select())
+        .load(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(TargetRow::into_record)
+        .collect())
 }
 
 /// Every target of a hunt, for building its index.
-pub async fn load_all(conn: &mut AsyncPgConnection, hunt: HuntId) -> QueryResult<Vec<TargetRecord>> {
-    let rows: Vec<TargetRow> =
-        targets::table.filter(targets::hunt_id.eq(hunt.0)).select(TargetRow::as_select()).load(conn).await?;
-    Ok(rows.into_iter().filter_map(TargetRow::into_record).collect())
+pub async fn load_all(
+    conn: &mut AsyncPgConnection,
+    hunt: HuntId,
+) -> QueryResult<Vec<TargetRecord>> {
+    let rows: Vec<TargetRow> = targets::table
+        .filter(targets::hunt_id.eq(hunt.0))
+        .select(TargetRow::as_select())
+        .load(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(TargetRow::into_record)
+        .collect())
 }
 
 /// One target of a hunt.
-pub async fn get(conn: &mut AsyncPgConnection, hunt: HuntId, id: TargetId) -> QueryResult<Option<TargetRecord>> {
+pub async fn get(
+    conn: &mut AsyncPgConnection,
+    hunt: HuntId,
+    id: TargetId,
+) -> QueryResult<Option<TargetRecord>> {
     let row: Option<TargetRow> = targets::table
         .filter(targets::hunt_id.eq(hunt.0))
         .filter(targets::id.eq(id.0))
@@ -114,36 +144,57 @@ pub async fn get(conn: &mut AsyncPgConnection, hunt: HuntId, id: TargetId) -> Qu
 }
 
 /// Rewrites a target's fields; false when it does not exist in this hunt.
-pub async fn update(conn: &mut AsyncPgConnection, hunt: HuntId, id: TargetId, t: &TargetSpec) -> QueryResult<bool> {
-    let n = diesel::update(targets::table.filter(targets::hunt_id.eq(hunt.0)).filter(targets::id.eq(id.0)))
-        .set((
-            targets::kind.eq(kind(&t.shape)),
-            targets::geom.eq(geo::target_geometry(&t.shape)),
-            targets::radius_m.eq(radius(&t.shape)),
-            targets::name.eq(t.name.as_str()),
-            targets::points.eq(t.points),
-            targets::prerequisites.eq(t.prerequisites.clone()),
-        ))
-        .execute(conn)
-        .await?;
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    hunt: HuntId,
+    id: TargetId,
+    t: &TargetSpec,
+) -> QueryResult<bool> {
+    let n = diesel::update(
+        targets::table
+            .filter(targets::hunt_id.eq(hunt.0))
+            .filter(targets::id.eq(id.0)),
+    )
+    .set((
+        targets::kind.eq(kind(&t.shape)),
+        targets::geom.eq(geo::target_geometry(&t.shape)),
+        targets::radius_m.eq(radius(&t.shape)),
+        targets::name.eq(t.name.as_str()),
+        targets::points.eq(t.points),
+        targets::prerequisites.eq(t.prerequisites.clone()),
+    ))
+    .execute(conn)
+    .await?;
     Ok(n == 1)
 }
 
 /// Deletes a target; false when it does not exist in this hunt.
 pub async fn delete(conn: &mut AsyncPgConnection, hunt: HuntId, id: TargetId) -> QueryResult<bool> {
-    let n = diesel::delete(targets::table.filter(targets::hunt_id.eq(hunt.0)).filter(targets::id.eq(id.0)))
-        .execute(conn)
-        .await?;
+    let n = diesel::delete(
+        targets::table
+            .filter(targets::hunt_id.eq(hunt.0))
+            .filter(targets::id.eq(id.0)),
+    )
+    .execute(conn)
+    .await?;
     Ok(n == 1)
 }
 
 /// How many targets a hunt has.
 pub async fn count(conn: &mut AsyncPgConnection, hunt: HuntId) -> QueryResult<i64> {
-    targets::table.filter(targets::hunt_id.eq(hunt.0)).count().get_result(conn).await
+    targets::table
+        .filter(targets::hunt_id.eq(hunt.0))
+        .count()
+        .get_result(conn)
+        .await
 }
 
 /// Which of `ids` are targets of this hunt.
-pub async fn existing_ids(conn: &mut AsyncPgConnection, hunt: HuntId, ids: &[uuid::Uuid]) -> QueryResult<Vec<uuid::Uuid>> {
+pub async fn existing_ids(
+    conn: &mut AsyncPgConnection,
+    hunt: HuntId,
+    ids: &[uuid::Uuid],
+) -> QueryResult<Vec<uuid::Uuid>> {
     targets::table
         .filter(targets::hunt_id.eq(hunt.0))
         .filter(targets::id.eq_any(ids))

@@ -31,31 +31,55 @@ pub async fn insert(
 
 /// Takes one seat if the team has fewer than `max` members; false when it is full.
 pub async fn claim_seat(conn: &mut AsyncPgConnection, team: TeamId, max: i32) -> QueryResult<bool> {
-    let n = diesel::update(teams::table.find(team.0).filter(teams::member_count.lt(max)))
-        .set(teams::member_count.eq(teams::member_count + 1))
-        .execute(conn)
-        .await?;
+    let n = diesel::update(
+        teams::table
+            .find(team.0)
+            .filter(teams::member_count.lt(max)),
+    )
+    .set(teams::member_count.eq(teams::member_count + 1))
+    .execute(conn)
+    .await?;
     Ok(n == 1)
 }
 
 /// Adds a member; fails with a unique violation when the player already has a team in the hunt.
-pub async fn add_member(conn: &mut AsyncPgConnection, hunt: HuntId, team: TeamId, player: PlayerId) -> QueryResult<()> {
+pub async fn add_member(
+    conn: &mut AsyncPgConnection,
+    hunt: HuntId,
+    team: TeamId,
+    player: PlayerId,
+) -> QueryResult<()> {
     diesel::insert_into(team_members::table)
-        .values((team_members::hunt_id.eq(hunt.0), team_members::team_id.eq(team.0), team_members::player_id.eq(player.0)))
+        .values((
+            team_members::hunt_id.eq(hunt.0),
+            team_members::team_id.eq(team.0),
+            team_members::player_id.eq(player.0),
+        ))
         .execute(conn)
         .await
         .map(drop)
 }
 
 /// The team and hunt an invite code opens.
-pub async fn by_invite_code(conn: &mut AsyncPgConnection, code: &str) -> QueryResult<Option<(TeamId, HuntId)>> {
-    let row: Option<(uuid::Uuid, uuid::Uuid)> =
-        teams::table.filter(teams::invite_code.eq(code)).select((teams::id, teams::hunt_id)).first(conn).await.optional()?;
+pub async fn by_invite_code(
+    conn: &mut AsyncPgConnection,
+    code: &str,
+) -> QueryResult<Option<(TeamId, HuntId)>> {
+    let row: Option<(uuid::Uuid, uuid::Uuid)> = teams::table
+        .filter(teams::invite_code.eq(code))
+        .select((teams::id, teams::hunt_id))
+        .first(conn)
+        .await
+        .optional()?;
     Ok(row.map(|(t, h)| (TeamId(t), HuntId(h))))
 }
 
 /// The player's team in a hunt.
-pub async fn membership(conn: &mut AsyncPgConnection, hunt: HuntId, player: PlayerId) -> QueryResult<Option<TeamId>> {
+pub async fn membership(
+    conn: &mut AsyncPgConnection,
+    hunt: HuntId,
+    player: PlayerId,
+) -> QueryResult<Option<TeamId>> {
     let row: Option<uuid::Uuid> = team_members::table
         .find((hunt.0, player.0))
         .select(team_members::team_id)
@@ -75,16 +99,81 @@ pub struct FoundTarget {
 }
 
 /// A team's name, score, member count and finds (oldest first).
-pub async fn progress(conn: &mut AsyncPgConnection, team: TeamId) -> QueryResult<(String, i64, i32, Vec<FoundTarget>)> {
-    let (name, score, members): (String, i64, i32) =
-        teams::table.find(team.0).select((teams::name, teams::score, teams::member_count)).first(conn).await?;
+pub async fn progress(
+    conn: &mut AsyncPgConnection,
+    team: TeamId,
+) -> QueryResult<(String, i64, i32, Vec<FoundTarget>)> {
+    let (name, score, members): (String, i64, i32) = teams::table
+        .find(team.0)
+        .select((teams::name, teams::score, teams::member_count))
+        .first(conn)
+        .await?;
     let rows: Vec<(uuid::Uuid, String, i32, DateTime<Utc>)> = finds::table
         .inner_join(targets::table.on(targets::id.eq(finds::target_id)))
         .filter(finds::team_id.eq(team.0))
         .order((finds::found_at, finds::target_id))
-        .select((finds::target_id, targets::name, finds::points, finds::found_at))
+        .select((
+            finds::target_id,
+            targets::name,
+            finds::points,
+            finds::found_at,
+        ))
         .load(conn)
         .await?;
-    let found = rows.into_iter().map(|(id, name, points, found_at)| FoundTarget { id: TargetId(id), name, points, found_at }).collect();
+    let found = rows
+        .into_iter()
+        .map(|(id, name, points, found_at)| FoundTarget {
+            id: TargetId(id),
+            name,
+            points,
+            found_at,
+        })
+        .collect();
     Ok((name, score, members, found))
+}
+
+/// Locks a team row for a score change; returns its name, score and whether its hunt's leaderboard is frozen.
+pub async fn lock_for_spending(
+    conn: &mut AsyncPgConnection,
+    team: TeamId,
+) -> QueryResult<(String, i64, bool)> {
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        score: i64,
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        frozen: bool,
+    }
+    let r: Row = diesel::sql_query(
+        "select t.name, t.score, h.frozen_at_offset is not null as frozen \
+         from teams t join hunts h on h.id = t.hunt_id where t.id = $1 for update of t",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(team.0)
+    .get_result(conn)
+    .await?;
+    Ok((r.name, r.score, r.frozen))
+}
+
+/// Adds `delta` to a team's score; returns the new score.
+pub async fn add_score(conn: &mut AsyncPgConnection, team: TeamId, delta: i64) -> QueryResult<i64> {
+    diesel::update(teams::table.find(team.0))
+        .set(teams::score.eq(teams::score + delta))
+        .returning(teams::score)
+        .get_result(conn)
+        .await
+}
+
+/// Whether `team` is a team of `hunt`.
+pub async fn belongs_to(
+    conn: &mut AsyncPgConnection,
+    hunt: HuntId,
+    team: TeamId,
+) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        teams::table.find(team.0).filter(teams::hunt_id.eq(hunt.0)),
+    ))
+    .get_result(conn)
+    .await
 }

@@ -91,7 +91,11 @@ impl Fix {
         if captured_at < now - MAX_FIX_AGE {
             return Err(InvalidFix::TooOld);
         }
-        Ok(Self { position, accuracy_m, captured_at })
+        Ok(Self {
+            position,
+            accuracy_m,
+            captured_at,
+        })
     }
 }
 
@@ -107,7 +111,13 @@ pub enum Gate {
 }
 
 /// Decides, in DESIGN order, whether geometry runs at all: `not_live` first, then `too_inaccurate`.
-pub fn gate(status: HuntStatus, schedule: &Schedule, rules: &Rules, fix: &Fix, received_at: DateTime<Utc>) -> Gate {
+pub fn gate(
+    status: HuntStatus,
+    schedule: &Schedule,
+    rules: &Rules,
+    fix: &Fix,
+    received_at: DateTime<Utc>,
+) -> Gate {
     match status {
         HuntStatus::Draft => return Gate::NotLive(NotLiveReason::NotPublished),
         HuntStatus::Paused => return Gate::NotLive(NotLiveReason::Paused),
@@ -173,25 +183,53 @@ mod tests {
     #[test]
     fn a_paused_hunt_is_not_live_before_accuracy_is_looked_at() {
         let now = Utc::now();
-        let rules = Rules { accuracy_policy: AccuracyPolicy::Centre, max_accuracy_m: 50.0, team_max_size: 6 };
-        let g = gate(HuntStatus::Paused, &live_schedule(now), &rules, &fix(500.0, now), now);
+        let rules = Rules {
+            accuracy_policy: AccuracyPolicy::Centre,
+            max_accuracy_m: 50.0,
+            team_max_size: 6,
+        };
+        let g = gate(
+            HuntStatus::Paused,
+            &live_schedule(now),
+            &rules,
+            &fix(500.0, now),
+            now,
+        );
         assert_eq!(g, Gate::NotLive(NotLiveReason::Paused));
     }
 
     #[test]
     fn an_inaccurate_fix_is_too_inaccurate_anywhere() {
         let now = Utc::now();
-        let g = gate(HuntStatus::Published, &live_schedule(now), &Rules::default(), &fix(50.5, now), now);
+        let g = gate(
+            HuntStatus::Published,
+            &live_schedule(now),
+            &Rules::default(),
+            &fix(50.5, now),
+            now,
+        );
         assert_eq!(g, Gate::TooInaccurate);
-        let g = gate(HuntStatus::Published, &live_schedule(now), &Rules::default(), &fix(50.0, now), now);
+        let g = gate(
+            HuntStatus::Published,
+            &live_schedule(now),
+            &Rules::default(),
+            &fix(50.0, now),
+            now,
+        );
         assert_eq!(g, Gate::Open);
     }
 
     #[test]
     fn fixes_from_the_future_or_too_old_are_invalid() {
         let now = Utc::now();
-        assert_eq!(Fix::new(0.0, 0.0, 5.0, now + Duration::seconds(31), now), Err(InvalidFix::FromTheFuture));
-        assert_eq!(Fix::new(0.0, 0.0, 5.0, now - Duration::minutes(11), now), Err(InvalidFix::TooOld));
+        assert_eq!(
+            Fix::new(0.0, 0.0, 5.0, now + Duration::seconds(31), now),
+            Err(InvalidFix::FromTheFuture)
+        );
+        assert_eq!(
+            Fix::new(0.0, 0.0, 5.0, now - Duration::minutes(11), now),
+            Err(InvalidFix::TooOld)
+        );
         assert!(Fix::new(0.0, 0.0, 0.0, now, now).is_err());
         assert!(Fix::new(0.0, 0.0, 10_000.1, now, now).is_err());
         assert!(Fix::new(0.0, 0.0, f64::NAN, now, now).is_err());
@@ -201,7 +239,10 @@ mod tests {
     fn a_target_behind_an_unmet_prerequisite_is_not_there() {
         let first = TargetId::new_random();
         let second = TargetId::new_random();
-        let admitted = vec![Admitted { target: second, prerequisites: vec![first] }];
+        let admitted = vec![Admitted {
+            target: second,
+            prerequisites: vec![first],
+        }];
         assert!(unlocked(admitted.clone(), &HashSet::new()).is_empty());
         assert_eq!(unlocked(admitted, &HashSet::from([first])), vec![second]);
     }

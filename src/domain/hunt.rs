@@ -48,6 +48,19 @@ pub enum Phase {
     Archived,
 }
 
+impl Phase {
+    /// The stable name used in JSON, events and the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Upcoming => "upcoming",
+            Self::Teaser => "teaser",
+            Self::Live => "live",
+            Self::Ended => "ended",
+            Self::Archived => "archived",
+        }
+    }
+}
+
 /// When a hunt shows, runs and closes. Invariant once published: `teaser_at <= live_at < ends_at`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Schedule {
@@ -202,7 +215,10 @@ mod tests {
         s.ends_at = now - Duration::seconds(1);
         s.archive_at = None;
         s.live_at = now - Duration::minutes(30);
-        assert_eq!(s.validate_for_publish(now), Err(ScheduleError::EndsInThePast));
+        assert_eq!(
+            s.validate_for_publish(now),
+            Err(ScheduleError::EndsInThePast)
+        );
     }
 
     #[test]
@@ -213,7 +229,10 @@ mod tests {
         assert!(r.validate().is_err());
         r.max_accuracy_m = f64::NAN;
         assert!(r.validate().is_err());
-        r = Rules { team_max_size: 0, ..Rules::default() };
+        r = Rules {
+            team_max_size: 0,
+            ..Rules::default()
+        };
         assert!(r.validate().is_err());
     }
 }

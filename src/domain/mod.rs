@@ -2,7 +2,9 @@
 
 pub mod account;
 pub mod checkin;
+pub mod event;
 pub mod geofence;
 pub mod hunt;
 pub mod ids;
+pub mod leaderboard;
 pub mod position;

@@ -35,8 +35,17 @@ impl LatLon {
 
     /// For values computed by our own geometry: clamps into range (NaN becomes 0).
     pub fn clamped(lat: f64, lon: f64) -> Self {
-        let fix = |v: f64, limit: f64| if v.is_nan() { 0.0 } else { v.clamp(-limit, limit) };
-        Self { lat: fix(lat, 90.0), lon: fix(lon, 180.0) }
+        let fix = |v: f64, limit: f64| {
+            if v.is_nan() {
+                0.0
+            } else {
+                v.clamp(-limit, limit)
+            }
+        };
+        Self {
+            lat: fix(lat, 90.0),
+            lon: fix(lon, 180.0),
+        }
     }
 
     /// Latitude in degrees.

@@ -43,6 +43,10 @@ pub const ERROR_CODES: &[&str] = &[
     "not_publishable",
     "idempotency_key_reused",
     "invite_code_collision",
+    "hunt_not_published",
+    "clue_not_for_sale",
+    "clue_already_revealed",
+    "not_enough_points",
     "unavailable",
     "internal",
 ];
@@ -62,7 +66,9 @@ impl AppError {
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::Conflict { code, .. } => (StatusCode::CONFLICT, code),
             Self::BodyTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
-            Self::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+            Self::UnsupportedMediaType => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
@@ -84,9 +90,20 @@ impl IntoResponse for AppError {
             Self::InvalidRequest { message, details } => (message, details.unwrap_or(Value::Null)),
             other => (other.to_string(), Value::Null),
         };
-        let mut response = (status, Json(ErrorBody { code, message, details })).into_response();
+        let mut response = (
+            status,
+            Json(ErrorBody {
+                code,
+                message,
+                details,
+            }),
+        )
+            .into_response();
         if status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(axum::http::header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Bearer"));
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
         }
         response
     }
@@ -100,13 +117,20 @@ mod tests {
     fn internal_errors_never_leak_their_detail() {
         let e = AppError::Internal(anyhow::anyhow!("password=hunter2 at db.internal:5432"));
         let (status, code) = e.status_and_code();
-        assert_eq!((status, code), (StatusCode::INTERNAL_SERVER_ERROR, "internal"));
+        assert_eq!(
+            (status, code),
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal")
+        );
         assert!(!format!("{e}").contains("hunter2"));
     }
 
     #[test]
     fn details_keep_the_inner_status() {
-        let e = AppError::InvalidGeoJson { feature_index: Some(2), reason: "x".into() }.with_details(Value::Null);
+        let e = AppError::InvalidGeoJson {
+            feature_index: Some(2),
+            reason: "x".into(),
+        }
+        .with_details(Value::Null);
         assert_eq!(e.status_and_code().1, "invalid_geojson");
     }
 }

@@ -34,8 +34,11 @@ impl<S: Send + Sync> FromRequest<S> for GeoJsonBody {
             Ok(axum::Json(v)) => Ok(Self(v)),
             Err(JsonRejection::JsonSyntaxError(e)) => {
                 let reason = format!("not JSON: {}", e.body_text());
-                Err(AppError::InvalidGeoJson { feature_index: None, reason: reason.clone() }
-                    .with_details(serde_json::json!({"feature_index": null, "reason": reason})))
+                Err(AppError::InvalidGeoJson {
+                    feature_index: None,
+                    reason: reason.clone(),
+                }
+                .with_details(serde_json::json!({"feature_index": null, "reason": reason})))
             }
             Err(other) => Err(json_rejection(other)),
         }
@@ -57,8 +60,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let axum::Json(value) =
-            axum::Json::<serde_json::Value>::from_request(req, state).await.map_err(json_rejection)?;
+        let axum::Json(value) = axum::Json::<serde_json::Value>::from_request(req, state)
+            .await
+            .map_err(json_rejection)?;
         from_object(value).map(Self)
     }
 }
@@ -97,15 +101,26 @@ pub struct Auth(pub Principal);
 impl FromRequestParts<AppState> for Auth {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let header = parts.headers.get(axum::http::header::AUTHORIZATION).ok_or(AppError::Unauthenticated)?;
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .ok_or(AppError::Unauthenticated)?;
         let token = header
             .to_str()
             .ok()
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
             .map(str::trim)
             .filter(|t| !t.is_empty() && t.len() <= 200)
             .ok_or(AppError::Unauthenticated)?;
-        service::auth::authenticate(&state.ctx, token).await.map(Auth)
+        service::auth::authenticate(&state.ctx, token)
+            .await
+            .map(Auth)
     }
 }

@@ -34,6 +34,9 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::targets::router())
         .merge(routes::teams::router())
         .merge(routes::checkins::router())
+        .merge(routes::clues::router())
+        .merge(routes::leaderboard::router())
+        .merge(routes::game_master::router())
         .split_for_parts()
 }
 
@@ -49,6 +52,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api)
         .merge(routes::health::router())
+        .merge(routes::live::router())
         .merge(docs)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -14,6 +14,9 @@ use utoipa::{Modify, OpenApi};
         (name = "targets", description = "Hidden targets (staff only)"),
         (name = "teams", description = "Teams"),
         (name = "checkins", description = "Check-ins"),
+        (name = "clues", description = "Clues"),
+        (name = "leaderboard", description = "Leaderboards"),
+        (name = "game master", description = "Live hunt control"),
     )
 )]
 pub struct ApiDoc;
@@ -23,6 +26,9 @@ struct BearerAuth;
 impl Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! Passwords (argon2), bearer tokens (random, stored as SHA-256), logins, staff creation, player sign-up.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use base64::Engine;
 use chrono::Duration;
 use rand::RngCore;
@@ -28,7 +28,10 @@ pub fn token_hash(token: &str) -> Vec<u8> {
 fn new_token(prefix: &str) -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
-    format!("{prefix}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+    format!(
+        "{prefix}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    )
 }
 
 /// Hashes a password with argon2id off the async threads.
@@ -49,7 +52,11 @@ pub async fn hash_password(password: String) -> Result<String, AppError> {
 
 async fn verify_password(password: String, hash: String) -> Result<bool, AppError> {
     tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash).map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+        PasswordHash::new(&hash).map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
     })
     .await
     .map_err(|e| AppError::Internal(e.into()))?
@@ -59,8 +66,15 @@ async fn verify_password(password: String, hash: String) -> Result<bool, AppErro
 /// Checks an e-mail's shape and lower-cases it.
 pub fn normalize_email(email: &str) -> Result<String, AppError> {
     let email = email.trim().to_lowercase();
-    let valid = email.len() <= 320 && email.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.'));
-    if valid { Ok(email) } else { Err(AppError::invalid("email must look like name@example.org")) }
+    let valid = email.len() <= 320
+        && email
+            .split_once('@')
+            .is_some_and(|(l, d)| !l.is_empty() && d.contains('.'));
+    if valid {
+        Ok(email)
+    } else {
+        Err(AppError::invalid("email must look like name@example.org"))
+    }
 }
 
 fn check_password(password: &str) -> Result<(), AppError> {
@@ -68,7 +82,9 @@ fn check_password(password: &str) -> Result<(), AppError> {
     if (MIN_PASSWORD_CHARS..=256).contains(&n) {
         Ok(())
     } else {
-        Err(AppError::invalid(format!("password must have {MIN_PASSWORD_CHARS} to 256 characters")))
+        Err(AppError::invalid(format!(
+            "password must have {MIN_PASSWORD_CHARS} to 256 characters"
+        )))
     }
 }
 
@@ -85,13 +101,29 @@ pub async fn login_staff(ctx: &Ctx, email: &str, password: String) -> Result<Str
         return Err(AppError::Unauthenticated);
     }
     let token = new_token("nfs_");
-    let principal = Principal::Staff { id: staff.id, org: staff.org, role: staff.role };
-    db::accounts::insert_token(&mut conn, &token_hash(&token), principal, ctx.clock.now() + STAFF_TOKEN_TTL).await?;
+    let principal = Principal::Staff {
+        id: staff.id,
+        org: staff.org,
+        role: staff.role,
+    };
+    db::accounts::insert_token(
+        &mut conn,
+        &token_hash(&token),
+        principal,
+        ctx.clock.now() + STAFF_TOKEN_TTL,
+    )
+    .await?;
     Ok(token)
 }
 
 /// Creates a staff account in `org`.
-pub async fn create_staff(ctx: &Ctx, org: OrgId, email: &str, password: String, role: Role) -> Result<StaffId, AppError> {
+pub async fn create_staff(
+    ctx: &Ctx,
+    org: OrgId,
+    email: &str,
+    password: String,
+    role: Role,
+) -> Result<StaffId, AppError> {
     let email = normalize_email(email)?;
     check_password(&password)?;
     let hash = hash_password(password).await?;
@@ -99,9 +131,10 @@ pub async fn create_staff(ctx: &Ctx, org: OrgId, email: &str, password: String, 
     let mut conn = ctx.pool.get().await?;
     match db::accounts::insert_staff(&mut conn, id, org, &email, &hash, role).await {
         Ok(()) => Ok(id),
-        Err(e) if is_unique_violation(&e, Some("staff_email_key")) => {
-            Err(AppError::conflict("email_taken", "a staff account with this email exists"))
-        }
+        Err(e) if is_unique_violation(&e, Some("staff_email_key")) => Err(AppError::conflict(
+            "email_taken",
+            "a staff account with this email exists",
+        )),
         Err(e) => Err(e.into()),
     }
 }
@@ -109,8 +142,16 @@ pub async fn create_staff(ctx: &Ctx, org: OrgId, email: &str, password: String, 
 /// Checks a handle: 1 to 32 of `[A-Za-z0-9_.-]`.
 pub fn validate_handle(handle: &str) -> Result<(), AppError> {
     let ok = (1..=32).contains(&handle.len())
-        && handle.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
-    if ok { Ok(()) } else { Err(AppError::invalid("handle must be 1 to 32 characters of A-Z a-z 0-9 _ . -")) }
+        && handle
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(AppError::invalid(
+            "handle must be 1 to 32 characters of A-Z a-z 0-9 _ . -",
+        ))
+    }
 }
 
 /// Registers a player and returns its id and token.
@@ -121,10 +162,13 @@ pub async fn register_player(ctx: &Ctx, handle: &str) -> Result<(PlayerId, Strin
     let mut conn = ctx.pool.get().await?;
     let expires_at = ctx.clock.now() + PLAYER_TOKEN_TTL;
     let hash = token_hash(&token);
-    let result = diesel_async::AsyncConnection::transaction::<_, diesel::result::Error, _>(&mut *conn, async move |conn| {
-        db::accounts::insert_player(conn, id, handle).await?;
-        db::accounts::insert_token(conn, &hash, Principal::Player { id }, expires_at).await
-    })
+    let result = diesel_async::AsyncConnection::transaction::<_, diesel::result::Error, _>(
+        &mut *conn,
+        async move |conn| {
+            db::accounts::insert_player(conn, id, handle).await?;
+            db::accounts::insert_token(conn, &hash, Principal::Player { id }, expires_at).await
+        },
+    )
     .await;
     match result {
         Ok(()) => Ok((id, token)),
@@ -144,8 +188,9 @@ pub async fn authenticate(ctx: &Ctx, token: &str) -> Result<Principal, AppError>
         return Ok(principal);
     }
     let mut conn = ctx.pool.get().await?;
-    let (principal, expires_at) =
-        db::accounts::principal_for_token(&mut conn, &hash, now).await?.ok_or(AppError::Unauthenticated)?;
+    let (principal, expires_at) = db::accounts::principal_for_token(&mut conn, &hash, now)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
     ctx.tokens.put(hash, principal, now, expires_at);
     Ok(principal)
 }

@@ -4,14 +4,16 @@
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncConnection;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::Ctx;
 use crate::db;
 use crate::db::checkins::NewCheckin;
 use crate::domain::checkin::{self, Admitted, Fix, Gate, NotLiveReason, Verdict};
+use crate::domain::event::{EventKind, NewEvent};
 use crate::domain::geofence::AccuracyPolicy;
-use crate::domain::ids::{CheckinId, HuntId, PlayerId, TargetId};
+use crate::domain::ids::{CheckinId, HuntId, PlayerId, TargetId, TeamId};
 use crate::error::AppError;
 use crate::telemetry::Metrics;
 
@@ -34,7 +36,8 @@ impl CheckinInput {
             self.lat,
             self.lon,
             self.accuracy_m,
-            self.captured_at.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+            self.captured_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
         );
         Sha256::digest(canonical.as_bytes()).to_vec()
     }
@@ -67,7 +70,12 @@ pub struct CheckinResponse {
 }
 
 /// Judges and records a check-in. See DESIGN section 4 for the order of decisions.
-pub async fn check_in(ctx: &Ctx, hunt: HuntId, player: PlayerId, input: CheckinInput) -> Result<CheckinResponse, AppError> {
+pub async fn check_in(
+    ctx: &Ctx,
+    hunt: HuntId,
+    player: PlayerId,
+    input: CheckinInput,
+) -> Result<CheckinResponse, AppError> {
     let received_at = ctx.clock.now();
     let request_hash = input.hash(hunt);
     let mut conn = ctx.pool.get().await?;
@@ -77,9 +85,15 @@ pub async fn check_in(ctx: &Ctx, hunt: HuntId, player: PlayerId, input: CheckinI
     if let Some((hash, response)) = context.stored {
         return replay(&ctx.metrics, &request_hash, &hash, response);
     }
-    let (team, score) = context.team.ok_or(AppError::NotInHunt)?;
-    let fix = Fix::new(input.lat, input.lon, input.accuracy_m, input.captured_at, received_at)
-        .map_err(|e| AppError::InvalidFix(e.to_string()))?;
+    let (team, team_name, score) = context.team.clone().ok_or(AppError::NotInHunt)?;
+    let fix = Fix::new(
+        input.lat,
+        input.lon,
+        input.accuracy_m,
+        input.captured_at,
+        received_at,
+    )
+    .map_err(|e| AppError::InvalidFix(e.to_string()))?;
     let policy = context.rules.accuracy_policy;
     let mut response = CheckinResponse {
         verdict: Verdict::NothingHere,
@@ -102,7 +116,13 @@ pub async fn check_in(ctx: &Ctx, hunt: HuntId, player: PlayerId, input: CheckinI
         response: &serde_json::Value::Null,
     };
 
-    let matched: Vec<VerdictTarget> = match checkin::gate(context.status, &context.schedule, &context.rules, &fix, received_at) {
+    let matched: Vec<VerdictTarget> = match checkin::gate(
+        context.status,
+        &context.schedule,
+        &context.rules,
+        &fix,
+        received_at,
+    ) {
         Gate::NotLive(reason) => {
             response.verdict = Verdict::NotLive;
             response.reason = Some(reason);
@@ -113,28 +133,49 @@ pub async fn check_in(ctx: &Ctx, hunt: HuntId, player: PlayerId, input: CheckinI
             Vec::new()
         }
         Gate::Open => {
-            let cached = ctx.indexes.get(&mut conn, hunt, context.targets_version).await?;
+            let cached = ctx
+                .indexes
+                .get(&mut conn, hunt, context.targets_version)
+                .await?;
             let admitted = cached.index.admitted(fix.position, fix.accuracy_m, policy);
             let needs_finds = admitted.iter().any(|t| !t.prerequisites.is_empty());
-            let team_finds =
-                if needs_finds { db::checkins::team_finds(&mut conn, team).await? } else { Default::default() };
+            let team_finds = if needs_finds {
+                db::checkins::team_finds(&mut conn, team).await?
+            } else {
+                Default::default()
+            };
             let unlocked = checkin::unlocked(
-                admitted.iter().map(|t| Admitted { target: t.id, prerequisites: t.prerequisites.clone() }).collect(),
+                admitted
+                    .iter()
+                    .map(|t| Admitted {
+                        target: t.id,
+                        prerequisites: t.prerequisites.clone(),
+                    })
+                    .collect(),
                 &team_finds,
             );
             unlocked
                 .iter()
                 .filter_map(|id| cached.index.get(*id))
-                .map(|t| VerdictTarget { id: t.id, name: t.name.clone(), points: t.points })
+                .map(|t| VerdictTarget {
+                    id: t.id,
+                    name: t.name.clone(),
+                    points: t.points,
+                })
                 .collect()
         }
     };
 
     if matched.is_empty() {
         let body = serde_json::to_value(&response).map_err(|e| AppError::Internal(e.into()))?;
-        let row = NewCheckin { verdict: response.verdict, response: &body, ..record.clone() };
+        let row = NewCheckin {
+            verdict: response.verdict,
+            response: &body,
+            ..record.clone()
+        };
         if !db::checkins::insert(&mut conn, &row).await? {
-            return replay_after_race(ctx, &mut conn, player, input.idempotency_key, &request_hash).await;
+            return replay_after_race(ctx, &mut conn, player, input.idempotency_key, &request_hash)
+                .await;
         }
         Metrics::inc(&ctx.metrics.checkins);
         return Ok(response);
@@ -145,19 +186,54 @@ pub async fn check_in(ctx: &Ctx, hunt: HuntId, player: PlayerId, input: CheckinI
     let record = &record;
     let outcome = conn
         .transaction::<_, AppError, _>(async |conn| {
-            let (new_ids, score) =
-                db::checkins::record_finds(conn, hunt, team, player, record.id, received_at, &pairs).await?;
+            let outcome = db::checkins::record_finds(
+                conn,
+                hunt,
+                team,
+                player,
+                record.id,
+                received_at,
+                &pairs,
+            )
+            .await?;
+            let (new_ids, score) = (outcome.new_ids.clone(), outcome.team_score);
             let matched_ids: Vec<TargetId> = pairs.iter().map(|(id, _)| *id).collect();
             let verdict = checkin::settle(&matched_ids, &new_ids);
             let targets = if new_ids.is_empty() {
                 matched.clone()
             } else {
-                matched.iter().filter(|t| new_ids.contains(&t.id)).cloned().collect()
+                matched
+                    .iter()
+                    .filter(|t| new_ids.contains(&t.id))
+                    .cloned()
+                    .collect()
             };
-            let response = CheckinResponse { verdict, targets, team_score: score, ..base.clone() };
+            let response = CheckinResponse {
+                verdict,
+                targets,
+                team_score: score,
+                ..base.clone()
+            };
             let body = serde_json::to_value(&response).map_err(|e| AppError::Internal(e.into()))?;
-            let row = NewCheckin { verdict, response: &body, ..record.clone() };
+            let row = NewCheckin {
+                verdict,
+                response: &body,
+                ..record.clone()
+            };
             if db::checkins::insert(conn, &row).await? {
+                if !new_ids.is_empty() {
+                    let found: Vec<&VerdictTarget> = response.targets.iter().collect();
+                    let finder = Finder {
+                        team,
+                        team_name: &team_name,
+                        player,
+                        handle: &context.handle,
+                    };
+                    let events = find_events(&finder, &found, &outcome, context.frozen);
+                    db::events::append(conn, hunt, &events).await?;
+                    db::clues::reveal_after_targets(conn, hunt, team, &new_ids, received_at)
+                        .await?;
+                }
                 Ok(response)
             } else {
                 // Lost a race with the same key: roll back our finds, answer with the winner's response.
@@ -169,18 +245,25 @@ pub async fn check_in(ctx: &Ctx, hunt: HuntId, player: PlayerId, input: CheckinI
         Ok(response) => {
             Metrics::inc(&ctx.metrics.checkins);
             if response.verdict == Verdict::Found {
+                ctx.sequencer.notify_one();
                 Metrics::inc(&ctx.metrics.checkins_found);
             }
             Ok(response)
         }
-        Err(AppError::Conflict { code: "idempotency_race", .. }) => {
-            replay_after_race(ctx, &mut conn, player, input.idempotency_key, &request_hash).await
-        }
+        Err(AppError::Conflict {
+            code: "idempotency_race",
+            ..
+        }) => replay_after_race(ctx, &mut conn, player, input.idempotency_key, &request_hash).await,
         Err(e) => Err(e),
     }
 }
 
-fn replay(metrics: &Metrics, request_hash: &[u8], stored_hash: &[u8], response: serde_json::Value) -> Result<CheckinResponse, AppError> {
+fn replay(
+    metrics: &Metrics,
+    request_hash: &[u8],
+    stored_hash: &[u8],
+    response: serde_json::Value,
+) -> Result<CheckinResponse, AppError> {
     if stored_hash != request_hash {
         return Err(AppError::conflict(
             "idempotency_key_reused",
@@ -200,6 +283,45 @@ async fn replay_after_race(
 ) -> Result<CheckinResponse, AppError> {
     let (hash, response) = db::checkins::stored(conn, player, key)
         .await?
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("idempotency key conflict without a stored check-in")))?;
+        .ok_or_else(|| {
+            AppError::Internal(anyhow::anyhow!(
+                "idempotency key conflict without a stored check-in"
+            ))
+        })?;
     replay(&ctx.metrics, request_hash, &hash, response)
+}
+
+/// Who found: the team and the player, with the names events show.
+struct Finder<'a> {
+    team: TeamId,
+    team_name: &'a str,
+    player: PlayerId,
+    handle: &'a str,
+}
+
+/// One `target_found` (team audience) per new find and one `score_changed` (hunt audience; the
+/// team's only while the leaderboard is frozen).
+fn find_events(
+    f: &Finder<'_>,
+    found: &[&VerdictTarget],
+    outcome: &db::checkins::FindsOutcomeView,
+    frozen: bool,
+) -> Vec<NewEvent> {
+    let delta: i64 = found.iter().map(|t| i64::from(t.points)).sum();
+    let mut events: Vec<NewEvent> = found
+        .iter()
+        .map(|t| NewEvent {
+            kind: EventKind::TargetFound,
+            team: Some(f.team),
+            data: json!({"team_id": f.team, "target_id": t.id, "name": t.name, "points": t.points,
+                         "player_id": f.player, "handle": f.handle}),
+        })
+        .collect();
+    events.push(NewEvent {
+        kind: EventKind::ScoreChanged,
+        team: frozen.then_some(f.team),
+        data: json!({"team_id": f.team, "team_name": f.team_name, "score": outcome.team_score, "delta": delta,
+                     "player_id": f.player, "handle": f.handle, "player_score": outcome.player_score}),
+    });
+    events
 }

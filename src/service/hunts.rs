@@ -46,16 +46,25 @@ pub fn staff_org(principal: Principal) -> Result<OrgId, AppError> {
 /// Parses and checks a hunt area (GeoJSON Polygon or MultiPolygon, any size below a hemisphere per part).
 pub fn parse_area(area: &serde_json::Value) -> Result<Vec<Rings>, AppError> {
     let polys = parse_polygonal(area).map_err(|e| match e.kind {
-        GeoJsonErrorKind::Invalid => AppError::InvalidGeoJson { feature_index: None, reason: format!("area: {}", e.reason) },
-        GeoJsonErrorKind::Unsupported => {
-            AppError::UnsupportedGeometry { feature_index: None, reason: format!("area: {}", e.reason) }
-        }
+        GeoJsonErrorKind::Invalid => AppError::InvalidGeoJson {
+            feature_index: None,
+            reason: format!("area: {}", e.reason),
+        },
+        GeoJsonErrorKind::Unsupported => AppError::UnsupportedGeometry {
+            feature_index: None,
+            reason: format!("area: {}", e.reason),
+        },
     })?;
     if polys.is_empty() {
-        return Err(AppError::InvalidGeoJson { feature_index: None, reason: "area: empty geometry".into() });
+        return Err(AppError::InvalidGeoJson {
+            feature_index: None,
+            reason: "area: empty geometry".into(),
+        });
     }
-    SphericalPolygon::new(&polys)
-        .map_err(|e| AppError::InvalidGeoJson { feature_index: None, reason: format!("area: {e}") })?;
+    SphericalPolygon::new(&polys).map_err(|e| AppError::InvalidGeoJson {
+        feature_index: None,
+        reason: format!("area: {e}"),
+    })?;
     Ok(polys)
 }
 
@@ -68,8 +77,14 @@ fn validate(input: &HuntInput) -> Result<HuntFields, AppError> {
     if city.is_empty() || city.chars().count() > 100 {
         return Err(AppError::invalid("city must have 1 to 100 characters"));
     }
-    input.rules.validate().map_err(|e| AppError::invalid(e.to_string()))?;
-    input.schedule.validate_order().map_err(|e| AppError::invalid(e.to_string()))?;
+    input
+        .rules
+        .validate()
+        .map_err(|e| AppError::invalid(e.to_string()))?;
+    input
+        .schedule
+        .validate_order()
+        .map_err(|e| AppError::invalid(e.to_string()))?;
     let area = parse_area(&input.area)?;
     Ok(HuntFields {
         title: title.to_owned(),
@@ -81,7 +96,11 @@ fn validate(input: &HuntInput) -> Result<HuntFields, AppError> {
 }
 
 /// Creates a draft hunt in the caller's organisation.
-pub async fn create_hunt(ctx: &Ctx, principal: Principal, input: &HuntInput) -> Result<HuntRecord, AppError> {
+pub async fn create_hunt(
+    ctx: &Ctx,
+    principal: Principal,
+    input: &HuntInput,
+) -> Result<HuntRecord, AppError> {
     let org = editor_org(principal)?;
     let fields = validate(input)?;
     let mut conn = ctx.pool.get().await?;
@@ -95,9 +114,15 @@ pub async fn list_hunts(ctx: &Ctx, principal: Principal) -> Result<Vec<HuntRecor
 }
 
 /// One hunt of the caller's organisation; another organisation's hunt is "not found".
-pub async fn get_hunt(ctx: &Ctx, principal: Principal, hunt: HuntId) -> Result<HuntRecord, AppError> {
+pub async fn get_hunt(
+    ctx: &Ctx,
+    principal: Principal,
+    hunt: HuntId,
+) -> Result<HuntRecord, AppError> {
     let org = staff_org(principal)?;
-    db::hunts::get_for_org(&mut *ctx.pool.get().await?, org, hunt, false).await?.ok_or(AppError::NotFound("hunt"))
+    db::hunts::get_for_org(&mut *ctx.pool.get().await?, org, hunt, false)
+        .await?
+        .ok_or(AppError::NotFound("hunt"))
 }
 
 /// Changes a hunt: `change` edits the current fields, which are validated again as a whole.
@@ -108,21 +133,23 @@ pub async fn update_hunt(
     change: impl FnOnce(&mut HuntInput) + Send,
 ) -> Result<HuntRecord, AppError> {
     use diesel_async::AsyncConnection;
-        let org = editor_org(principal)?;
+    let org = editor_org(principal)?;
     let mut conn = ctx.pool.get().await?;
     conn.transaction::<_, AppError, _>(async move |conn| {
-            let current = db::hunts::get_for_org(conn, org, hunt, true).await?.ok_or(AppError::NotFound("hunt"))?;
-            let mut input = HuntInput {
-                title: current.title,
-                city: current.city,
-                area: multipolygon_value(&db::geo::rings_of(&current.area)),
-                schedule: current.schedule,
-                rules: current.rules,
-            };
-            change(&mut input);
-            let fields = validate(&input)?;
-            Ok(db::hunts::update(conn, hunt, &fields).await?)
-        })
+        let current = db::hunts::get_for_org(conn, org, hunt, true)
+            .await?
+            .ok_or(AppError::NotFound("hunt"))?;
+        let mut input = HuntInput {
+            title: current.title,
+            city: current.city,
+            area: multipolygon_value(&db::geo::rings_of(&current.area)),
+            schedule: current.schedule,
+            rules: current.rules,
+        };
+        change(&mut input);
+        let fields = validate(&input)?;
+        Ok(db::hunts::update(conn, hunt, &fields).await?)
+    })
     .await
 }
 

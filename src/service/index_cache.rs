@@ -31,7 +31,10 @@ pub struct IndexCache {
 impl IndexCache {
     /// Number of hunts with an index in memory.
     pub fn len(&self) -> usize {
-        self.entries.lock().unwrap_or_else(PoisonError::into_inner).len()
+        self.entries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
     }
 
     /// Whether no index is cached.
@@ -41,16 +44,27 @@ impl IndexCache {
 
     fn cached(&self, hunt: HuntId, min_version: i64) -> Option<Arc<CachedIndex>> {
         let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        entries.get(&hunt).filter(|c| c.version >= min_version).cloned()
+        entries
+            .get(&hunt)
+            .filter(|c| c.version >= min_version)
+            .cloned()
     }
 
     /// The hunt's index at `min_version` or newer, built from PostgreSQL when missing or older.
-    pub async fn get(&self, conn: &mut AsyncPgConnection, hunt: HuntId, min_version: i64) -> Result<Arc<CachedIndex>, AppError> {
+    pub async fn get(
+        &self,
+        conn: &mut AsyncPgConnection,
+        hunt: HuntId,
+        min_version: i64,
+    ) -> Result<Arc<CachedIndex>, AppError> {
         if let Some(hit) = self.cached(hunt, min_version) {
             return Ok(hit);
         }
         let lock = {
-            let mut locks = self.build_locks.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut locks = self
+                .build_locks
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
             locks.entry(hunt).or_default().clone()
         };
         let _guard = lock.lock().await;
@@ -74,10 +88,13 @@ pub async fn build(conn: &mut AsyncPgConnection, hunt: HuntId) -> Result<CachedI
         .read_only()
         .repeatable_read()
         .run::<_, diesel::result::Error, _>(async move |conn| {
-                let version: i64 =
-                    hunts::table.find(hunt.0).select(hunts::targets_version).first(conn).await?;
-                let records = db::targets::load_all(conn, hunt).await?;
-                Ok((version, records))
+            let version: i64 = hunts::table
+                .find(hunt.0)
+                .select(hunts::targets_version)
+                .first(conn)
+                .await?;
+            let records = db::targets::load_all(conn, hunt).await?;
+            Ok((version, records))
         })
         .await?;
     let index = tokio::task::spawn_blocking(move || {

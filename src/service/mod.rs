@@ -2,6 +2,8 @@
 
 pub mod auth;
 pub mod checkin;
+pub mod clues;
+pub mod game_master;
 pub mod hunts;
 pub mod index_cache;
 pub mod orgs;
@@ -27,10 +29,15 @@ pub struct Ctx {
     pub tokens: Arc<TokenCache>,
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<Metrics>,
+    /// Woken after a commit that appended events, so this node's sequencer numbers them at once.
+    pub sequencer: Arc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for Ctx {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Ctx").field("pool", &self.pool.status()).field("clock", &self.clock).finish_non_exhaustive()
+        f.debug_struct("Ctx")
+            .field("pool", &self.pool.status())
+            .field("clock", &self.clock)
+            .finish_non_exhaustive()
     }
 }

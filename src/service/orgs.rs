@@ -8,7 +8,12 @@ use crate::domain::ids::OrgId;
 use crate::error::AppError;
 
 /// Creates an organisation and its owner account; returns the organisation id.
-pub async fn create_org(ctx: &Ctx, name: &str, owner_email: &str, owner_password: String) -> Result<OrgId, AppError> {
+pub async fn create_org(
+    ctx: &Ctx,
+    name: &str,
+    owner_email: &str,
+    owner_password: String,
+) -> Result<OrgId, AppError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 200 {
         return Err(AppError::invalid("name must have 1 to 200 characters"));

@@ -22,42 +22,55 @@ fn not_publishable(reason: impl Into<String>, details: serde_json::Value) -> App
     if let Some(obj) = details.as_object_mut() {
         obj.insert("reason".into(), reason.clone().into());
     }
-    AppError::Conflict { code: "not_publishable", message: reason }.with_details(details)
+    AppError::Conflict {
+        code: "not_publishable",
+        message: reason,
+    }
+    .with_details(details)
 }
 
 /// Publishes a draft hunt after checking it; publishing a published hunt again changes nothing.
-pub async fn publish_hunt(ctx: &Ctx, principal: Principal, hunt: HuntId) -> Result<HuntRecord, AppError> {
+pub async fn publish_hunt(
+    ctx: &Ctx,
+    principal: Principal,
+    hunt: HuntId,
+) -> Result<HuntRecord, AppError> {
     let org = editor_org(principal)?;
     let now = ctx.clock.now();
     let mut conn = ctx.pool.get().await?;
     conn.transaction::<_, AppError, _>(async move |conn| {
-            let current = db::hunts::get_for_org(conn, org, hunt, true).await?.ok_or(AppError::NotFound("hunt"))?;
-            if current.status != HuntStatus::Draft {
-                return Ok(current);
+        let current = db::hunts::get_for_org(conn, org, hunt, true)
+            .await?
+            .ok_or(AppError::NotFound("hunt"))?;
+        if current.status != HuntStatus::Draft {
+            return Ok(current);
+        }
+        current
+            .schedule
+            .validate_for_publish(now)
+            .map_err(|e| not_publishable(e.to_string(), serde_json::json!({})))?;
+        let targets = db::targets::load_all(conn, hunt).await?;
+        if targets.is_empty() {
+            return Err(not_publishable(
+                "a hunt needs at least one target",
+                serde_json::json!({}),
+            ));
+        }
+        let area = SphericalPolygon::new(&db::geo::rings_of(&current.area))
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("stored area no longer valid: {e}")))?;
+        for t in &targets {
+            let outside = t.shape.anchor_points().into_iter().any(|p| {
+                let v = UnitVec::from_latlon(p);
+                !area.covers(v) && area.boundary_distance_m(p, v) > BOUNDARY_TOLERANCE_M
+            });
+            if outside {
+                return Err(not_publishable(
+                    format!("target {:?} is not inside the hunt area", t.name),
+                    serde_json::json!({"target_id": t.id}),
+                ));
             }
-            current
-                .schedule
-                .validate_for_publish(now)
-                .map_err(|e| not_publishable(e.to_string(), serde_json::json!({})))?;
-            let targets = db::targets::load_all(conn, hunt).await?;
-            if targets.is_empty() {
-                return Err(not_publishable("a hunt needs at least one target", serde_json::json!({})));
-            }
-            let area = SphericalPolygon::new(&db::geo::rings_of(&current.area))
-                .map_err(|e| AppError::Internal(anyhow::anyhow!("stored area no longer valid: {e}")))?;
-            for t in &targets {
-                let outside = t.shape.anchor_points().into_iter().any(|p| {
-                    let v = UnitVec::from_latlon(p);
-                    !area.covers(v) && area.boundary_distance_m(p, v) > BOUNDARY_TOLERANCE_M
-                });
-                if outside {
-                    return Err(not_publishable(
-                        format!("target {:?} is not inside the hunt area", t.name),
-                        serde_json::json!({"target_id": t.id}),
-                    ));
-                }
-            }
-            Ok(db::hunts::set_status(conn, hunt, HuntStatus::Published).await?)
-        })
+        }
+        Ok(db::hunts::set_status(conn, hunt, HuntStatus::Published).await?)
+    })
     .await
 }

@@ -42,7 +42,8 @@ struct ScheduleOffsets {
 pub async fn seed_hunt(ctx: &Ctx, owner: Principal, dir: &Path) -> anyhow::Result<HuntId> {
     let read = |name: &str| -> anyhow::Result<serde_json::Value> {
         let path = dir.join(name);
-        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
         serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
     };
     let fixture: HuntFixture = serde_json::from_value(read("hunt.json")?).context("hunt.json")?;
@@ -62,7 +63,9 @@ pub async fn seed_hunt(ctx: &Ctx, owner: Principal, dir: &Path) -> anyhow::Resul
         rules: fixture.rules,
     };
     let hunt = create_hunt(ctx, owner, &input).await.map_err(describe)?;
-    import_targets(ctx, owner, hunt.id, &targets).await.map_err(describe)?;
+    import_targets(ctx, owner, hunt.id, &targets)
+        .await
+        .map_err(describe)?;
     publish_hunt(ctx, owner, hunt.id).await.map_err(describe)?;
     Ok(hunt.id)
 }
@@ -84,12 +87,24 @@ pub const DEMO_PASSWORD: &str = "nenufar-demo";
 pub async fn demo_owner(ctx: &Ctx) -> anyhow::Result<Principal> {
     let mut conn = ctx.pool.get().await?;
     if let Some(staff) = db::accounts::staff_by_email(&mut conn, DEMO_EMAIL).await? {
-        return Ok(Principal::Staff { id: staff.id, org: staff.org, role: staff.role });
+        return Ok(Principal::Staff {
+            id: staff.id,
+            org: staff.org,
+            role: staff.role,
+        });
     }
     drop(conn);
-    let org: OrgId = super::orgs::create_org(ctx, DEMO_ORG, DEMO_EMAIL, DEMO_PASSWORD.to_owned()).await.map_err(describe)?;
+    let org: OrgId = super::orgs::create_org(ctx, DEMO_ORG, DEMO_EMAIL, DEMO_PASSWORD.to_owned())
+        .await
+        .map_err(describe)?;
     let mut conn = ctx.pool.get().await?;
-    let staff = db::accounts::staff_by_email(&mut conn, DEMO_EMAIL).await?.context("demo owner just created")?;
+    let staff = db::accounts::staff_by_email(&mut conn, DEMO_EMAIL)
+        .await?
+        .context("demo owner just created")?;
     debug_assert_eq!(staff.org, org);
-    Ok(Principal::Staff { id: staff.id, org: staff.org, role: staff.role })
+    Ok(Principal::Staff {
+        id: staff.id,
+        org: staff.org,
+        role: staff.role,
+    })
 }

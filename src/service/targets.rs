@@ -11,7 +11,9 @@ use crate::domain::account::Principal;
 use crate::domain::hunt::HuntStatus;
 use crate::domain::ids::{HuntId, TargetId};
 use crate::error::AppError;
-use crate::spatial::geojson::{GeoJsonError, GeoJsonErrorKind, TargetSpec, parse_feature, parse_targets, shape_value};
+use crate::spatial::geojson::{
+    GeoJsonError, GeoJsonErrorKind, TargetSpec, parse_feature, parse_targets, shape_value,
+};
 use crate::spatial::polygon::SphericalPolygon;
 use crate::spatial::sphere::UnitVec;
 
@@ -30,46 +32,66 @@ pub struct ImportOutcome {
 fn geojson_error(e: GeoJsonError) -> AppError {
     let details = json!({"feature_index": e.feature_index, "reason": e.reason});
     let inner = match e.kind {
-        GeoJsonErrorKind::Invalid => AppError::InvalidGeoJson { feature_index: e.feature_index, reason: e.reason },
-        GeoJsonErrorKind::Unsupported => AppError::UnsupportedGeometry { feature_index: e.feature_index, reason: e.reason },
+        GeoJsonErrorKind::Invalid => AppError::InvalidGeoJson {
+            feature_index: e.feature_index,
+            reason: e.reason,
+        },
+        GeoJsonErrorKind::Unsupported => AppError::UnsupportedGeometry {
+            feature_index: e.feature_index,
+            reason: e.reason,
+        },
     };
     inner.with_details(details)
 }
 
 /// Imports a FeatureCollection or a Feature into a hunt. A refused document stores nothing.
 /// Into a published hunt, every target must lie inside its area (the publish rule keeps holding).
-pub async fn import_targets(ctx: &Ctx, principal: Principal, hunt: HuntId, doc: &Value) -> Result<ImportOutcome, AppError> {
+pub async fn import_targets(
+    ctx: &Ctx,
+    principal: Principal,
+    hunt: HuntId,
+    doc: &Value,
+) -> Result<ImportOutcome, AppError> {
     let org = editor_org(principal)?;
     let parsed = parse_targets(doc).map_err(geojson_error)?;
     let mut conn = ctx.pool.get().await?;
     conn.transaction::<_, AppError, _>(async move |conn| {
-            let current = db::hunts::get_for_org(conn, org, hunt, true).await?.ok_or(AppError::NotFound("hunt"))?;
-            check_prerequisites(conn, hunt, parsed.targets.iter().map(|(i, t)| (*i, t))).await?;
-            if current.status != HuntStatus::Draft {
-                let area = SphericalPolygon::new(&db::geo::rings_of(&current.area))
-                    .map_err(|e| AppError::Internal(anyhow::anyhow!("stored area no longer valid: {e}")))?;
-                for (i, t) in &parsed.targets {
-                    let inside = t.shape.anchor_points().into_iter().all(|p| {
-                        let v = UnitVec::from_latlon(p);
-                        area.covers(v) || area.boundary_distance_m(p, v) <= 0.001
-                    });
-                    if !inside {
-                        return Err(geojson_error(GeoJsonError {
-                            kind: GeoJsonErrorKind::Invalid,
-                            feature_index: Some(*i),
-                            reason: "a published hunt only takes targets inside its area".into(),
-                        }));
-                    }
+        let current = db::hunts::get_for_org(conn, org, hunt, true)
+            .await?
+            .ok_or(AppError::NotFound("hunt"))?;
+        check_prerequisites(conn, hunt, parsed.targets.iter().map(|(i, t)| (*i, t))).await?;
+        if current.status != HuntStatus::Draft {
+            let area = SphericalPolygon::new(&db::geo::rings_of(&current.area)).map_err(|e| {
+                AppError::Internal(anyhow::anyhow!("stored area no longer valid: {e}"))
+            })?;
+            for (i, t) in &parsed.targets {
+                let inside = t.shape.anchor_points().into_iter().all(|p| {
+                    let v = UnitVec::from_latlon(p);
+                    area.covers(v) || area.boundary_distance_m(p, v) <= 0.001
+                });
+                if !inside {
+                    return Err(geojson_error(GeoJsonError {
+                        kind: GeoJsonErrorKind::Invalid,
+                        feature_index: Some(*i),
+                        reason: "a published hunt only takes targets inside its area".into(),
+                    }));
                 }
             }
-            let items: Vec<(TargetId, TargetSpec)> =
-                parsed.targets.into_iter().map(|(_, t)| (TargetId::new_random(), t)).collect();
-            if !items.is_empty() {
-                db::targets::insert_many(conn, hunt, &items).await?;
-                db::hunts::bump_targets_version(conn, hunt).await?;
-            }
-            Ok(ImportOutcome { target_ids: items.into_iter().map(|(id, _)| id).collect(), skipped: parsed.skipped })
+        }
+        let items: Vec<(TargetId, TargetSpec)> = parsed
+            .targets
+            .into_iter()
+            .map(|(_, t)| (TargetId::new_random(), t))
+            .collect();
+        if !items.is_empty() {
+            db::targets::insert_many(conn, hunt, &items).await?;
+            db::hunts::bump_targets_version(conn, hunt).await?;
+        }
+        Ok(ImportOutcome {
+            target_ids: items.into_iter().map(|(id, _)| id).collect(),
+            skipped: parsed.skipped,
         })
+    })
     .await
 }
 
@@ -105,15 +127,25 @@ pub async fn list_targets(
     let org = staff_org(principal)?;
     let limit = limit.unwrap_or(DEFAULT_PAGE);
     if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(AppError::invalid(format!("limit must be in [1, {MAX_PAGE}]")));
+        return Err(AppError::invalid(format!(
+            "limit must be in [1, {MAX_PAGE}]"
+        )));
     }
     let after = cursor
-        .map(|c| uuid::Uuid::parse_str(c).map(TargetId).map_err(|_| AppError::invalid("cursor is not one we issued")))
+        .map(|c| {
+            uuid::Uuid::parse_str(c)
+                .map(TargetId)
+                .map_err(|_| AppError::invalid("cursor is not one we issued"))
+        })
         .transpose()?;
     let mut conn = ctx.pool.get().await?;
-    db::hunts::get_for_org(&mut conn, org, hunt, false).await?.ok_or(AppError::NotFound("hunt"))?;
+    db::hunts::get_for_org(&mut conn, org, hunt, false)
+        .await?
+        .ok_or(AppError::NotFound("hunt"))?;
     let page = db::targets::list(&mut conn, hunt, after, limit).await?;
-    let next = (page.len() as i64 == limit).then(|| page.last().map(|t| t.id.to_string())).flatten();
+    let next = (page.len() as i64 == limit)
+        .then(|| page.last().map(|t| t.id.to_string()))
+        .flatten();
     Ok((page, next))
 }
 
@@ -127,7 +159,9 @@ pub async fn update_target(
     patch: &Value,
 ) -> Result<TargetRecord, AppError> {
     let org = editor_org(principal)?;
-    let patch = patch.as_object().ok_or_else(|| AppError::invalid("expected a JSON object"))?;
+    let patch = patch
+        .as_object()
+        .ok_or_else(|| AppError::invalid("expected a JSON object"))?;
     let mut conn = ctx.pool.get().await?;
     conn.transaction::<_, AppError, _>(async move |conn| {
             draft_of(conn, org, hunt).await?;
@@ -160,24 +194,38 @@ pub async fn update_target(
 }
 
 /// Deletes a target of a draft hunt.
-pub async fn delete_target(ctx: &Ctx, principal: Principal, hunt: HuntId, target: TargetId) -> Result<(), AppError> {
+pub async fn delete_target(
+    ctx: &Ctx,
+    principal: Principal,
+    hunt: HuntId,
+    target: TargetId,
+) -> Result<(), AppError> {
     let org = editor_org(principal)?;
     let mut conn = ctx.pool.get().await?;
     conn.transaction::<_, AppError, _>(async move |conn| {
-            draft_of(conn, org, hunt).await?;
-            if !db::targets::delete(conn, hunt, target).await? {
-                return Err(AppError::NotFound("target"));
-            }
-            db::hunts::bump_targets_version(conn, hunt).await?;
-            Ok(())
-        })
+        draft_of(conn, org, hunt).await?;
+        if !db::targets::delete(conn, hunt, target).await? {
+            return Err(AppError::NotFound("target"));
+        }
+        db::hunts::bump_targets_version(conn, hunt).await?;
+        Ok(())
+    })
     .await
 }
 
-async fn draft_of(conn: &mut diesel_async::AsyncPgConnection, org: crate::domain::ids::OrgId, hunt: HuntId) -> Result<(), AppError> {
-    let current = db::hunts::get_for_org(conn, org, hunt, true).await?.ok_or(AppError::NotFound("hunt"))?;
+async fn draft_of(
+    conn: &mut diesel_async::AsyncPgConnection,
+    org: crate::domain::ids::OrgId,
+    hunt: HuntId,
+) -> Result<(), AppError> {
+    let current = db::hunts::get_for_org(conn, org, hunt, true)
+        .await?
+        .ok_or(AppError::NotFound("hunt"))?;
     if current.status != HuntStatus::Draft {
-        return Err(AppError::conflict("hunt_not_draft", "targets can only be changed or deleted while the hunt is a draft"));
+        return Err(AppError::conflict(
+            "hunt_not_draft",
+            "targets can only be changed or deleted while the hunt is a draft",
+        ));
     }
     Ok(())
 }

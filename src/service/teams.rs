@@ -3,11 +3,13 @@
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncConnection;
 use rand::Rng;
+use serde_json::json;
 
 use super::Ctx;
 use crate::db;
 use crate::db::teams::FoundTarget;
 use crate::domain::account::Principal;
+use crate::domain::event::{EventKind, NewEvent};
 use crate::domain::hunt::{HuntStatus, Phase};
 use crate::domain::ids::{HuntId, PlayerId, TeamId};
 use crate::error::{AppError, is_unique_violation};
@@ -18,7 +20,9 @@ const INVITE_LEN: usize = 8;
 
 fn invite_code() -> String {
     let mut rng = rand::rng();
-    (0..INVITE_LEN).map(|_| INVITE_ALPHABET[rng.random_range(0..INVITE_ALPHABET.len())] as char).collect()
+    (0..INVITE_LEN)
+        .map(|_| INVITE_ALPHABET[rng.random_range(0..INVITE_ALPHABET.len())] as char)
+        .collect()
 }
 
 /// The calling player, or 403.
@@ -30,14 +34,32 @@ pub fn player_of(principal: Principal) -> Result<PlayerId, AppError> {
 }
 
 /// A hunt players can form teams in: published or paused, not ended. Returns its team size cap.
-async fn joinable(conn: &mut diesel_async::AsyncPgConnection, hunt: HuntId, now: DateTime<Utc>) -> Result<i32, AppError> {
+async fn joinable(
+    conn: &mut diesel_async::AsyncPgConnection,
+    hunt: HuntId,
+    now: DateTime<Utc>,
+) -> Result<i32, AppError> {
+    use crate::db::schema::hunts;
     use diesel::prelude::*;
     use diesel_async::RunQueryDsl;
-    use crate::db::schema::hunts;
-    type Row = (String, DateTime<Utc>, DateTime<Utc>, DateTime<Utc>, Option<DateTime<Utc>>, i32);
+    type Row = (
+        String,
+        DateTime<Utc>,
+        DateTime<Utc>,
+        DateTime<Utc>,
+        Option<DateTime<Utc>>,
+        i32,
+    );
     let row: Option<Row> = hunts::table
         .find(hunt.0)
-        .select((hunts::status, hunts::teaser_at, hunts::live_at, hunts::ends_at, hunts::archive_at, hunts::team_max_size))
+        .select((
+            hunts::status,
+            hunts::teaser_at,
+            hunts::live_at,
+            hunts::ends_at,
+            hunts::archive_at,
+            hunts::team_max_size,
+        ))
         .first(conn)
         .await
         .optional()?;
@@ -47,11 +69,18 @@ async fn joinable(conn: &mut diesel_async::AsyncPgConnection, hunt: HuntId, now:
     if HuntStatus::parse(&status).is_none_or(|s| s == HuntStatus::Draft) {
         return Err(AppError::NotFound("hunt"));
     }
-    let schedule = crate::domain::hunt::Schedule { teaser_at, live_at, ends_at, archive_at };
+    let schedule = crate::domain::hunt::Schedule {
+        teaser_at,
+        live_at,
+        ends_at,
+        archive_at,
+    };
     match schedule.phase_at(now) {
         Phase::Teaser | Phase::Live => Ok(max),
         Phase::Upcoming => Err(AppError::NotFound("hunt")),
-        Phase::Ended | Phase::Archived => Err(AppError::conflict("hunt_closed", "this hunt has ended")),
+        Phase::Ended | Phase::Archived => {
+            Err(AppError::conflict("hunt_closed", "this hunt has ended"))
+        }
     }
 }
 
@@ -59,16 +88,27 @@ fn team_error(e: diesel::result::Error) -> AppError {
     if is_unique_violation(&e, Some("team_members_pkey")) {
         AppError::conflict("already_in_team", "you already have a team in this hunt")
     } else if is_unique_violation(&e, Some("teams_invite_code_key")) {
-        AppError::conflict("invite_code_collision", "drew an invite code already in use")
+        AppError::conflict(
+            "invite_code_collision",
+            "drew an invite code already in use",
+        )
     } else if is_unique_violation(&e, Some("teams_hunt_name_key")) {
-        AppError::conflict("team_name_taken", "a team of this hunt already has this name")
+        AppError::conflict(
+            "team_name_taken",
+            "a team of this hunt already has this name",
+        )
     } else {
         e.into()
     }
 }
 
 /// Creates a team; the creator becomes captain and member.
-pub async fn create_team(ctx: &Ctx, principal: Principal, hunt: HuntId, name: &str) -> Result<(TeamId, String), AppError> {
+pub async fn create_team(
+    ctx: &Ctx,
+    principal: Principal,
+    hunt: HuntId,
+    name: &str,
+) -> Result<(TeamId, String), AppError> {
     let player = player_of(principal)?;
     let name = name.trim().to_owned();
     if name.is_empty() || name.chars().count() > 40 {
@@ -81,40 +121,89 @@ pub async fn create_team(ctx: &Ctx, principal: Principal, hunt: HuntId, name: &s
         let name = name.clone();
         let result = conn
             .transaction::<_, AppError, _>(async move |conn| {
-                    let max = joinable(conn, hunt, now).await?;
-                    let team = TeamId::new_random();
-                    db::teams::insert(conn, team, hunt, &name, &code, player).await.map_err(team_error)?;
-                    db::teams::add_member(conn, hunt, team, player).await.map_err(team_error)?;
-                    if !db::teams::claim_seat(conn, team, max).await? {
-                        return Err(AppError::conflict("team_full", "this team is full"));
-                    }
-                    Ok((team, code))
-                })
+                let max = joinable(conn, hunt, now).await?;
+                let team = TeamId::new_random();
+                db::teams::insert(conn, team, hunt, &name, &code, player)
+                    .await
+                    .map_err(team_error)?;
+                db::teams::add_member(conn, hunt, team, player)
+                    .await
+                    .map_err(team_error)?;
+                if !db::teams::claim_seat(conn, team, max).await? {
+                    return Err(AppError::conflict("team_full", "this team is full"));
+                }
+                let handle = db::accounts::player_handle(conn, player)
+                    .await?
+                    .unwrap_or_default();
+                let events = [
+                    NewEvent {
+                        kind: EventKind::TeamCreated,
+                        team: None,
+                        data: json!({"team_id": team, "name": name}),
+                    },
+                    member_joined(team, player, &handle),
+                ];
+                db::events::append(conn, hunt, &events).await?;
+                Ok((team, code))
+            })
             .await;
         match result {
-            Err(AppError::Conflict { code: "invite_code_collision", .. }) => continue,
-            other => return other,
+            Err(AppError::Conflict {
+                code: "invite_code_collision",
+                ..
+            }) => continue,
+            other => {
+                ctx.sequencer.notify_one();
+                return other;
+            }
         }
     }
-    Err(AppError::Internal(anyhow::anyhow!("could not draw a free invite code")))
+    Err(AppError::Internal(anyhow::anyhow!(
+        "could not draw a free invite code"
+    )))
+}
+
+fn member_joined(team: TeamId, player: PlayerId, handle: &str) -> NewEvent {
+    NewEvent {
+        kind: EventKind::MemberJoined,
+        team: Some(team),
+        data: json!({"team_id": team, "player_id": player, "handle": handle}),
+    }
 }
 
 /// Joins the team an invite code opens.
-pub async fn join_team(ctx: &Ctx, principal: Principal, code: &str) -> Result<(TeamId, HuntId), AppError> {
+pub async fn join_team(
+    ctx: &Ctx,
+    principal: Principal,
+    code: &str,
+) -> Result<(TeamId, HuntId), AppError> {
     let player = player_of(principal)?;
     let code = code.trim().to_uppercase();
     let now = ctx.clock.now();
     let mut conn = ctx.pool.get().await?;
-    conn.transaction::<_, AppError, _>(async move |conn| {
-            let (team, hunt) = db::teams::by_invite_code(conn, &code).await?.ok_or(AppError::NotFound("invite code"))?;
+    let joined = conn
+        .transaction::<_, AppError, _>(async move |conn| {
+            let (team, hunt) = db::teams::by_invite_code(conn, &code)
+                .await?
+                .ok_or(AppError::NotFound("invite code"))?;
             let max = joinable(conn, hunt, now).await?;
-            db::teams::add_member(conn, hunt, team, player).await.map_err(team_error)?;
+            db::teams::add_member(conn, hunt, team, player)
+                .await
+                .map_err(team_error)?;
             if !db::teams::claim_seat(conn, team, max).await? {
                 return Err(AppError::conflict("team_full", "this team is full"));
             }
+            let handle = db::accounts::player_handle(conn, player)
+                .await?
+                .unwrap_or_default();
+            db::events::append(conn, hunt, &[member_joined(team, player, &handle)]).await?;
             Ok((team, hunt))
         })
-    .await
+        .await;
+    if joined.is_ok() {
+        ctx.sequencer.notify_one();
+    }
+    joined
 }
 
 /// A team's progress as its members see it.
@@ -131,7 +220,15 @@ pub struct Progress {
 pub async fn progress(ctx: &Ctx, principal: Principal, hunt: HuntId) -> Result<Progress, AppError> {
     let player = player_of(principal)?;
     let mut conn = ctx.pool.get().await?;
-    let team = db::teams::membership(&mut conn, hunt, player).await?.ok_or(AppError::NotInHunt)?;
+    let team = db::teams::membership(&mut conn, hunt, player)
+        .await?
+        .ok_or(AppError::NotInHunt)?;
     let (name, score, members, found) = db::teams::progress(&mut conn, team).await?;
-    Ok(Progress { team, name, score, members, found })
+    Ok(Progress {
+        team,
+        name,
+        score,
+        members,
+        found,
+    })
 }

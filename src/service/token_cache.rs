@@ -14,21 +14,33 @@ pub const TTL: Duration = Duration::seconds(60);
 /// Entries kept at most; the cache is emptied when it would grow past this.
 const MAX_ENTRIES: usize = 200_000;
 
-/// Token hash -> (principal, trusted until).
+/// A verified principal and until when it is trusted.
+type Entry = (Principal, DateTime<Utc>);
+
+/// Token hash -> entry.
 #[derive(Debug, Default)]
 pub struct TokenCache {
-    entries: Mutex<HashMap<Vec<u8>, (Principal, DateTime<Utc>)>>,
+    entries: Mutex<HashMap<Vec<u8>, Entry>>,
 }
 
 impl TokenCache {
     /// The principal of a token verified less than `TTL` ago, if any.
     pub fn get(&self, token_hash: &[u8], now: DateTime<Utc>) -> Option<Principal> {
         let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        entries.get(token_hash).filter(|(_, until)| now < *until).map(|(p, _)| *p)
+        entries
+            .get(token_hash)
+            .filter(|(_, until)| now < *until)
+            .map(|(p, _)| *p)
     }
 
     /// Remembers a verified token until `min(now + TTL, expires_at)`.
-    pub fn put(&self, token_hash: Vec<u8>, principal: Principal, now: DateTime<Utc>, expires_at: DateTime<Utc>) {
+    pub fn put(
+        &self,
+        token_hash: Vec<u8>,
+        principal: Principal,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) {
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         if entries.len() >= MAX_ENTRIES {
             entries.clear();
@@ -46,7 +58,9 @@ mod tests {
     fn an_entry_expires_after_the_ttl_or_with_its_token() {
         let cache = TokenCache::default();
         let now = Utc::now();
-        let p = Principal::Player { id: PlayerId::new_random() };
+        let p = Principal::Player {
+            id: PlayerId::new_random(),
+        };
         cache.put(vec![1], p, now, now + Duration::days(1));
         assert_eq!(cache.get(&[1], now + Duration::seconds(59)), Some(p));
         assert_eq!(cache.get(&[1], now + Duration::seconds(61)), None);

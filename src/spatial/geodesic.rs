@@ -90,7 +90,10 @@ mod tests {
             let b = p(lat, lon);
             if let Some((est, bound)) = flat_distance_m(a, b) {
                 let exact = distance_m(a, b);
-                assert!((est - exact).abs() <= bound, "{a:?} {b:?} est {est} exact {exact}");
+                assert!(
+                    (est - exact).abs() <= bound,
+                    "{a:?} {b:?} est {est} exact {exact}"
+                );
                 worst = worst.max((est - exact).abs() / bound);
             }
         }

@@ -24,11 +24,19 @@ pub struct GeoJsonError {
 }
 
 fn invalid(reason: impl Into<String>) -> GeoJsonError {
-    GeoJsonError { kind: GeoJsonErrorKind::Invalid, feature_index: None, reason: reason.into() }
+    GeoJsonError {
+        kind: GeoJsonErrorKind::Invalid,
+        feature_index: None,
+        reason: reason.into(),
+    }
 }
 
 fn unsupported(reason: impl Into<String>) -> GeoJsonError {
-    GeoJsonError { kind: GeoJsonErrorKind::Unsupported, feature_index: None, reason: reason.into() }
+    GeoJsonError {
+        kind: GeoJsonErrorKind::Unsupported,
+        feature_index: None,
+        reason: reason.into(),
+    }
 }
 
 impl GeoJsonError {
@@ -46,7 +54,10 @@ pub const MAX_NAME_CHARS: usize = 200;
 /// A target's geometry as imported.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ShapeSpec {
-    Circle { centre: LatLon, radius_m: f64 },
+    Circle {
+        centre: LatLon,
+        radius_m: f64,
+    },
     /// A Polygon is a one-element list.
     Polygons(Vec<Rings>),
 }
@@ -56,9 +67,9 @@ impl ShapeSpec {
     pub fn to_shape(&self) -> Result<Shape, GeoJsonError> {
         match self {
             Self::Circle { centre, radius_m } => Ok(Shape::Circle(Circle::new(*centre, *radius_m))),
-            Self::Polygons(polys) => {
-                SphericalPolygon::new(polys).map(Shape::Polygon).map_err(|e| invalid(e.to_string()))
-            }
+            Self::Polygons(polys) => SphericalPolygon::new(polys)
+                .map(Shape::Polygon)
+                .map_err(|e| invalid(e.to_string())),
         }
     }
 
@@ -91,7 +102,9 @@ pub struct ParsedTargets {
 
 /// Parses a FeatureCollection or a single Feature. All or nothing: the first bad feature refuses it.
 pub fn parse_targets(doc: &Value) -> Result<ParsedTargets, GeoJsonError> {
-    let obj = doc.as_object().ok_or_else(|| invalid("expected a GeoJSON object"))?;
+    let obj = doc
+        .as_object()
+        .ok_or_else(|| invalid("expected a GeoJSON object"))?;
     let mut parsed = ParsedTargets::default();
     match obj.get("type").and_then(Value::as_str) {
         Some("FeatureCollection") => {
@@ -111,7 +124,9 @@ pub fn parse_targets(doc: &Value) -> Result<ParsedTargets, GeoJsonError> {
             None => parsed.skipped.push(0),
         },
         Some(other) if is_geometry_type(other) => {
-            return Err(invalid(format!("expected a Feature or FeatureCollection, got a bare {other} geometry")));
+            return Err(invalid(format!(
+                "expected a Feature or FeatureCollection, got a bare {other} geometry"
+            )));
         }
         _ => return Err(invalid("expected a Feature or FeatureCollection")),
     }
@@ -121,13 +136,21 @@ pub fn parse_targets(doc: &Value) -> Result<ParsedTargets, GeoJsonError> {
 fn is_geometry_type(t: &str) -> bool {
     matches!(
         t,
-        "Point" | "MultiPoint" | "LineString" | "MultiLineString" | "Polygon" | "MultiPolygon" | "GeometryCollection"
+        "Point"
+            | "MultiPoint"
+            | "LineString"
+            | "MultiLineString"
+            | "Polygon"
+            | "MultiPolygon"
+            | "GeometryCollection"
     )
 }
 
 /// Parses one Feature; `Ok(None)` when its geometry is empty.
 pub fn parse_feature(f: &Value) -> Result<Option<TargetSpec>, GeoJsonError> {
-    let obj = f.as_object().ok_or_else(|| invalid("a feature must be an object"))?;
+    let obj = f
+        .as_object()
+        .ok_or_else(|| invalid("a feature must be an object"))?;
     if obj.get("type").and_then(Value::as_str) != Some("Feature") {
         return Err(invalid("expected \"type\": \"Feature\""));
     }
@@ -140,21 +163,35 @@ pub fn parse_feature(f: &Value) -> Result<Option<TargetSpec>, GeoJsonError> {
     let geometry = match obj.get("geometry") {
         Some(Value::Null) => return Ok(None),
         Some(g) => g,
-        None => return Err(invalid("a feature needs a \"geometry\" member (null if empty)")),
+        None => {
+            return Err(invalid(
+                "a feature needs a \"geometry\" member (null if empty)",
+            ));
+        }
     };
     let Some(shape) = parse_shape(geometry, props)? else {
         return Ok(None);
     };
     let name = match props.get("name") {
-        Some(Value::String(s)) if !s.trim().is_empty() && s.chars().count() <= MAX_NAME_CHARS => s.trim().to_owned(),
-        Some(_) => return Err(invalid(format!("property \"name\" must be a string of 1 to {MAX_NAME_CHARS} characters"))),
+        Some(Value::String(s)) if !s.trim().is_empty() && s.chars().count() <= MAX_NAME_CHARS => {
+            s.trim().to_owned()
+        }
+        Some(_) => {
+            return Err(invalid(format!(
+                "property \"name\" must be a string of 1 to {MAX_NAME_CHARS} characters"
+            )));
+        }
         None => return Err(invalid("property \"name\" is required")),
     };
     let points = match props.get("points") {
         None | Some(Value::Null) => 1,
         Some(v) => match v.as_i64() {
             Some(p) if (0..=MAX_POINTS).contains(&p) => p as i32,
-            _ => return Err(invalid(format!("property \"points\" must be an integer in [0, {MAX_POINTS}]"))),
+            _ => {
+                return Err(invalid(format!(
+                    "property \"points\" must be an integer in [0, {MAX_POINTS}]"
+                )));
+            }
         },
     };
     let prerequisites = match props.get("prerequisites") {
@@ -164,14 +201,31 @@ pub fn parse_feature(f: &Value) -> Result<Option<TargetSpec>, GeoJsonError> {
             .map(|v| v.as_str().and_then(|s| uuid::Uuid::parse_str(s).ok()))
             .collect::<Option<Vec<_>>>()
             .ok_or_else(|| invalid("property \"prerequisites\" must be an array of target ids"))?,
-        Some(_) => return Err(invalid("property \"prerequisites\" must be an array of target ids")),
+        Some(_) => {
+            return Err(invalid(
+                "property \"prerequisites\" must be an array of target ids",
+            ));
+        }
     };
-    Ok(Some(TargetSpec { name, points, prerequisites, shape }))
+    Ok(Some(TargetSpec {
+        name,
+        points,
+        prerequisites,
+        shape,
+    }))
 }
 
-fn parse_shape(geometry: &Value, props: &Map<String, Value>) -> Result<Option<ShapeSpec>, GeoJsonError> {
-    let g = geometry.as_object().ok_or_else(|| invalid("\"geometry\" must be an object or null"))?;
-    let kind = g.get("type").and_then(Value::as_str).ok_or_else(|| invalid("a geometry needs a \"type\""))?;
+fn parse_shape(
+    geometry: &Value,
+    props: &Map<String, Value>,
+) -> Result<Option<ShapeSpec>, GeoJsonError> {
+    let g = geometry
+        .as_object()
+        .ok_or_else(|| invalid("\"geometry\" must be an object or null"))?;
+    let kind = g
+        .get("type")
+        .and_then(Value::as_str)
+        .ok_or_else(|| invalid("a geometry needs a \"type\""))?;
     match kind {
         "Point" => {
             let coords = coordinates(g)?;
@@ -180,10 +234,17 @@ fn parse_shape(geometry: &Value, props: &Map<String, Value>) -> Result<Option<Sh
             }
             let centre = position(coords)?;
             match props.get("radius_m") {
-                None | Some(Value::Null) => Err(unsupported("a Point needs a \"radius_m\" property to be a circle target")),
+                None | Some(Value::Null) => Err(unsupported(
+                    "a Point needs a \"radius_m\" property to be a circle target",
+                )),
                 Some(v) => match v.as_f64() {
-                    Some(r) if r > 0.0 && r <= MAX_RADIUS_M => Ok(Some(ShapeSpec::Circle { centre, radius_m: r })),
-                    _ => Err(invalid(format!("property \"radius_m\" must be a number in (0, {MAX_RADIUS_M}]"))),
+                    Some(r) if r > 0.0 && r <= MAX_RADIUS_M => Ok(Some(ShapeSpec::Circle {
+                        centre,
+                        radius_m: r,
+                    })),
+                    _ => Err(invalid(format!(
+                        "property \"radius_m\" must be a number in (0, {MAX_RADIUS_M}]"
+                    ))),
                 },
             }
         }
@@ -197,7 +258,9 @@ fn parse_shape(geometry: &Value, props: &Map<String, Value>) -> Result<Option<Sh
             Ok(Some(spec))
         }
         "LineString" | "MultiLineString" | "MultiPoint" | "GeometryCollection" => {
-            Err(unsupported(format!("{kind} is not a target shape: use a Polygon, a MultiPolygon or a Point with radius_m")))
+            Err(unsupported(format!(
+                "{kind} is not a target shape: use a Polygon, a MultiPolygon or a Point with radius_m"
+            )))
         }
         other => Err(invalid(format!("unknown geometry type {other:?}"))),
     }
@@ -205,19 +268,27 @@ fn parse_shape(geometry: &Value, props: &Map<String, Value>) -> Result<Option<Sh
 
 /// Parses a Polygon or MultiPolygon geometry (a hunt area or a polygon target); empty gives `[]`.
 pub fn parse_polygonal(geometry: &Value) -> Result<Vec<Rings>, GeoJsonError> {
-    let g = geometry.as_object().ok_or_else(|| invalid("a geometry must be an object"))?;
+    let g = geometry
+        .as_object()
+        .ok_or_else(|| invalid("a geometry must be an object"))?;
     let coords = coordinates(g)?;
     match g.get("type").and_then(Value::as_str) {
         Some("Polygon") if is_empty_array(coords) => Ok(Vec::new()),
         Some("Polygon") => Ok(vec![polygon(coords)?]),
-        Some("MultiPolygon") => array(coords, "MultiPolygon coordinates")?.iter().map(polygon).collect(),
-        Some(other) if is_geometry_type(other) => Err(unsupported(format!("expected a Polygon or MultiPolygon, got {other}"))),
+        Some("MultiPolygon") => array(coords, "MultiPolygon coordinates")?
+            .iter()
+            .map(polygon)
+            .collect(),
+        Some(other) if is_geometry_type(other) => Err(unsupported(format!(
+            "expected a Polygon or MultiPolygon, got {other}"
+        ))),
         _ => Err(invalid("expected a Polygon or MultiPolygon geometry")),
     }
 }
 
 fn coordinates(g: &Map<String, Value>) -> Result<&Value, GeoJsonError> {
-    g.get("coordinates").ok_or_else(|| invalid("a geometry needs \"coordinates\""))
+    g.get("coordinates")
+        .ok_or_else(|| invalid("a geometry needs \"coordinates\""))
 }
 
 fn is_empty_array(v: &Value) -> bool {
@@ -225,7 +296,8 @@ fn is_empty_array(v: &Value) -> bool {
 }
 
 fn array<'a>(v: &'a Value, what: &str) -> Result<&'a Vec<Value>, GeoJsonError> {
-    v.as_array().ok_or_else(|| invalid(format!("{what} must be an array")))
+    v.as_array()
+        .ok_or_else(|| invalid(format!("{what} must be an array")))
 }
 
 fn polygon(v: &Value) -> Result<Rings, GeoJsonError> {
@@ -237,12 +309,17 @@ fn polygon(v: &Value) -> Result<Rings, GeoJsonError> {
 }
 
 fn ring(v: &Value) -> Result<Vec<LatLon>, GeoJsonError> {
-    let positions = array(v, "a linear ring")?.iter().map(position).collect::<Result<Vec<_>, _>>()?;
+    let positions = array(v, "a linear ring")?
+        .iter()
+        .map(position)
+        .collect::<Result<Vec<_>, _>>()?;
     if positions.len() < 4 {
         return Err(invalid("a linear ring needs at least 4 positions"));
     }
     if positions.first() != positions.last() {
-        return Err(invalid("a linear ring must be closed (first and last positions equal)"));
+        return Err(invalid(
+            "a linear ring must be closed (first and last positions equal)",
+        ));
     }
     Ok(positions)
 }
@@ -251,23 +328,39 @@ fn ring(v: &Value) -> Result<Vec<LatLon>, GeoJsonError> {
 fn position(v: &Value) -> Result<LatLon, GeoJsonError> {
     let items = array(v, "a position")?;
     if !(2..=3).contains(&items.len()) {
-        return Err(invalid(format!("a position has 2 or 3 numbers, got {}", items.len())));
+        return Err(invalid(format!(
+            "a position has 2 or 3 numbers, got {}",
+            items.len()
+        )));
     }
-    let nums = items.iter().map(Value::as_f64).collect::<Option<Vec<_>>>().ok_or_else(|| invalid("a position holds numbers"))?;
+    let nums = items
+        .iter()
+        .map(Value::as_f64)
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| invalid("a position holds numbers"))?;
     LatLon::new(nums[1], nums[0]).map_err(|e| invalid(format!("position out of range: {e}")))
 }
 
 /// A GeoJSON MultiPolygon geometry (`[lon, lat]` positions).
 pub fn multipolygon_value(polys: &[Rings]) -> Value {
-    let coords: Vec<Vec<Vec<[f64; 2]>>> =
-        polys.iter().map(|rings| rings.iter().map(|r| r.iter().map(|p| [p.lon(), p.lat()]).collect()).collect()).collect();
+    let coords: Vec<Vec<Vec<[f64; 2]>>> = polys
+        .iter()
+        .map(|rings| {
+            rings
+                .iter()
+                .map(|r| r.iter().map(|p| [p.lon(), p.lat()]).collect())
+                .collect()
+        })
+        .collect();
     serde_json::json!({"type": "MultiPolygon", "coordinates": coords})
 }
 
 /// A GeoJSON geometry for a target shape: a Point (with the radius kept by the caller) or a MultiPolygon.
 pub fn shape_value(spec: &ShapeSpec) -> Value {
     match spec {
-        ShapeSpec::Circle { centre, .. } => serde_json::json!({"type": "Point", "coordinates": [centre.lon(), centre.lat()]}),
+        ShapeSpec::Circle { centre, .. } => {
+            serde_json::json!({"type": "Point", "coordinates": [centre.lon(), centre.lat()]})
+        }
         ShapeSpec::Polygons(polys) => multipolygon_value(polys),
     }
 }
@@ -283,7 +376,10 @@ mod tests {
 
     #[test]
     fn a_point_with_a_radius_is_a_circle_and_lon_comes_first() {
-        let f = feature(json!({"type": "Point", "coordinates": [2.29, 48.85, 35.0]}), json!({"name": "Eiffel", "radius_m": 40}));
+        let f = feature(
+            json!({"type": "Point", "coordinates": [2.29, 48.85, 35.0]}),
+            json!({"name": "Eiffel", "radius_m": 40}),
+        );
         let parsed = parse_targets(&f).unwrap();
         let (_, t) = &parsed.targets[0];
         assert_eq!(t.points, 1);
@@ -302,20 +398,45 @@ mod tests {
             feature(json!({"type": "LineString", "coordinates": [[0,0],[1,1]]}), json!({"name": "line"})),
         ]});
         let err = parse_targets(&doc).unwrap_err();
-        assert_eq!((err.kind, err.feature_index), (GeoJsonErrorKind::Unsupported, Some(1)));
-        let err = parse_targets(&feature(json!({"type": "Point", "coordinates": [0, 0]}), json!({"name": "p"}))).unwrap_err();
+        assert_eq!(
+            (err.kind, err.feature_index),
+            (GeoJsonErrorKind::Unsupported, Some(1))
+        );
+        let err = parse_targets(&feature(
+            json!({"type": "Point", "coordinates": [0, 0]}),
+            json!({"name": "p"}),
+        ))
+        .unwrap_err();
         assert_eq!(err.kind, GeoJsonErrorKind::Unsupported);
     }
 
     #[test]
     fn unclosed_rings_bad_positions_and_missing_names_are_invalid() {
         let cases = [
-            feature(json!({"type": "Polygon", "coordinates": [[[0,0],[1,0],[1,1],[0,1]]]}), json!({"name": "open"})),
-            feature(json!({"type": "Polygon", "coordinates": [[[0,0],[1,0],[0,0]]]}), json!({"name": "short"})),
-            feature(json!({"type": "Point", "coordinates": [0, 91]}), json!({"name": "lat", "radius_m": 5})),
-            feature(json!({"type": "Point", "coordinates": [0]}), json!({"name": "count", "radius_m": 5})),
-            feature(json!({"type": "Point", "coordinates": [1, 2]}), json!({"radius_m": 5})),
-            feature(json!({"type": "Point", "coordinates": [1, 2]}), json!({"name": "r", "radius_m": 50001})),
+            feature(
+                json!({"type": "Polygon", "coordinates": [[[0,0],[1,0],[1,1],[0,1]]]}),
+                json!({"name": "open"}),
+            ),
+            feature(
+                json!({"type": "Polygon", "coordinates": [[[0,0],[1,0],[0,0]]]}),
+                json!({"name": "short"}),
+            ),
+            feature(
+                json!({"type": "Point", "coordinates": [0, 91]}),
+                json!({"name": "lat", "radius_m": 5}),
+            ),
+            feature(
+                json!({"type": "Point", "coordinates": [0]}),
+                json!({"name": "count", "radius_m": 5}),
+            ),
+            feature(
+                json!({"type": "Point", "coordinates": [1, 2]}),
+                json!({"radius_m": 5}),
+            ),
+            feature(
+                json!({"type": "Point", "coordinates": [1, 2]}),
+                json!({"name": "r", "radius_m": 50001}),
+            ),
             json!({"type": "Feature", "properties": {"name": "no geometry member"}}),
             json!({"type": "Circle"}),
         ];

@@ -57,10 +57,21 @@ impl HuntIndex {
         let entries = targets
             .iter()
             .enumerate()
-            .map(|(slot, t)| Entry { envelope: cap_envelope(&t.shape.cap()), slot: slot as u32 })
+            .map(|(slot, t)| Entry {
+                envelope: cap_envelope(&t.shape.cap()),
+                slot: slot as u32,
+            })
             .collect();
-        let by_id = targets.iter().enumerate().map(|(slot, t)| (t.id, slot as u32)).collect();
-        Self { tree: RTree::bulk_load(entries), targets, by_id }
+        let by_id = targets
+            .iter()
+            .enumerate()
+            .map(|(slot, t)| (t.id, slot as u32))
+            .collect();
+        Self {
+            tree: RTree::bulk_load(entries),
+            targets,
+            by_id,
+        }
     }
 
     /// Number of targets.
@@ -75,13 +86,24 @@ impl HuntIndex {
 
     /// A target by id.
     pub fn get(&self, id: TargetId) -> Option<&IndexedTarget> {
-        self.by_id.get(&id).map(|&slot| &self.targets[slot as usize])
+        self.by_id
+            .get(&id)
+            .map(|&slot| &self.targets[slot as usize])
     }
 
     /// Every target that `policy` admits for a fix at `fix` with uncertainty `accuracy_m`.
-    pub fn admitted(&self, fix: LatLon, accuracy_m: f64, policy: AccuracyPolicy) -> Vec<&IndexedTarget> {
-        let allowance_rad = policy.outward_allowance_m(accuracy_m) / MIN_RADIUS_M * (1.0 + 1e-9) + 1e-12;
-        let query = cap_envelope(&Cap { centre: UnitVec::from_latlon(fix), radius_rad: allowance_rad });
+    pub fn admitted(
+        &self,
+        fix: LatLon,
+        accuracy_m: f64,
+        policy: AccuracyPolicy,
+    ) -> Vec<&IndexedTarget> {
+        let allowance_rad =
+            policy.outward_allowance_m(accuracy_m) / MIN_RADIUS_M * (1.0 + 1e-9) + 1e-12;
+        let query = cap_envelope(&Cap {
+            centre: UnitVec::from_latlon(fix),
+            radius_rad: allowance_rad,
+        });
         self.tree
             .locate_in_envelope_intersecting(&query)
             .map(|e| &self.targets[e.slot as usize])
@@ -101,7 +123,13 @@ mod tests {
     }
 
     fn target(name: &str, shape: Shape) -> IndexedTarget {
-        IndexedTarget { id: TargetId::new_random(), name: name.into(), points: 1, prerequisites: vec![], shape }
+        IndexedTarget {
+            id: TargetId::new_random(),
+            name: name.into(),
+            points: 1,
+            prerequisites: vec![],
+            shape,
+        }
     }
 
     #[test]
@@ -111,29 +139,54 @@ mod tests {
             target("b", Shape::Circle(Circle::new(p(48.8586, 2.2946), 50.0))),
             target("far", Shape::Circle(Circle::new(p(48.8606, 2.3376), 50.0))),
         ]);
-        let mut names: Vec<_> =
-            index.admitted(p(48.8585, 2.2945), 10.0, AccuracyPolicy::Centre).iter().map(|t| t.name.clone()).collect();
+        let mut names: Vec<_> = index
+            .admitted(p(48.8585, 2.2945), 10.0, AccuracyPolicy::Centre)
+            .iter()
+            .map(|t| t.name.clone())
+            .collect();
         names.sort();
         assert_eq!(names, ["a", "b"]);
     }
 
     #[test]
     fn the_index_finds_targets_across_the_antimeridian() {
-        let ring = [(179.999, 0.0), (-179.999, 0.0), (-179.999, 0.001), (179.999, 0.001), (179.999, 0.0)]
-            .iter()
-            .map(|&(lon, lat)| p(lat, lon))
-            .collect();
+        let ring = [
+            (179.999, 0.0),
+            (-179.999, 0.0),
+            (-179.999, 0.001),
+            (179.999, 0.001),
+            (179.999, 0.0),
+        ]
+        .iter()
+        .map(|&(lon, lat)| p(lat, lon))
+        .collect();
         let index = HuntIndex::build(vec![
-            target("poly", Shape::Polygon(SphericalPolygon::new(&[vec![ring]]).unwrap())),
+            target(
+                "poly",
+                Shape::Polygon(SphericalPolygon::new(&[vec![ring]]).unwrap()),
+            ),
             target("circle", Shape::Circle(Circle::new(p(0.0, 180.0), 30.0))),
         ]);
-        assert_eq!(index.admitted(p(0.0005, -180.0), 5.0, AccuracyPolicy::Centre).len(), 1);
-        assert_eq!(index.admitted(p(0.0001, -179.9999), 5.0, AccuracyPolicy::Centre).len(), 2);
+        assert_eq!(
+            index
+                .admitted(p(0.0005, -180.0), 5.0, AccuracyPolicy::Centre)
+                .len(),
+            1
+        );
+        assert_eq!(
+            index
+                .admitted(p(0.0001, -179.9999), 5.0, AccuracyPolicy::Centre)
+                .len(),
+            2
+        );
     }
 
     #[test]
     fn lenient_grows_the_search_by_the_accuracy() {
-        let index = HuntIndex::build(vec![target("a", Shape::Circle(Circle::new(p(10.0, 10.0), 20.0)))]);
+        let index = HuntIndex::build(vec![target(
+            "a",
+            Shape::Circle(Circle::new(p(10.0, 10.0), 20.0)),
+        )]);
         let fix = p(10.0 + 60.0 / 110_600.0, 10.0);
         assert!(index.admitted(fix, 30.0, AccuracyPolicy::Centre).is_empty());
         assert_eq!(index.admitted(fix, 45.0, AccuracyPolicy::Lenient).len(), 1);

@@ -64,7 +64,11 @@ impl Part {
             (0..3).for_each(|i| sum[i] += v.0[i]);
         }
         let centre = UnitVec::normalize(sum).ok_or(PolygonError::TooLarge)?;
-        let helper = if centre.0[2].abs() < 0.9 { UnitVec([0.0, 0.0, 1.0]) } else { UnitVec([1.0, 0.0, 0.0]) };
+        let helper = if centre.0[2].abs() < 0.9 {
+            UnitVec([0.0, 0.0, 1.0])
+        } else {
+            UnitVec([1.0, 0.0, 0.0])
+        };
         let e1 = UnitVec::normalize(helper.cross(centre)).ok_or(PolygonError::TooLarge)?;
         let e2 = UnitVec(centre.cross(e1));
         let mut arcs = Vec::new();
@@ -89,8 +93,18 @@ impl Part {
             }
             plane_rings.push(plane);
         }
-        let cap = Cap { centre, radius_rad: radius + 1e-9 };
-        Ok(Self { centre, e1, e2, arcs, plane_rings, cap })
+        let cap = Cap {
+            centre,
+            radius_rad: radius + 1e-9,
+        };
+        Ok(Self {
+            centre,
+            e1,
+            e2,
+            arcs,
+            plane_rings,
+            cap,
+        })
     }
 
     /// Even-odd crossing test in the gnomonic plane: exterior minus holes.
@@ -133,7 +147,10 @@ pub struct SphericalPolygon {
 impl SphericalPolygon {
     /// Builds from GeoJSON-nested polygons (either winding; the smaller side is the inside).
     pub fn new(polygons: &[Rings]) -> Result<Self, PolygonError> {
-        let parts = polygons.iter().map(Part::new).collect::<Result<Vec<_>, _>>()?;
+        let parts = polygons
+            .iter()
+            .map(Part::new)
+            .collect::<Result<Vec<_>, _>>()?;
         let mut sum = [0.0; 3];
         for part in &parts {
             (0..3).for_each(|i| sum[i] += part.centre.0[i]);
@@ -144,7 +161,13 @@ impl SphericalPolygon {
             .iter()
             .map(|p| centre.angle(p.cap.centre) + p.cap.radius_rad)
             .fold(0.0, f64::max);
-        Ok(Self { parts, cap: Cap { centre, radius_rad: radius } })
+        Ok(Self {
+            parts,
+            cap: Cap {
+                centre,
+                radius_rad: radius,
+            },
+        })
     }
 
     /// A cap holding the whole polygon, for the index.
@@ -179,7 +202,10 @@ impl SphericalPolygon {
 
     /// Every vertex of every ring, in order (closing positions included).
     pub fn vertex_count(&self) -> usize {
-        self.parts.iter().map(|p| p.plane_rings.iter().map(Vec::len).sum::<usize>()).sum()
+        self.parts
+            .iter()
+            .map(|p| p.plane_rings.iter().map(Vec::len).sum::<usize>())
+            .sum()
     }
 }
 
@@ -188,7 +214,10 @@ mod tests {
     use super::*;
 
     fn ring(coords: &[(f64, f64)]) -> Vec<LatLon> {
-        coords.iter().map(|&(lon, lat)| LatLon::new(lat, lon).unwrap()).collect()
+        coords
+            .iter()
+            .map(|&(lon, lat)| LatLon::new(lat, lon).unwrap())
+            .collect()
     }
 
     fn covers(poly: &SphericalPolygon, lat: f64, lon: f64) -> bool {
@@ -197,8 +226,20 @@ mod tests {
 
     #[test]
     fn a_square_with_a_hole_covers_its_ring_but_not_its_hole() {
-        let outer = ring(&[(100.0, 0.0), (101.0, 0.0), (101.0, 1.0), (100.0, 1.0), (100.0, 0.0)]);
-        let hole = ring(&[(100.8, 0.8), (100.8, 0.2), (100.2, 0.2), (100.2, 0.8), (100.8, 0.8)]);
+        let outer = ring(&[
+            (100.0, 0.0),
+            (101.0, 0.0),
+            (101.0, 1.0),
+            (100.0, 1.0),
+            (100.0, 0.0),
+        ]);
+        let hole = ring(&[
+            (100.8, 0.8),
+            (100.8, 0.2),
+            (100.2, 0.2),
+            (100.2, 0.8),
+            (100.8, 0.8),
+        ]);
         let poly = SphericalPolygon::new(&[vec![outer, hole]]).unwrap();
         assert!(covers(&poly, 0.1, 100.1));
         assert!(!covers(&poly, 0.5, 100.5));
@@ -207,7 +248,13 @@ mod tests {
 
     #[test]
     fn either_winding_gives_the_same_inside() {
-        let ccw = ring(&[(2.0, 48.0), (3.0, 48.0), (3.0, 49.0), (2.0, 49.0), (2.0, 48.0)]);
+        let ccw = ring(&[
+            (2.0, 48.0),
+            (3.0, 48.0),
+            (3.0, 49.0),
+            (2.0, 49.0),
+            (2.0, 48.0),
+        ]);
         let cw: Vec<LatLon> = ccw.iter().rev().copied().collect();
         for r in [ccw, cw] {
             let poly = SphericalPolygon::new(&[vec![r]]).unwrap();
@@ -219,21 +266,45 @@ mod tests {
     #[test]
     fn a_long_east_west_edge_bulges_poleward_like_a_great_circle() {
         // Edges along 50N and 60N from 0E to 20E: great circles reach 50.43N and 60.38N at 10E.
-        let r = ring(&[(0.0, 50.0), (20.0, 50.0), (20.0, 60.0), (0.0, 60.0), (0.0, 50.0)]);
+        let r = ring(&[
+            (0.0, 50.0),
+            (20.0, 50.0),
+            (20.0, 60.0),
+            (0.0, 60.0),
+            (0.0, 50.0),
+        ]);
         let poly = SphericalPolygon::new(&[vec![r]]).unwrap();
-        assert!(covers(&poly, 60.3, 10.0), "inside the bulge of the great-circle edge");
-        assert!(!covers(&poly, 50.3, 10.0), "below the bulge of the southern edge");
+        assert!(
+            covers(&poly, 60.3, 10.0),
+            "inside the bulge of the great-circle edge"
+        );
+        assert!(
+            !covers(&poly, 50.3, 10.0),
+            "below the bulge of the southern edge"
+        );
         assert!(!covers(&poly, 49.9, 0.5));
     }
 
     #[test]
     fn rings_across_the_antimeridian_and_around_a_pole_keep_their_small_side() {
-        let am = ring(&[(179.0, -1.0), (-179.0, -1.0), (-179.0, 1.0), (179.0, 1.0), (179.0, -1.0)]);
+        let am = ring(&[
+            (179.0, -1.0),
+            (-179.0, -1.0),
+            (-179.0, 1.0),
+            (179.0, 1.0),
+            (179.0, -1.0),
+        ]);
         let poly = SphericalPolygon::new(&[vec![am]]).unwrap();
         assert!(covers(&poly, 0.0, 180.0));
         assert!(covers(&poly, 0.0, -179.5));
         assert!(!covers(&poly, 0.0, 0.0));
-        let polar = ring(&[(0.0, 80.0), (90.0, 80.0), (180.0, 80.0), (-90.0, 80.0), (0.0, 80.0)]);
+        let polar = ring(&[
+            (0.0, 80.0),
+            (90.0, 80.0),
+            (180.0, 80.0),
+            (-90.0, 80.0),
+            (0.0, 80.0),
+        ]);
         let poly = SphericalPolygon::new(&[vec![polar]]).unwrap();
         assert!(covers(&poly, 90.0, 0.0));
         assert!(covers(&poly, 85.0, 45.0));
@@ -242,7 +313,13 @@ mod tests {
 
     #[test]
     fn the_margin_is_positive_inside_and_negative_outside() {
-        let r = ring(&[(2.0, 48.0), (2.01, 48.0), (2.01, 48.01), (2.0, 48.01), (2.0, 48.0)]);
+        let r = ring(&[
+            (2.0, 48.0),
+            (2.01, 48.0),
+            (2.01, 48.01),
+            (2.0, 48.01),
+            (2.0, 48.0),
+        ]);
         let poly = SphericalPolygon::new(&[vec![r]]).unwrap();
         let inside = poly.signed_margin_m(LatLon::new(48.005, 2.005).unwrap());
         let outside = poly.signed_margin_m(LatLon::new(47.999, 2.005).unwrap());
@@ -253,6 +330,9 @@ mod tests {
     #[test]
     fn a_polygon_of_a_hemisphere_or_more_is_refused() {
         let r = ring(&[(0.0, 0.0), (120.0, 0.0), (-120.0, 0.0), (0.0, 0.0)]);
-        assert_eq!(SphericalPolygon::new(&[vec![r]]).unwrap_err(), PolygonError::TooLarge);
+        assert_eq!(
+            SphericalPolygon::new(&[vec![r]]).unwrap_err(),
+            PolygonError::TooLarge
+        );
     }
 }

@@ -75,8 +75,12 @@ impl Shape {
                 let covered = poly.covers(p);
                 match policy {
                     AccuracyPolicy::Centre => covered,
-                    AccuracyPolicy::Strict => covered && poly.boundary_distance_m(fix, p) >= threshold_m,
-                    AccuracyPolicy::Lenient => covered || poly.boundary_distance_m(fix, p) <= -threshold_m,
+                    AccuracyPolicy::Strict => {
+                        covered && poly.boundary_distance_m(fix, p) >= threshold_m
+                    }
+                    AccuracyPolicy::Lenient => {
+                        covered || poly.boundary_distance_m(fix, p) <= -threshold_m
+                    }
                 }
             }
         }
@@ -127,10 +131,16 @@ mod tests {
     #[test]
     fn admits_agrees_with_the_signed_margin() {
         let square: Rings = vec![
-            [(2.0, 48.0), (2.002, 48.0), (2.002, 48.002), (2.0, 48.002), (2.0, 48.0)]
-                .iter()
-                .map(|&(lon, lat)| p(lat, lon))
-                .collect(),
+            [
+                (2.0, 48.0),
+                (2.002, 48.0),
+                (2.002, 48.002),
+                (2.0, 48.002),
+                (2.0, 48.0),
+            ]
+            .iter()
+            .map(|&(lon, lat)| p(lat, lon))
+            .collect(),
         ];
         let shapes = [
             Shape::Circle(Circle::new(p(48.001, 2.001), 60.0)),
@@ -141,7 +151,11 @@ mod tests {
                 for j in 0..40 {
                     let fix = p(47.9995 + i as f64 * 0.0001, 1.9995 + j as f64 * 0.0001);
                     let m = shape.signed_margin_m(fix);
-                    for policy in [AccuracyPolicy::Strict, AccuracyPolicy::Centre, AccuracyPolicy::Lenient] {
+                    for policy in [
+                        AccuracyPolicy::Strict,
+                        AccuracyPolicy::Centre,
+                        AccuracyPolicy::Lenient,
+                    ] {
                         let t = policy.threshold_m(20.0);
                         if (m - t).abs() > 0.01 {
                             assert_eq!(shape.admits(fix, 20.0, policy), policy.admits(m, 20.0));

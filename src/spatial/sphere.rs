@@ -17,7 +17,11 @@ impl UnitVec {
     pub fn to_latlon(self) -> LatLon {
         let [x, y, z] = self.0;
         let lat = z.atan2(x.hypot(y)).to_degrees();
-        let lon = if x == 0.0 && y == 0.0 { 0.0 } else { y.atan2(x).to_degrees() };
+        let lon = if x == 0.0 && y == 0.0 {
+            0.0
+        } else {
+            y.atan2(x).to_degrees()
+        };
         LatLon::clamped(lat, lon)
     }
 
@@ -27,7 +31,11 @@ impl UnitVec {
 
     pub fn cross(self, o: Self) -> [f64; 3] {
         let (a, b) = (self.0, o.0);
-        [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]]
+        [
+            a[1] * b[2] - a[2] * b[1],
+            a[2] * b[0] - a[0] * b[2],
+            a[0] * b[1] - a[1] * b[0],
+        ]
     }
 
     /// Normalises `v`; `None` for a (near) zero vector.
@@ -39,7 +47,9 @@ impl UnitVec {
     /// The angle between two unit vectors, radians, accurate for tiny angles too.
     pub fn angle(self, o: Self) -> f64 {
         let c = self.cross(o);
-        (c[0] * c[0] + c[1] * c[1] + c[2] * c[2]).sqrt().atan2(self.dot(o))
+        (c[0] * c[0] + c[1] * c[1] + c[2] * c[2])
+            .sqrt()
+            .atan2(self.dot(o))
     }
 }
 
@@ -54,7 +64,16 @@ pub struct Arc {
 
 impl Arc {
     pub fn new(start: UnitVec, end: UnitVec) -> Self {
-        Self { start, end, normal: UnitVec::normalize(start.cross(end)) }
+        // (s + e) x (e - s) = 2 (s x e), without the cancellation that ruins s x e for vertices
+        // centimetres apart (the great circle would then miss its own vertices by centimetres).
+        let (s, e) = (start.0, end.0);
+        let sum = UnitVec([s[0] + e[0], s[1] + e[1], s[2] + e[2]]);
+        let diff = UnitVec([e[0] - s[0], e[1] - s[1], e[2] - s[2]]);
+        Self {
+            start,
+            end,
+            normal: UnitVec::normalize(sum.cross(diff)),
+        }
     }
 
     /// The arc's length, radians.
@@ -68,10 +87,18 @@ impl Arc {
     pub fn nearest(&self, p: UnitVec) -> (UnitVec, f64) {
         let d_start = p.angle(self.start);
         let d_end = p.angle(self.end);
-        let mut best = if d_start <= d_end { (self.start, d_start) } else { (self.end, d_end) };
+        let mut best = if d_start <= d_end {
+            (self.start, d_start)
+        } else {
+            (self.end, d_end)
+        };
         if let Some(n) = self.normal {
             let s = p.dot(n);
-            let k = [p.0[0] - s * n.0[0], p.0[1] - s * n.0[1], p.0[2] - s * n.0[2]];
+            let k = [
+                p.0[0] - s * n.0[0],
+                p.0[1] - s * n.0[1],
+                p.0[2] - s * n.0[2],
+            ];
             if let Some(k) = UnitVec::normalize(k) {
                 if self.contains_on_circle(k, n) {
                     let d = p.angle(k);
@@ -102,7 +129,12 @@ mod tests {
 
     #[test]
     fn a_round_trip_through_the_sphere_keeps_the_position() {
-        for (lat, lon) in [(48.85, 2.35), (-33.9, 151.2), (89.999, -179.5), (0.0, 180.0)] {
+        for (lat, lon) in [
+            (48.85, 2.35),
+            (-33.9, 151.2),
+            (89.999, -179.5),
+            (0.0, 180.0),
+        ] {
             let p = v(lat, lon).to_latlon();
             assert!((p.lat() - lat).abs() < 1e-9);
             assert!((p.lon() - lon).abs() < 1e-9 || (p.lon().abs() - 180.0).abs() < 1e-9);

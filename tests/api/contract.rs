@@ -27,7 +27,10 @@ fn the_checked_in_openapi_document_is_current() {
 fn every_error_code_is_documented() {
     let doc = std::fs::read_to_string(repo("mobile-api/errors.md")).unwrap();
     for code in nenufar::http::error::ERROR_CODES {
-        assert!(doc.contains(&format!("`{code}`")), "mobile-api/errors.md does not document `{code}`");
+        assert!(
+            doc.contains(&format!("`{code}`")),
+            "mobile-api/errors.md does not document `{code}`"
+        );
     }
     // And no code is used in the source without being in the list.
     let mut stack = vec![repo("src")];
@@ -41,7 +44,8 @@ fn every_error_code_is_documented() {
                 for (i, part) in text.split("conflict(\"").enumerate().skip(1) {
                     let code = part.split('"').next().unwrap();
                     assert!(
-                        nenufar::http::error::ERROR_CODES.contains(&code) || code == "idempotency_race",
+                        nenufar::http::error::ERROR_CODES.contains(&code)
+                            || code == "idempotency_race",
                         "{}: code `{code}` (occurrence {i}) is not in ERROR_CODES",
                         path.display()
                     );
@@ -58,24 +62,40 @@ async fn openapi_and_docs_are_served() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(doc["openapi"], serde_json::json!("3.1.0"));
     assert!(doc["paths"]["/v1/hunts/{hunt_id}/checkins"]["post"].is_object());
-    let r = app.client.get(format!("{}/docs/", app.base)).send().await.unwrap();
+    let r = app
+        .client
+        .get(format!("{}/docs/", app.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let (status, _) = app.get("/healthz", None).await;
     assert_eq!(status, StatusCode::OK);
     let (status, _) = app.get("/readyz", None).await;
     assert_eq!(status, StatusCode::OK);
-    let r = app.client.get(format!("{}/metrics", app.base)).send().await.unwrap();
-    assert!(r.text().await.unwrap().contains("nenufar_http_requests_total"));
+    let r = app
+        .client
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("nenufar_http_requests_total")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_migration_reverts_and_applies_again() {
     let url = fresh_database().await;
     let reverted = nenufar::db::migrate::revert_all(&url).await.unwrap();
-    assert_eq!(reverted, 5);
+    assert_eq!(reverted, 6);
     let applied = nenufar::db::migrate::run_pending(&url).await.unwrap();
-    assert_eq!(applied, 5);
+    assert_eq!(applied, 6);
     let app = TestApp::spawn_on(url).await;
     let staff = app.staff().await;
-    app.draft_hunt(&staff, paris_area(), serde_json::json!({})).await;
+    app.draft_hunt(&staff, paris_area(), serde_json::json!({}))
+        .await;
 }

@@ -40,10 +40,18 @@ fn distances_match_karneys_test_set_within_a_millimetre() {
     for g in &set {
         let d = distance_m(g.from, g.to);
         let err = (d - g.s12_m).abs();
-        assert!(err <= 1e-3, "line {}: {d} m, expected {} m", g.line, g.s12_m);
+        assert!(
+            err <= 1e-3,
+            "line {}: {d} m, expected {} m",
+            g.line,
+            g.s12_m
+        );
         worst_m = worst_m.max(err);
     }
-    eprintln!("GeodTest-100: {} geodesics, worst error {worst_m:.2e} m", set.len());
+    eprintln!(
+        "GeodTest-100: {} geodesics, worst error {worst_m:.2e} m",
+        set.len()
+    );
 }
 
 #[test]
@@ -55,6 +63,12 @@ fn a_spherical_distance_would_fail_the_same_set() {
         let h = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
         2.0 * 6_371_008.8 * h.sqrt().min(1.0).asin()
     };
-    let off = geodesics().iter().filter(|g| (haversine(g.from, g.to) - g.s12_m).abs() > 1.0).count();
-    assert!(off >= 90, "only {off} of 100 geodesics are more than 1 m off on a sphere");
+    let off = geodesics()
+        .iter()
+        .filter(|g| (haversine(g.from, g.to) - g.s12_m).abs() > 1.0)
+        .count();
+    assert!(
+        off >= 90,
+        "only {off} of 100 geodesics are more than 1 m off on a sphere"
+    );
 }

@@ -1,15 +1,21 @@
 //! The integration test binary: the real router against real PostGIS, one fresh database per test.
 
 // Tests stop loudly on anything unexpected.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::type_complexity
+)]
 
 mod authz;
 mod bad_input;
 mod checkins;
-mod nodes;
 mod contract;
 mod geodesic;
 mod geojson_examples;
 mod hunts;
+mod live;
+mod nodes;
 mod oracle;
 mod support;

@@ -22,7 +22,11 @@ impl Drop for Node {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 impl Node {
@@ -43,7 +47,13 @@ impl Node {
         app.base = format!("http://127.0.0.1:{port}");
         let node = Self { child, app };
         for _ in 0..300 {
-            if let Ok(r) = node.app.client.get(format!("{}/readyz", node.app.base)).send().await {
+            if let Ok(r) = node
+                .app
+                .client
+                .get(format!("{}/readyz", node.app.base))
+                .send()
+                .await
+            {
                 if r.status() == StatusCode::OK {
                     return node;
                 }
@@ -60,7 +70,13 @@ async fn a_target_imported_through_node_a_is_found_through_node_b_right_after() 
     let (a, b) = tokio::join!(Node::start(&db), Node::start(&db));
     let staff = a.app.staff().await;
     let hunt = a.app.draft_hunt(&staff, paris_area(), json!({})).await;
-    a.app.import(&staff, &hunt, collection(vec![circle("Tour Eiffel", 48.85837, 2.29448, 40.0, 5)])).await;
+    a.app
+        .import(
+            &staff,
+            &hunt,
+            collection(vec![circle("Tour Eiffel", 48.85837, 2.29448, 40.0, 5)]),
+        )
+        .await;
     a.app.publish(&staff, &hunt).await;
 
     // The player lives on node B, which builds its index of the hunt on this first check-in.
@@ -71,7 +87,13 @@ async fn a_target_imported_through_node_a_is_found_through_node_b_right_after() 
     assert_eq!(body["verdict"], json!("nothing_here"));
 
     // Node A adds a target; node B's very next check-in there finds it.
-    a.app.import(&staff, &hunt, collection(vec![circle("Arc de Triomphe", 48.8738, 2.2950, 50.0, 4)])).await;
+    a.app
+        .import(
+            &staff,
+            &hunt,
+            collection(vec![circle("Arc de Triomphe", 48.8738, 2.2950, 50.0, 4)]),
+        )
+        .await;
     let (_, body) = b.app.check_in(&p, &hunt, 48.8738, 2.2950, 5.0).await;
     assert_eq!(body["verdict"], json!("found"), "{body}");
     assert_eq!(body["team_score"], json!(9));
@@ -82,6 +104,9 @@ async fn a_target_imported_through_node_a_is_found_through_node_b_right_after() 
     let (_, on_a) = a.app.post(&path, Some(&p.token), retry.clone()).await;
     let (_, on_b) = b.app.post(&path, Some(&p.token), retry).await;
     assert_eq!(on_a, on_b);
-    let (_, progress) = a.app.get(&format!("/v1/hunts/{hunt}/progress"), Some(&p.token)).await;
+    let (_, progress) = a
+        .app
+        .get(&format!("/v1/hunts/{hunt}/progress"), Some(&p.token))
+        .await;
     assert_eq!(progress["score"], json!(9));
 }

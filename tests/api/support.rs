@@ -21,13 +21,18 @@ pub fn admin_url() -> String {
 
 /// A fresh database cloned from the migrated template.
 pub async fn fresh_database() -> String {
-    let template = std::env::var("NENUFAR_TEST_TEMPLATE").unwrap_or_else(|_| "nenufar_template".into());
+    let template =
+        std::env::var("NENUFAR_TEST_TEMPLATE").unwrap_or_else(|_| "nenufar_template".into());
     let name = format!("t_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = AsyncPgConnection::establish(&admin_url()).await.expect("admin connection");
-    diesel::sql_query(format!("create database {name} template {template} strategy file_copy"))
-        .execute(&mut admin)
+    let mut admin = AsyncPgConnection::establish(&admin_url())
         .await
-        .expect("create test database");
+        .expect("admin connection");
+    diesel::sql_query(format!(
+        "create database {name} template {template} strategy file_copy"
+    ))
+    .execute(&mut admin)
+    .await
+    .expect("create test database");
     db_url(&name)
 }
 
@@ -47,6 +52,7 @@ pub struct Staff {
 
 /// A player's id and bearer token.
 pub struct Player {
+    #[allow(dead_code, reason = "used by some test modules only")]
     pub id: String,
     pub token: String,
 }
@@ -61,16 +67,30 @@ impl TestApp {
     pub async fn spawn_on(db_url: String) -> Self {
         let pool = nenufar::db::connect(&db_url, 8).expect("pool");
         let state = AppState::new(pool);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        state.start_background(db_url.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let router = nenufar::http::router(state.clone());
         tokio::spawn(async move {
             axum::serve(listener, router).await.expect("serve");
         });
-        Self { base: format!("http://{addr}"), client: reqwest::Client::new(), state, db_url }
+        Self {
+            base: format!("http://{addr}"),
+            client: reqwest::Client::new(),
+            state,
+            db_url,
+        }
     }
 
-    pub async fn send(&self, method: reqwest::Method, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let mut req = self.client.request(method, format!("{}{path}", self.base));
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -81,12 +101,17 @@ impl TestApp {
         let resp = req.send().await.expect("request");
         let status = resp.status();
         let text = resp.text().await.expect("body");
-        let value = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        let value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
         (status, value)
     }
 
     pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> (StatusCode, Value) {
-        self.send(reqwest::Method::POST, path, token, Some(body)).await
+        self.send(reqwest::Method::POST, path, token, Some(body))
+            .await
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
@@ -94,7 +119,13 @@ impl TestApp {
     }
 
     /// Sends raw bytes with a content type (for malformed bodies).
-    pub async fn post_raw(&self, path: &str, token: Option<&str>, content_type: Option<&str>, body: Vec<u8>) -> (StatusCode, Value) {
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> (StatusCode, Value) {
         let mut req = self.client.post(format!("{}{path}", self.base)).body(body);
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -105,27 +136,48 @@ impl TestApp {
         let resp = req.send().await.expect("request");
         let status = resp.status();
         let text = resp.text().await.expect("body");
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
     /// A new organisation with a logged-in owner.
     pub async fn staff(&self) -> Staff {
         let email = format!("owner-{}@brand.example", uuid::Uuid::new_v4().simple());
-        let org = nenufar::service::orgs::create_org(&self.state.ctx, "Brand", &email, "correct horse battery".into())
-            .await
-            .expect("org");
-        let (status, body) =
-            self.post("/v1/staff/login", None, json!({"email": email, "password": "correct horse battery"})).await;
+        let org = nenufar::service::orgs::create_org(
+            &self.state.ctx,
+            "Brand",
+            &email,
+            "correct horse battery".into(),
+        )
+        .await
+        .expect("org");
+        let (status, body) = self
+            .post(
+                "/v1/staff/login",
+                None,
+                json!({"email": email, "password": "correct horse battery"}),
+            )
+            .await;
         assert_eq!(status, StatusCode::OK, "{body}");
-        Staff { token: body["token"].as_str().expect("token").to_owned(), org: org.to_string() }
+        Staff {
+            token: body["token"].as_str().expect("token").to_owned(),
+            org: org.to_string(),
+        }
     }
 
     /// A new player.
     pub async fn player(&self) -> Player {
         let handle = format!("p{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-        let (status, body) = self.post("/v1/players", None, json!({"handle": handle})).await;
+        let (status, body) = self
+            .post("/v1/players", None, json!({"handle": handle}))
+            .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
-        Player { id: body["player_id"].as_str().expect("id").to_owned(), token: body["token"].as_str().expect("token").to_owned() }
+        Player {
+            id: body["player_id"].as_str().expect("id").to_owned(),
+            token: body["token"].as_str().expect("token").to_owned(),
+        }
     }
 
     /// A draft hunt over `area` with `rules`, live from a minute ago for a day.
@@ -148,13 +200,30 @@ impl TestApp {
 
     /// Imports a document into a hunt, asserting success; returns the target ids.
     pub async fn import(&self, staff: &Staff, hunt: &str, doc: Value) -> Vec<String> {
-        let (status, body) = self.post(&format!("/v1/hunts/{hunt}/targets/import"), Some(&staff.token), doc).await;
+        let (status, body) = self
+            .post(
+                &format!("/v1/hunts/{hunt}/targets/import"),
+                Some(&staff.token),
+                doc,
+            )
+            .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
-        body["target_ids"].as_array().expect("ids").iter().map(|v| v.as_str().expect("id").to_owned()).collect()
+        body["target_ids"]
+            .as_array()
+            .expect("ids")
+            .iter()
+            .map(|v| v.as_str().expect("id").to_owned())
+            .collect()
     }
 
     pub async fn publish(&self, staff: &Staff, hunt: &str) {
-        let (status, body) = self.post(&format!("/v1/hunts/{hunt}/publish"), Some(&staff.token), json!({})).await;
+        let (status, body) = self
+            .post(
+                &format!("/v1/hunts/{hunt}/publish"),
+                Some(&staff.token),
+                json!({}),
+            )
+            .await;
         assert_eq!(status, StatusCode::OK, "{body}");
     }
 
@@ -162,14 +231,32 @@ impl TestApp {
     pub async fn player_in_team(&self, hunt: &str) -> Player {
         let p = self.player().await;
         let name = format!("team {}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-        let (status, body) = self.post(&format!("/v1/hunts/{hunt}/teams"), Some(&p.token), json!({"name": name})).await;
+        let (status, body) = self
+            .post(
+                &format!("/v1/hunts/{hunt}/teams"),
+                Some(&p.token),
+                json!({"name": name}),
+            )
+            .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         p
     }
 
     /// A check-in at (lat, lon) with `accuracy_m`, captured now, with a fresh key.
-    pub async fn check_in(&self, player: &Player, hunt: &str, lat: f64, lon: f64, accuracy_m: f64) -> (StatusCode, Value) {
-        self.post(&format!("/v1/hunts/{hunt}/checkins"), Some(&player.token), checkin_body(lat, lon, accuracy_m, Utc::now())).await
+    pub async fn check_in(
+        &self,
+        player: &Player,
+        hunt: &str,
+        lat: f64,
+        lon: f64,
+        accuracy_m: f64,
+    ) -> (StatusCode, Value) {
+        self.post(
+            &format!("/v1/hunts/{hunt}/checkins"),
+            Some(&player.token),
+            checkin_body(lat, lon, accuracy_m, Utc::now()),
+        )
+        .await
     }
 
     /// Rows in a table of this node's database.
@@ -179,8 +266,13 @@ impl TestApp {
             #[diesel(sql_type = diesel::sql_types::BigInt)]
             n: i64,
         }
-        let mut conn = AsyncPgConnection::establish(&self.db_url).await.expect("conn");
-        let n: N = diesel::sql_query(format!("select count(*) as n from {table}")).get_result(&mut conn).await.expect("count");
+        let mut conn = AsyncPgConnection::establish(&self.db_url)
+            .await
+            .expect("conn");
+        let n: N = diesel::sql_query(format!("select count(*) as n from {table}"))
+            .get_result(&mut conn)
+            .await
+            .expect("count");
         n.n
     }
 }
@@ -210,5 +302,7 @@ pub fn paris_area() -> Value {
 
 /// Path of the shared test data (`../shared/testdata` beside the repository).
 pub fn testdata(rel: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/testdata").join(rel)
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/testdata")
+        .join(rel)
 }

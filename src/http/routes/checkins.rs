@@ -1,8 +1,8 @@
 //! `POST /v1/hunts/{hunt_id}/checkins`: the check-in endpoint, start of the main walk.
 
-use axum::extract::rejection::JsonRejection;
-use axum::extract::State;
 use axum::Json;
+use axum::extract::State;
+use axum::extract::rejection::JsonRejection;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -67,5 +67,7 @@ async fn check_in(
         captured_at: req.captured_at,
         idempotency_key: req.idempotency_key,
     };
-    Ok(Json(service::checkin::check_in(&state.ctx, hunt, player, input).await?))
+    Ok(Json(
+        service::checkin::check_in(&state.ctx, hunt, player, input).await?,
+    ))
 }

@@ -24,17 +24,31 @@ async fn healthz() -> Json<serde_json::Value> {
 }
 
 async fn readyz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, AppError> {
-    let mut conn = state.ctx.pool.get().await.map_err(|_| AppError::Unavailable("database"))?;
-    diesel::sql_query("select 1").execute(&mut conn).await.map_err(|_| AppError::Unavailable("database"))?;
+    let mut conn = state
+        .ctx
+        .pool
+        .get()
+        .await
+        .map_err(|_| AppError::Unavailable("database"))?;
+    diesel::sql_query("select 1")
+        .execute(&mut conn)
+        .await
+        .map_err(|_| AppError::Unavailable("database"))?;
     Ok(Json(json!({"status": "ready"})))
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let status = state.ctx.pool.status();
-    let body = state.ctx.metrics.render(status.size, status.available, state.ctx.indexes.len());
+    let body = state
+        .ctx
+        .metrics
+        .render(status.size, status.available, state.ctx.indexes.len());
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
 }
 
 async fn openapi(State(state): State<AppState>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/json")], state.openapi_json.to_string())
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        state.openapi_json.to_string(),
+    )
 }

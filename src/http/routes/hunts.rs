@@ -1,8 +1,8 @@
 //! Hunts: staff create, list, read, change and publish; players search nearby.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -128,16 +128,27 @@ async fn create_hunt(
         rules: req.rules,
     };
     let hunt = service::hunts::create_hunt(&state.ctx, principal, &input).await?;
-    Ok((StatusCode::CREATED, Json(HuntResponse::new(hunt, state.ctx.clock.now()))))
+    Ok((
+        StatusCode::CREATED,
+        Json(HuntResponse::new(hunt, state.ctx.clock.now())),
+    ))
 }
 
 /// The organisation's hunts, newest first.
 #[utoipa::path(get, path = "/v1/hunts", tag = "hunts", security(("bearer" = [])),
     responses((status = 200, body = HuntListResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-async fn list_hunts(State(state): State<AppState>, Auth(principal): Auth) -> Result<Json<HuntListResponse>, AppError> {
+async fn list_hunts(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+) -> Result<Json<HuntListResponse>, AppError> {
     let now = state.ctx.clock.now();
     let hunts = service::hunts::list_hunts(&state.ctx, principal).await?;
-    Ok(Json(HuntListResponse { hunts: hunts.into_iter().map(|h| HuntResponse::new(h, now)).collect() }))
+    Ok(Json(HuntListResponse {
+        hunts: hunts
+            .into_iter()
+            .map(|h| HuntResponse::new(h, now))
+            .collect(),
+    }))
 }
 
 /// One hunt of the caller's organisation (another organisation's hunt is 404).
@@ -245,7 +256,8 @@ async fn list_nearby_hunts(
     ApiQuery(q): ApiQuery<NearbyQuery>,
 ) -> Result<Json<NearbyResponse>, AppError> {
     let radius_m = q.radius_m.unwrap_or(10_000.0);
-    let (hunts, now) = service::hunts::list_nearby_hunts(&state.ctx, principal, q.lat, q.lon, radius_m).await?;
+    let (hunts, now) =
+        service::hunts::list_nearby_hunts(&state.ctx, principal, q.lat, q.lon, radius_m).await?;
     let hunts = hunts
         .into_iter()
         .map(|h| {

@@ -1,8 +1,8 @@
 //! Player sign-up.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -41,5 +41,8 @@ async fn register_player(
     ApiJson(req): ApiJson<RegisterPlayerRequest>,
 ) -> Result<(StatusCode, Json<RegisterPlayerResponse>), AppError> {
     let (player_id, token) = service::auth::register_player(&state.ctx, &req.handle).await?;
-    Ok((StatusCode::CREATED, Json(RegisterPlayerResponse { player_id, token })))
+    Ok((
+        StatusCode::CREATED,
+        Json(RegisterPlayerResponse { player_id, token }),
+    ))
 }

@@ -1,8 +1,8 @@
 //! Staff accounts: login, and owners creating editors and game masters.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -17,7 +17,9 @@ use crate::http::extract::{ApiJson, Auth};
 use crate::service;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(login)).routes(routes!(create_staff))
+    OpenApiRouter::new()
+        .routes(routes!(login))
+        .routes(routes!(create_staff))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -36,7 +38,10 @@ pub struct LoginResponse {
 /// Logs a staff member in.
 #[utoipa::path(post, path = "/v1/staff/login", tag = "staff", request_body = LoginRequest,
     responses((status = 200, body = LoginResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
-async fn login(State(state): State<AppState>, ApiJson(req): ApiJson<LoginRequest>) -> Result<Json<LoginResponse>, AppError> {
+async fn login(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> Result<Json<LoginResponse>, AppError> {
     let token = service::auth::login_staff(&state.ctx, &req.email, req.password).await?;
     Ok(Json(LoginResponse { token }))
 }
@@ -67,10 +72,22 @@ async fn create_staff(
     ApiJson(req): ApiJson<CreateStaffRequest>,
 ) -> Result<(StatusCode, Json<CreateStaffResponse>), AppError> {
     let org = match principal {
-        Principal::Staff { org, role: Role::Owner, .. } => org,
+        Principal::Staff {
+            org,
+            role: Role::Owner,
+            ..
+        } => org,
         _ => return Err(AppError::Forbidden("owners only")),
     };
-    let id = service::auth::create_staff(&state.ctx, org, &req.email, req.password, req.role).await?;
+    let id =
+        service::auth::create_staff(&state.ctx, org, &req.email, req.password, req.role).await?;
     let email = service::auth::normalize_email(&req.email)?;
-    Ok((StatusCode::CREATED, Json(CreateStaffResponse { id, email, role: req.role })))
+    Ok((
+        StatusCode::CREATED,
+        Json(CreateStaffResponse {
+            id,
+            email,
+            role: req.role,
+        }),
+    ))
 }

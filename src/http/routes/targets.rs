@@ -1,8 +1,8 @@
 //! Targets: add one, import many (GeoJSON, up to 16 MiB), list with geometry (staff), draft-time edits.
 
+use axum::Json;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
-use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -21,7 +21,9 @@ use crate::spatial::geojson::{ShapeSpec, shape_value};
 pub const IMPORT_BODY_LIMIT: usize = 16 * 1024 * 1024;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    let import = OpenApiRouter::new().routes(routes!(import_targets)).layer(DefaultBodyLimit::max(IMPORT_BODY_LIMIT));
+    let import = OpenApiRouter::new()
+        .routes(routes!(import_targets))
+        .layer(DefaultBodyLimit::max(IMPORT_BODY_LIMIT));
     OpenApiRouter::new()
         .routes(routes!(add_target, list_targets))
         .routes(routes!(update_target, delete_target))
@@ -38,11 +40,20 @@ pub struct ImportResponse {
     pub skipped: Vec<usize>,
 }
 
-async fn import(state: &AppState, principal: crate::domain::account::Principal, hunt: HuntId, doc: &serde_json::Value) -> Result<(StatusCode, Json<ImportResponse>), AppError> {
+async fn import(
+    state: &AppState,
+    principal: crate::domain::account::Principal,
+    hunt: HuntId,
+    doc: &serde_json::Value,
+) -> Result<(StatusCode, Json<ImportResponse>), AppError> {
     let outcome = service::targets::import_targets(&state.ctx, principal, hunt, doc).await?;
     Ok((
         StatusCode::CREATED,
-        Json(ImportResponse { imported: outcome.target_ids.len(), target_ids: outcome.target_ids, skipped: outcome.skipped }),
+        Json(ImportResponse {
+            imported: outcome.target_ids.len(),
+            target_ids: outcome.target_ids,
+            skipped: outcome.skipped,
+        }),
     ))
 }
 
@@ -74,8 +85,13 @@ async fn add_target(
     GeoJsonBody(doc): GeoJsonBody,
 ) -> Result<(StatusCode, Json<ImportResponse>), AppError> {
     if doc.get("type").and_then(|t| t.as_str()) != Some("Feature") {
-        return Err(AppError::InvalidGeoJson { feature_index: Some(0), reason: "expected one GeoJSON Feature".into() }
-            .with_details(serde_json::json!({"feature_index": 0, "reason": "expected one GeoJSON Feature"})));
+        return Err(AppError::InvalidGeoJson {
+            feature_index: Some(0),
+            reason: "expected one GeoJSON Feature".into(),
+        }
+        .with_details(
+            serde_json::json!({"feature_index": 0, "reason": "expected one GeoJSON Feature"}),
+        ));
     }
     import(&state, principal, hunt, &doc).await
 }
@@ -102,7 +118,15 @@ impl From<TargetRecord> for TargetResponse {
             ShapeSpec::Circle { radius_m, .. } => ("circle", Some(*radius_m)),
             ShapeSpec::Polygons(_) => ("polygon", None),
         };
-        Self { id: t.id, name: t.name, points: t.points, kind, radius_m, geometry: shape_value(&t.shape), prerequisites: t.prerequisites }
+        Self {
+            id: t.id,
+            name: t.name,
+            points: t.points,
+            kind,
+            radius_m,
+            geometry: shape_value(&t.shape),
+            prerequisites: t.prerequisites,
+        }
     }
 }
 
@@ -133,8 +157,12 @@ async fn list_targets(
     ApiQuery(q): ApiQuery<TargetPageQuery>,
 ) -> Result<Json<TargetPage>, AppError> {
     let (page, next_cursor) =
-        service::targets::list_targets(&state.ctx, principal, hunt, q.cursor.as_deref(), q.limit).await?;
-    Ok(Json(TargetPage { targets: page.into_iter().map(Into::into).collect(), next_cursor }))
+        service::targets::list_targets(&state.ctx, principal, hunt, q.cursor.as_deref(), q.limit)
+            .await?;
+    Ok(Json(TargetPage {
+        targets: page.into_iter().map(Into::into).collect(),
+        next_cursor,
+    }))
 }
 
 /// Changes a target of a draft hunt: any of `name`, `points`, `radius_m`, `prerequisites`, `geometry`.

@@ -1,8 +1,8 @@
 //! Teams: create, join by invite code, and the team's progress.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -17,7 +17,10 @@ use crate::http::extract::{ApiJson, ApiPath, Auth};
 use crate::service;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(create_team)).routes(routes!(join_team)).routes(routes!(get_progress))
+    OpenApiRouter::new()
+        .routes(routes!(create_team))
+        .routes(routes!(join_team))
+        .routes(routes!(get_progress))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -45,8 +48,15 @@ async fn create_team(
     ApiPath(hunt): ApiPath<HuntId>,
     ApiJson(req): ApiJson<CreateTeamRequest>,
 ) -> Result<(StatusCode, Json<CreateTeamResponse>), AppError> {
-    let (team_id, invite_code) = service::teams::create_team(&state.ctx, principal, hunt, &req.name).await?;
-    Ok((StatusCode::CREATED, Json(CreateTeamResponse { team_id, invite_code })))
+    let (team_id, invite_code) =
+        service::teams::create_team(&state.ctx, principal, hunt, &req.name).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreateTeamResponse {
+            team_id,
+            invite_code,
+        }),
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -70,7 +80,8 @@ async fn join_team(
     Auth(principal): Auth,
     ApiJson(req): ApiJson<JoinTeamRequest>,
 ) -> Result<Json<JoinTeamResponse>, AppError> {
-    let (team_id, hunt_id) = service::teams::join_team(&state.ctx, principal, &req.invite_code).await?;
+    let (team_id, hunt_id) =
+        service::teams::join_team(&state.ctx, principal, &req.invite_code).await?;
     Ok(Json(JoinTeamResponse { team_id, hunt_id }))
 }
 
@@ -110,7 +121,12 @@ async fn get_progress(
         found: p
             .found
             .into_iter()
-            .map(|f| FoundTargetResponse { id: f.id, name: f.name, points: f.points, found_at: f.found_at })
+            .map(|f| FoundTargetResponse {
+                id: f.id,
+                name: f.name,
+                points: f.points,
+                found_at: f.found_at,
+            })
             .collect(),
     }))
 }

@@ -1,0 +1,156 @@
+//! The event log: append in the caller's transaction, number committed events (the sequencer), read by offset.
+
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Jsonb, Nullable, Text, Uuid as SqlUuid};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use crate::domain::event::{Event, EventKind, NewEvent};
+use crate::domain::ids::{HuntId, TeamId};
+
+/// Appends events of a hunt, unnumbered; the sequencer numbers them after commit.
+pub async fn append(
+    conn: &mut AsyncPgConnection,
+    hunt: HuntId,
+    events: &[NewEvent],
+) -> QueryResult<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    let teams: Vec<Option<uuid::Uuid>> = events.iter().map(|e| e.team.map(|t| t.0)).collect();
+    let data: Vec<serde_json::Value> = events.iter().map(|e| e.data.clone()).collect();
+    diesel::sql_query(
+        "insert into events (hunt_id, kind, team_id, data) \
+         select $1, k, t, d from unnest($2::text[], $3::uuid[], $4::jsonb[]) with ordinality as u(k, t, d, n) order by n",
+    )
+    .bind::<SqlUuid, _>(hunt.0)
+    .bind::<diesel::sql_types::Array<Text>, _>(kinds)
+    .bind::<diesel::sql_types::Array<Nullable<SqlUuid>>, _>(teams)
+    .bind::<diesel::sql_types::Array<Jsonb>, _>(data)
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// Arbitrary constant naming the sequencer's advisory lock.
+const SEQUENCER_LOCK: i64 = 0x6e65_6e75_6661_7202;
+
+#[derive(QueryableByName)]
+struct Numbered {
+    #[diesel(sql_type = SqlUuid)]
+    hunt_id: uuid::Uuid,
+}
+
+/// Numbers up to `batch` committed, unnumbered events in insertion order, if no other sequencer
+/// holds the lock, and notifies `nenufar_events` once per hunt (delivered at commit). Returns the
+/// hunts that got events. Must run inside a transaction (the lock is transaction-scoped).
+pub async fn sequence(conn: &mut AsyncPgConnection, batch: i64) -> QueryResult<Vec<HuntId>> {
+    #[derive(QueryableByName)]
+    struct Locked {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        locked: bool,
+    }
+    let lock: Locked = diesel::sql_query(format!(
+        "select pg_try_advisory_xact_lock({SEQUENCER_LOCK}) as locked"
+    ))
+    .get_result(conn)
+    .await?;
+    if !lock.locked {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<Numbered> = diesel::sql_query(
+        "with batch as (select id from events where event_offset is null order by id limit $1), \
+              numbered as (select id, nextval('events_offset_seq') as o from (select id from batch order by id) s) \
+         update events e set event_offset = n.o from numbered n where e.id = n.id returning e.hunt_id",
+    )
+    .bind::<BigInt, _>(batch)
+    .load(conn)
+    .await?;
+    let mut hunts: Vec<HuntId> = rows.into_iter().map(|r| HuntId(r.hunt_id)).collect();
+    hunts.sort();
+    hunts.dedup();
+    for hunt in &hunts {
+        diesel::sql_query("select pg_notify('nenufar_events', $1)")
+            .bind::<Text, _>(hunt.to_string())
+            .execute(conn)
+            .await?;
+    }
+    Ok(hunts)
+}
+
+/// Whether events wait for a number (cheap: partial index).
+pub async fn pending(conn: &mut AsyncPgConnection) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(
+        "exists (select 1 from events where event_offset is null)",
+    ))
+    .get_result(conn)
+    .await
+}
+
+#[derive(QueryableByName)]
+struct EventRow {
+    #[diesel(sql_type = BigInt)]
+    event_offset: i64,
+    #[diesel(sql_type = Text)]
+    kind: String,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    team_id: Option<uuid::Uuid>,
+    #[diesel(sql_type = Jsonb)]
+    data: serde_json::Value,
+}
+
+/// Numbered events of a hunt after `after`, in offset order, at most `limit`; `team` filters to
+/// what a member of that team may see (`None` filter: all events, for the node's own use).
+pub async fn read(
+    conn: &mut AsyncPgConnection,
+    hunt: HuntId,
+    after: i64,
+    limit: i64,
+    visible_to: Option<Option<TeamId>>,
+) -> QueryResult<Vec<Event>> {
+    let (filter, team) = match visible_to {
+        None => (false, None),
+        Some(team) => (true, team.map(|t| t.0)),
+    };
+    let rows: Vec<EventRow> = diesel::sql_query(
+        "select event_offset, kind, team_id, data from events \
+         where hunt_id = $1 and event_offset is not null and event_offset > $2 \
+           and (not $4 or team_id is null or team_id = $5) \
+         order by event_offset limit $3",
+    )
+    .bind::<SqlUuid, _>(hunt.0)
+    .bind::<BigInt, _>(after)
+    .bind::<BigInt, _>(limit)
+    .bind::<diesel::sql_types::Bool, _>(filter)
+    .bind::<Nullable<SqlUuid>, _>(team)
+    .load(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| {
+            Some(Event {
+                offset: r.event_offset,
+                hunt,
+                kind: EventKind::parse(&r.kind)?,
+                team: r.team_id.map(TeamId),
+                data: r.data,
+            })
+        })
+        .collect())
+}
+
+/// The hunt's latest numbered offset (0 when none).
+pub async fn head(conn: &mut AsyncPgConnection, hunt: HuntId) -> QueryResult<i64> {
+    #[derive(QueryableByName)]
+    struct Head {
+        #[diesel(sql_type = BigInt)]
+        head: i64,
+    }
+    let h: Head = diesel::sql_query(
+        "select coalesce(max(event_offset), 0) as head from events where hunt_id = $1 and event_offset is not null",
+    )
+    .bind::<SqlUuid, _>(hunt.0)
+    .get_result(conn)
+    .await?;
+    Ok(h.head)
+}

@@ -1,0 +1,166 @@
+//! Clues: staff create them; players list what their team can read or buy, and buy.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::app::AppState;
+use crate::db::clues::ClueRule;
+use crate::domain::ids::{HuntId, TargetId};
+use crate::error::AppError;
+use crate::http::error::ErrorBody;
+use crate::http::extract::{ApiJson, ApiPath, Auth};
+use crate::service;
+use crate::service::clues::PlayerClue;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_clue, list_clues))
+        .routes(routes!(buy_clue))
+}
+
+/// Exactly one of the three.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClueRuleRequest {
+    /// Revealed to every team at this time.
+    pub at: Option<DateTime<Utc>>,
+    /// Revealed to a team when it finds this target.
+    pub after_target: Option<TargetId>,
+    /// Sold to a team for this many points.
+    pub cost: Option<i32>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateClueRequest {
+    /// 1 to 2000 characters.
+    pub text: String,
+    pub media_url: Option<String>,
+    pub rule: ClueRuleRequest,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClueResponse {
+    pub id: uuid::Uuid,
+    pub text: String,
+    pub media_url: Option<String>,
+    pub at: Option<DateTime<Utc>>,
+    pub after_target: Option<TargetId>,
+    pub cost: Option<i32>,
+}
+
+/// Creates a clue (owner or editor).
+#[utoipa::path(post, path = "/v1/hunts/{hunt_id}/clues", tag = "clues", security(("bearer" = [])),
+    params(("hunt_id" = uuid::Uuid, Path)), request_body = CreateClueRequest,
+    responses((status = 201, body = ClueResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn create_clue(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiPath(hunt): ApiPath<HuntId>,
+    ApiJson(req): ApiJson<CreateClueRequest>,
+) -> Result<(StatusCode, Json<ClueResponse>), AppError> {
+    let rule = match (req.rule.at, req.rule.after_target, req.rule.cost) {
+        (Some(at), None, None) => ClueRule::At(at),
+        (None, Some(t), None) => ClueRule::AfterTarget(t),
+        (None, None, Some(c)) => ClueRule::Cost(c),
+        _ => {
+            return Err(AppError::invalid(
+                "rule must have exactly one of at, after_target, cost",
+            ));
+        }
+    };
+    let c =
+        service::clues::create_clue(&state.ctx, principal, hunt, &req.text, req.media_url, rule)
+            .await?;
+    let (at, after_target, cost) = match c.rule {
+        ClueRule::At(at) => (Some(at), None, None),
+        ClueRule::AfterTarget(t) => (None, Some(t), None),
+        ClueRule::Cost(cost) => (None, None, Some(cost)),
+    };
+    Ok((
+        StatusCode::CREATED,
+        Json(ClueResponse {
+            id: c.id,
+            text: c.text,
+            media_url: c.media_url,
+            at,
+            after_target,
+            cost,
+        }),
+    ))
+}
+
+/// A clue as the team sees it: text once revealed; only the price while it is for sale.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PlayerClueResponse {
+    pub id: uuid::Uuid,
+    pub revealed: bool,
+    pub revealed_at: Option<DateTime<Utc>>,
+    pub text: Option<String>,
+    pub media_url: Option<String>,
+    pub cost: Option<i32>,
+}
+
+impl From<PlayerClue> for PlayerClueResponse {
+    fn from(c: PlayerClue) -> Self {
+        Self {
+            id: c.id,
+            revealed: c.revealed_at.is_some(),
+            revealed_at: c.revealed_at,
+            text: c.text,
+            media_url: c.media_url,
+            cost: c.cost,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PlayerCluesResponse {
+    pub clues: Vec<PlayerClueResponse>,
+}
+
+/// The team's revealed clues and the clues it can buy.
+#[utoipa::path(get, path = "/v1/hunts/{hunt_id}/clues", tag = "clues", security(("bearer" = [])),
+    params(("hunt_id" = uuid::Uuid, Path)),
+    responses((status = 200, body = PlayerCluesResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn list_clues(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiPath(hunt): ApiPath<HuntId>,
+) -> Result<Json<PlayerCluesResponse>, AppError> {
+    let clues = service::clues::list_clues(&state.ctx, principal, hunt).await?;
+    Ok(Json(PlayerCluesResponse {
+        clues: clues.into_iter().map(Into::into).collect(),
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BuyClueResponse {
+    pub clue: PlayerClueResponse,
+    /// The team's score after paying.
+    pub team_score: i64,
+}
+
+/// Buys a clue with the team's points: 409 `not_enough_points`, `clue_already_revealed`, `clue_not_for_sale`.
+#[utoipa::path(post, path = "/v1/hunts/{hunt_id}/clues/{clue_id}/buy", tag = "clues", security(("bearer" = [])),
+    params(("hunt_id" = uuid::Uuid, Path), ("clue_id" = uuid::Uuid, Path)),
+    responses((status = 200, body = BuyClueResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn buy_clue(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiPath((hunt, clue)): ApiPath<(HuntId, uuid::Uuid)>,
+) -> Result<Json<BuyClueResponse>, AppError> {
+    let (c, team_score) = service::clues::buy_clue(&state.ctx, principal, hunt, clue).await?;
+    Ok(Json(BuyClueResponse {
+        clue: c.into(),
+        team_score,
+    }))
+}

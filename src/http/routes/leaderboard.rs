@@ -1,0 +1,168 @@
+//! Leaderboards (teams, players), computed on this node from the event log; freeze and reveal.
+
+use axum::Json;
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::app::AppState;
+use crate::db;
+use crate::domain::account::Principal;
+use crate::domain::ids::HuntId;
+use crate::error::AppError;
+use crate::http::error::ErrorBody;
+use crate::http::extract::{ApiPath, ApiQuery, Auth};
+use crate::service;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_leaderboard))
+        .routes(routes!(freeze))
+        .routes(routes!(unfreeze))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct LeaderboardQuery {
+    /// `team` (default) or `player`.
+    pub kind: Option<String>,
+    /// 1 to 100, default 20.
+    pub limit: Option<u32>,
+    /// `me`: the window around the caller's team (or the caller, for `kind=player`).
+    pub around: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LeaderboardEntry {
+    pub rank: u32,
+    pub name: String,
+    pub score: i64,
+    /// The team (kind=team) or the player (kind=player).
+    pub id: uuid::Uuid,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LeaderboardResponse {
+    pub entries: Vec<LeaderboardEntry>,
+    /// While frozen, players see the board as it was when it was frozen.
+    pub frozen: bool,
+    /// The last event offset this board includes.
+    pub offset: i64,
+}
+
+/// The hunt's leaderboard: score descending, ties to whoever reached the score first.
+#[utoipa::path(get, path = "/v1/hunts/{hunt_id}/leaderboard", tag = "leaderboard", security(("bearer" = [])),
+    params(("hunt_id" = uuid::Uuid, Path), LeaderboardQuery),
+    responses((status = 200, body = LeaderboardResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+async fn get_leaderboard(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiPath(hunt): ApiPath<HuntId>,
+    ApiQuery(q): ApiQuery<LeaderboardQuery>,
+) -> Result<Json<LeaderboardResponse>, AppError> {
+    let limit = q.limit.unwrap_or(20);
+    if !(1..=100).contains(&limit) {
+        return Err(AppError::invalid("limit must be in [1, 100]"));
+    }
+    let players = match q.kind.as_deref() {
+        None | Some("team") => false,
+        Some("player") => true,
+        Some(_) => return Err(AppError::invalid("kind must be team or player")),
+    };
+    let around_me = match q.around.as_deref() {
+        None => false,
+        Some("me") => true,
+        Some(_) => return Err(AppError::invalid("around must be me")),
+    };
+    let mut conn = state.ctx.pool.get().await?;
+    let (me, staff) = match principal {
+        Principal::Player { id } => {
+            if !db::hunts::is_visible_to_players(&mut conn, hunt).await? {
+                return Err(AppError::NotFound("hunt"));
+            }
+            let team = db::teams::membership(&mut conn, hunt, id).await?;
+            (Some((id, team)), false)
+        }
+        Principal::Staff { .. } => {
+            service::hunts::get_hunt(&state.ctx, principal, hunt).await?;
+            (None, true)
+        }
+    };
+    drop(conn);
+    if around_me && me.is_none() {
+        return Err(AppError::invalid("around=me is for players"));
+    }
+    let feed = state.hub.current(&state.ctx.pool, hunt).await?;
+    let offset = feed.head();
+    let read = |boards: &crate::live::boards::Boards, frozen: bool| {
+        let rank_of_me = match (around_me, me, players) {
+            (true, Some((id, _)), true) => boards.players.rank(id),
+            (true, Some((_, Some(team))), false) => boards.teams.rank(team),
+            _ => None,
+        };
+        let from = rank_of_me.map_or(0, |r| r.saturating_sub(1).saturating_sub(limit / 2));
+        let entries = if players {
+            boards
+                .player_page(from, limit)
+                .into_iter()
+                .map(|(s, name)| LeaderboardEntry {
+                    rank: s.rank,
+                    name,
+                    score: s.score,
+                    id: s.member.0,
+                })
+                .collect()
+        } else {
+            boards
+                .team_page(from, limit)
+                .into_iter()
+                .map(|(s, name)| LeaderboardEntry {
+                    rank: s.rank,
+                    name,
+                    score: s.score,
+                    id: s.member.0,
+                })
+                .collect()
+        };
+        LeaderboardResponse {
+            entries,
+            frozen,
+            offset,
+        }
+    };
+    let response = if staff {
+        feed.with_live_boards(|b| read(b, false))
+    } else {
+        feed.with_boards(read)
+    };
+    Ok(Json(response))
+}
+
+/// Freezes the leaderboard players see (owner or game master).
+#[utoipa::path(post, path = "/v1/hunts/{hunt_id}/leaderboard/freeze", tag = "leaderboard", security(("bearer" = [])),
+    params(("hunt_id" = uuid::Uuid, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn freeze(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiPath(hunt): ApiPath<HuntId>,
+) -> Result<axum::http::StatusCode, AppError> {
+    service::game_master::set_frozen(&state.ctx, principal, hunt, true).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// Reveals the leaderboard again; subscribers get the current board.
+#[utoipa::path(post, path = "/v1/hunts/{hunt_id}/leaderboard/unfreeze", tag = "leaderboard", security(("bearer" = [])),
+    params(("hunt_id" = uuid::Uuid, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn unfreeze(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiPath(hunt): ApiPath<HuntId>,
+) -> Result<axum::http::StatusCode, AppError> {
+    service::game_master::set_frozen(&state.ctx, principal, hunt, false).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}

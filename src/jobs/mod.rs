@@ -1,0 +1,20 @@
+//! Background loops every node runs; each is safe to run on many nodes at once (advisory locks,
+//! conditional updates, primary keys).
+
+pub mod phases;
+pub mod sequencer;
+pub mod timed_clues;
+
+use std::time::Duration;
+
+use crate::service::Ctx;
+
+/// How often the schedule-driven jobs look.
+pub const SCHEDULE_TICK: Duration = Duration::from_millis(500);
+
+/// Starts every job on the current runtime.
+pub fn spawn_all(ctx: &Ctx) {
+    tokio::spawn(sequencer::run(ctx.clone()));
+    tokio::spawn(phases::run(ctx.clone()));
+    tokio::spawn(timed_clues::run(ctx.clone()));
+}

@@ -1,0 +1,8 @@
+//! Live play on this node: per-hunt feeds that read the event log in offset order, keep the
+//! leaderboards, and fan events out to WebSocket sessions; the LISTEN relay that wakes them.
+
+pub mod boards;
+pub mod feed;
+pub mod hub;
+pub mod relay;
+pub mod session;
