@@ -4,13 +4,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use tracing_subscriber::EnvFilter;
 
-/// Installs the tracing subscriber: JSON lines when `json`, human-readable otherwise.
+/// Installs the tracing subscriber on stderr (stdout is for command output): JSON lines when
+/// `json`, human-readable otherwise.
 /// `RUST_LOG` overrides the default level (`info`).
 pub fn init(json: bool) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_target(false);
+        .with_target(false)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     // A second init (tests, `demo` after `serve`) keeps the first subscriber.
     let _ = if json {
         builder.json().try_init()

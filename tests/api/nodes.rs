@@ -12,6 +12,8 @@ use crate::support::*;
 pub struct Node {
     child: Child,
     pub app: TestApp,
+    /// Where the process writes its logs (debug level).
+    pub log: std::path::PathBuf,
 }
 
 impl Drop for Node {
@@ -33,19 +35,24 @@ impl Node {
     /// Starts a real server process on `db_url` and waits until it is ready.
     pub async fn start(db_url: &str) -> Self {
         let port = free_port();
+        let log = std::env::temp_dir().join(format!(
+            "nenufar-node-{port}-{}.log",
+            uuid::Uuid::new_v4().simple()
+        ));
         let child = Command::new(env!("CARGO_BIN_EXE_nenufar"))
             .arg("serve")
             .env("NENUFAR_DATABASE_URL", db_url)
             .env("NENUFAR_BIND", format!("127.0.0.1:{port}"))
             .env("NENUFAR_DB_POOL_SIZE", "4")
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", "debug")
             .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .unwrap();
         // The node's own state is in the child; this TestApp only gives the HTTP helpers and DB access.
         let mut app = TestApp::spawn_on(db_url.to_owned()).await;
         app.base = format!("http://127.0.0.1:{port}");
-        let node = Self { child, app };
+        let node = Self { child, app, log };
         for _ in 0..300 {
             if let Ok(r) = node
                 .app
@@ -109,4 +116,51 @@ async fn a_target_imported_through_node_a_is_found_through_node_b_right_after() 
         .get(&format!("/v1/hunts/{hunt}/progress"), Some(&p.token))
         .await;
     assert_eq!(progress["score"], json!(9));
+}
+
+#[tokio::test]
+async fn request_logs_never_hold_positions_query_strings_or_tokens() {
+    let db = fresh_database().await;
+    let node = Node::start(&db).await;
+    let staff = node.app.staff().await;
+    let hunt = node.app.draft_hunt(&staff, paris_area(), json!({})).await;
+    node.app
+        .import(
+            &staff,
+            &hunt,
+            collection(vec![circle("Tour Eiffel", 48.85837, 2.29448, 40.0, 5)]),
+        )
+        .await;
+    node.app.publish(&staff, &hunt).await;
+    let p = node.app.player_in_team(&hunt).await;
+    let (status, _) = node
+        .app
+        .get(
+            "/v1/hunts/nearby?lat=48.861234&lon=2.335678&radius_m=5000",
+            Some(&p.token),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    node.app.check_in(&p, &hunt, 48.871234, 2.345678, 5.0).await;
+    let ws = format!("{}/v1/live?token={}", node.app.base, p.token);
+    let _ = node.app.client.get(ws).send().await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let log = std::fs::read_to_string(&node.log).unwrap();
+    assert!(
+        log.contains("/v1/hunts/nearby"),
+        "the request was logged at all: {log}"
+    );
+    for secret in [
+        "48.861234",
+        "2.335678",
+        "48.871234",
+        "2.345678",
+        "lat=",
+        "token=",
+        p.token.as_str(),
+        staff.token.as_str(),
+        "48.85837",
+    ] {
+        assert!(!log.contains(secret), "the log holds {secret:?}");
+    }
 }
