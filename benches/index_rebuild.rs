@@ -3,7 +3,8 @@
 //! change (one repeatable-read snapshot, load and decode every row, `bulk_load` the R-tree).
 //! Prints each repetition, the median, and a breakdown (query + decode, then shapes + R-tree).
 //!
-//! Run by `ops/bench.sh`; by hand: `NENUFAR_BENCH_ADMIN_URL=postgresql:///postgres?user=postgres&host=DIR
+//! Run by `ops/bench.sh`; by hand:
+//! `NENUFAR_BENCH_ADMIN_URL=postgresql:///postgres?user=postgres&host=DIR \
 //! cargo bench --bench index_rebuild`. `NENUFAR_BENCH_REBUILD_TARGETS` (default 1000000) and
 //! `NENUFAR_BENCH_REPEAT` (default 3) change the size and the repetitions.
 //! Without `--bench` (as under `cargo test` or nextest) it does nothing.
@@ -38,7 +39,7 @@ fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     let admin = std::env::var("NENUFAR_BENCH_ADMIN_URL")
-        .context("NENUFAR_BENCH_ADMIN_URL is not set: run ops/bench.sh, or set it to the postgres database URL of a cluster")?;
+        .context("NENUFAR_BENCH_ADMIN_URL is not set: run ops/bench.sh")?;
     let n = env_usize("NENUFAR_BENCH_REBUILD_TARGETS", 1_000_000)?;
     let repeat = env_usize("NENUFAR_BENCH_REPEAT", 3)?.max(1);
     let db = format!(
@@ -86,11 +87,12 @@ async fn run(admin: &str, db: &str, n: usize, repeat: usize) -> anyhow::Result<(
     .execute(&mut conn)
     .await?;
     let start = Instant::now();
-    // Random circles in Paris, radius 10-60 m, through the real schema (constraints, GiST, b-trees).
+    // Random circles in Paris, radius 10-60 m, through the real schema (checks, GiST, b-trees).
     diesel::sql_query(
         "insert into targets (id, hunt_id, kind, geom, radius_m, name, points) \
          select gen_random_uuid(), $1, 'circle', \
-                st_setsrid(st_makepoint(2.22 + 0.25 * random(), 48.81 + 0.09 * random()), 4326)::geography, \
+                st_setsrid(st_makepoint(2.22 + 0.25 * random(), 48.81 + 0.09 * random()), 4326) \
+                    ::geography, \
                 10 + 50 * random(), 'target ' || g, 1 + (g % 5)::int \
          from generate_series(1, $2) as g",
     )
@@ -143,11 +145,13 @@ async fn run(admin: &str, db: &str, n: usize, repeat: usize) -> anyhow::Result<(
     let index = HuntIndex::build(targets);
     let tree_s = start.elapsed().as_secs_f64();
     println!(
-        "  breakdown: load_all (query + decode) {load_s:.2} s, records to shapes {shapes_s:.2} s, R-tree bulk_load {tree_s:.2} s ({} targets)",
+        "  breakdown: load_all (query + decode) {load_s:.2} s, records to shapes \
+         {shapes_s:.2} s, R-tree bulk_load {tree_s:.2} s ({} targets)",
         index.len()
     );
     println!(
-        "\nline for BENCHMARKS.md:\nindex_rebuild {n} targets: {:.2} s median of {repeat} (goal < 10 s)",
+        "\nline for BENCHMARKS.md:\nindex_rebuild {n} targets: {:.2} s median of {repeat} \
+         (goal < 10 s)",
         median(times)
     );
     Ok(())

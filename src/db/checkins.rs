@@ -25,8 +25,6 @@ pub struct CheckinContext {
     pub team: Option<(TeamId, String, i64)>,
     /// The player's handle.
     pub handle: String,
-    /// Whether the leaderboard is frozen (score events then go to the team only).
-    pub frozen: bool,
     /// A check-in already stored under this idempotency key: its request hash and response.
     pub stored: Option<(Vec<u8>, serde_json::Value)>,
 }
@@ -59,8 +57,6 @@ struct ContextRow {
     team_name: Option<String>,
     #[diesel(sql_type = diesel::sql_types::Text)]
     handle: String,
-    #[diesel(sql_type = diesel::sql_types::Bool)]
-    frozen: bool,
     #[diesel(sql_type = Nullable<Bytea>)]
     request_hash: Option<Vec<u8>>,
     #[diesel(sql_type = Nullable<Jsonb>)]
@@ -78,7 +74,7 @@ pub async fn context(
     let row: Option<ContextRow> = diesel::sql_query(
         "select h.status, h.teaser_at, h.live_at, h.ends_at, h.archive_at, h.accuracy_policy, h.max_accuracy_m, \
                 h.team_max_size, h.targets_version, m.team_id, t.score as team_score, t.name as team_name, \
-                p.handle, h.frozen_at_offset is not null as frozen, c.request_hash, c.response \
+                p.handle, c.request_hash, c.response \
          from hunts h \
          join players p on p.id = $2 \
          left join team_members m on m.hunt_id = h.id and m.player_id = $2 \
@@ -114,7 +110,6 @@ pub async fn context(
             )
         }),
         handle: r.handle,
-        frozen: r.frozen,
         stored: r.request_hash.zip(r.response),
     }))
 }

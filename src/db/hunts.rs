@@ -344,3 +344,21 @@ pub async fn announce_phase(
         .await?;
     Ok(n == 1)
 }
+
+/// Whether the leaderboard is frozen, holding a share lock on the hunt until the transaction ends:
+/// a freeze (which locks the row for update) then waits for the score changes already under way,
+/// so none of them is announced hunt-wide after the freeze.
+pub async fn frozen_for_share(conn: &mut AsyncPgConnection, id: HuntId) -> QueryResult<bool> {
+    #[derive(QueryableByName)]
+    struct Frozen {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        frozen: bool,
+    }
+    let f: Frozen = diesel::sql_query(
+        "select frozen_at_offset is not null as frozen from hunts where id = $1 for share",
+    )
+    .bind::<SqlUuid, _>(id.0)
+    .get_result(conn)
+    .await?;
+    Ok(f.frozen)
+}

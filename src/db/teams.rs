@@ -132,28 +132,23 @@ pub async fn progress(
     Ok((name, score, members, found))
 }
 
-/// Locks a team row for a score change; returns its name, score and whether its hunt's leaderboard is frozen.
+/// Locks a team row for a score change; returns its name and score.
 pub async fn lock_for_spending(
     conn: &mut AsyncPgConnection,
     team: TeamId,
-) -> QueryResult<(String, i64, bool)> {
+) -> QueryResult<(String, i64)> {
     #[derive(diesel::QueryableByName)]
     struct Row {
         #[diesel(sql_type = diesel::sql_types::Text)]
         name: String,
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         score: i64,
-        #[diesel(sql_type = diesel::sql_types::Bool)]
-        frozen: bool,
     }
-    let r: Row = diesel::sql_query(
-        "select t.name, t.score, h.frozen_at_offset is not null as frozen \
-         from teams t join hunts h on h.id = t.hunt_id where t.id = $1 for update of t",
-    )
-    .bind::<diesel::sql_types::Uuid, _>(team.0)
-    .get_result(conn)
-    .await?;
-    Ok((r.name, r.score, r.frozen))
+    let r: Row = diesel::sql_query("select name, score from teams where id = $1 for update")
+        .bind::<diesel::sql_types::Uuid, _>(team.0)
+        .get_result(conn)
+        .await?;
+    Ok((r.name, r.score))
 }
 
 /// Adds `delta` to a team's score; returns the new score.

@@ -46,8 +46,8 @@ struct State {
     recent: VecDeque<Frame>,
     subscribers: HashMap<u64, Subscriber>,
     boards: Boards,
-    /// The boards as they were when the leaderboard was frozen.
-    frozen: Option<Boards>,
+    /// The boards as they were when the leaderboard was frozen, and the offset they include.
+    frozen: Option<(Boards, i64)>,
 }
 
 /// A hunt's feed. `catch_up` is the only writer; sessions register and read.
@@ -113,7 +113,7 @@ impl Feed {
         st.head = e.offset;
         let moves = st.boards.apply(e);
         match e.kind {
-            EventKind::LeaderboardFrozen => st.frozen = Some(st.boards.clone()),
+            EventKind::LeaderboardFrozen => st.frozen = Some((st.boards.clone(), e.offset)),
             EventKind::LeaderboardUnfrozen => st.frozen = None,
             _ => {}
         }
@@ -212,12 +212,13 @@ impl Feed {
         self.state().subscribers.len()
     }
 
-    /// Reads the boards players see (the frozen copy while frozen) and whether they are frozen.
-    pub fn with_boards<R>(&self, f: impl FnOnce(&Boards, bool) -> R) -> R {
+    /// Reads the boards players see (the frozen copy while frozen), whether they are frozen, and
+    /// the last offset they include.
+    pub fn with_boards<R>(&self, f: impl FnOnce(&Boards, bool, i64) -> R) -> R {
         let st = self.state();
         match &st.frozen {
-            Some(frozen) => f(frozen, true),
-            None => f(&st.boards, false),
+            Some((frozen, offset)) => f(frozen, true, *offset),
+            None => f(&st.boards, false, st.head),
         }
     }
 

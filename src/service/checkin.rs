@@ -229,7 +229,8 @@ pub async fn check_in(
                         player,
                         handle: &context.handle,
                     };
-                    let events = find_events(&finder, &found, &outcome, context.frozen);
+                    let frozen = db::hunts::frozen_for_share(conn, hunt).await?;
+                    let events = find_events(&finder, &found, &outcome, frozen);
                     db::events::append(conn, hunt, &events).await?;
                     db::clues::reveal_after_targets(conn, hunt, team, &new_ids, received_at)
                         .await?;

@@ -123,7 +123,8 @@ pub async fn buy_clue(
                 return Err(AppError::conflict("clue_not_for_sale", "this clue is revealed by its rule, not sold"));
             };
             // The team row lock serialises buys of one team, so points are spent once.
-            let (name, score, frozen) = db::teams::lock_for_spending(conn, team).await?;
+            let (name, score) = db::teams::lock_for_spending(conn, team).await?;
+            let frozen = db::hunts::frozen_for_share(conn, hunt).await?;
             if !db::clues::reveal(conn, hunt, team, clue_id, now).await? {
                 return Err(AppError::conflict("clue_already_revealed", "your team already has this clue"));
             }

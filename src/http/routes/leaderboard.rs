@@ -96,8 +96,7 @@ async fn get_leaderboard(
         return Err(AppError::invalid("around=me is for players"));
     }
     let feed = state.hub.current(&state.ctx.pool, hunt).await?;
-    let offset = feed.head();
-    let read = |boards: &crate::live::boards::Boards, frozen: bool| {
+    let read = |boards: &crate::live::boards::Boards, frozen: bool, offset: i64| {
         let rank_of_me = match (around_me, me, players) {
             (true, Some((id, _)), true) => boards.players.rank(id),
             (true, Some((_, Some(team))), false) => boards.teams.rank(team),
@@ -134,7 +133,8 @@ async fn get_leaderboard(
         }
     };
     let response = if staff {
-        feed.with_live_boards(|b| read(b, false))
+        let head = feed.head();
+        feed.with_live_boards(|b| read(b, false, head))
     } else {
         feed.with_boards(read)
     };

@@ -1,0 +1,204 @@
+//! Benchmark (prints numbers, asserts nothing): check-ins end to end over HTTP with durable
+//! commit, beside the same check-in written as one PostGIS statement driven by pgbench, on the
+//! same cluster.
+//!
+//! Starts `nenufar serve` (the release binary) as a child process on a free port against a fresh
+//! database, sets up one live hunt over HTTP (10,000 circle targets in Paris, 640 players in 64
+//! teams), then 64 keep-alive connections post check-ins (unique keys, captured now, fixes spread
+//! over the city) for a warm-up and a measured window: check-ins/s and latency percentiles. Then
+//! pgbench at 64 clients (-j 2), same database, same duration, one statement per check-in: GiST
+//! prefilter + spheroid test against the hunt's targets, insert the finds, insert the check-in.
+//!
+//! It also prints where each side's CPU and WAL went (see `meter`), the profile to start from.
+//!
+//! Run by `ops/bench.sh`, which starts a durable cluster (fsync on); by hand:
+//! `NENUFAR_BENCH_ADMIN_URL=postgresql:///postgres?user=postgres&host=DIR \
+//! cargo bench --bench checkin_http`. Knobs: `NENUFAR_BENCH_SECONDS` (20),
+//! `NENUFAR_BENCH_WARMUP_SECONDS` (3), `NENUFAR_BENCH_CONNECTIONS` (64), `NENUFAR_BENCH_POOL_SIZE`
+//! (passed to the server as `NENUFAR_DB_POOL_SIZE`; unset: the server's default),
+//! `NENUFAR_BENCH_PGBENCH` (`/usr/lib/postgresql/15/bin/pgbench`), `NENUFAR_BENCH_PROFILE_SQL=1`
+//! (a statement-level profile of the HTTP window, see `sqlprofile`; slows that run down).
+//! Without `--bench` (as under `cargo test` or nextest) it does nothing.
+#![expect(clippy::print_stdout, reason = "a benchmark prints its figures")]
+
+mod load;
+mod meter;
+mod pgbench;
+mod setup;
+mod sqlprofile;
+
+use std::time::Instant;
+
+use anyhow::Context;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+
+use load::run_load;
+use meter::Meter;
+use pgbench::pgbench;
+use setup::{set_up, start_server, wait_ready};
+
+const TARGETS: usize = 10_000;
+const TEAMS: usize = 64;
+const TEAM_SIZE: usize = 10;
+const LON: (f64, f64) = (2.22, 2.47);
+const LAT: (f64, f64) = (48.81, 48.90);
+/// Largest target radius, metres: the constant outer radius of the baseline's GiST prefilter.
+const MAX_RADIUS_M: f64 = 60.0;
+const PGBENCH: &str = "/usr/lib/postgresql/15/bin/pgbench";
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
+    match std::env::var(name) {
+        Ok(v) => v
+            .parse()
+            .map_err(|_| anyhow::anyhow!("{name}: cannot parse {v:?}")),
+        Err(_) => Ok(default),
+    }
+}
+
+struct Settings {
+    admin: String,
+    seconds: u64,
+    warmup: u64,
+    connections: usize,
+    pool_size: Option<String>,
+    pgbench: String,
+}
+
+fn main() -> anyhow::Result<()> {
+    if !std::env::args().any(|a| a == "--bench") {
+        return Ok(());
+    }
+    let settings = Settings {
+        admin: std::env::var("NENUFAR_BENCH_ADMIN_URL")
+            .context("NENUFAR_BENCH_ADMIN_URL is not set: run ops/bench.sh")?,
+        seconds: env_or("NENUFAR_BENCH_SECONDS", 20u64)?.max(1),
+        warmup: env_or("NENUFAR_BENCH_WARMUP_SECONDS", 3)?,
+        connections: env_or("NENUFAR_BENCH_CONNECTIONS", 64usize)?.max(1),
+        pool_size: std::env::var("NENUFAR_BENCH_POOL_SIZE").ok(),
+        pgbench: env_or("NENUFAR_BENCH_PGBENCH", PGBENCH.to_owned())?,
+    };
+    let db = format!(
+        "nenufar_bench_http_{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    );
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let outcome = rt.block_on(run(&settings, &db));
+    rt.block_on(async {
+        let mut conn = AsyncPgConnection::establish(&settings.admin).await?;
+        diesel::sql_query(format!("drop database if exists {db} with (force)"))
+            .execute(&mut conn)
+            .await?;
+        anyhow::Ok(())
+    })?;
+    outcome
+}
+
+async fn run(settings: &Settings, db: &str) -> anyhow::Result<()> {
+    let url = settings.admin.replacen("/postgres?", &format!("/{db}?"), 1);
+    let mut admin = AsyncPgConnection::establish(&settings.admin).await?;
+    diesel::sql_query(format!("create database {db}"))
+        .execute(&mut admin)
+        .await?;
+    nenufar::db::migrate::run_pending(&url).await?;
+    if sqlprofile::enabled() {
+        diesel::sql_query(format!(
+            "alter database {db} set log_min_duration_statement = 0"
+        ))
+        .execute(&mut admin)
+        .await?;
+    }
+    let (mut server, addr) = start_server(&url, settings)?;
+    let base = format!("http://{addr}");
+    let client = reqwest::Client::new();
+    wait_ready(&mut server, &base, &client).await?;
+    let start = Instant::now();
+    let (hunt, players) = set_up(&url, &base, &client).await?;
+    println!(
+        "checkin_http: hunt with {TARGETS} circle targets, {} players in {TEAMS} teams \
+         set up over HTTP in {:.1} s; server pool size {}",
+        players.len(),
+        start.elapsed().as_secs_f64(),
+        settings.pool_size.as_deref().unwrap_or("default")
+    );
+
+    let meter = Meter::new(&settings.admin, Some(server.child.id())).await?;
+    let tokens: Vec<String> = players.into_iter().map(|(_, token)| token).collect();
+    let http = run_load(settings, addr, &hunt, &tokens, &meter).await?;
+    drop(server);
+    let n = http.tally.latencies_us.len();
+    let rate = n as f64 / settings.seconds as f64;
+    let lat = |p| percentile_ms(&http.tally.latencies_us, p);
+    let (p50, p99) = (lat(0.50), lat(0.99));
+    println!(
+        "checkin_http: nenufar {rate:.0} check-ins/s over {} s after {} s warm-up, \
+         {} connections; latency p50 {p50:.1} ms, p99 {p99:.1} ms, p99.9 {:.1} ms, max {:.1} ms",
+        settings.seconds,
+        settings.warmup,
+        settings.connections,
+        lat(0.999),
+        lat(1.0)
+    );
+    println!(
+        "  statuses {:?}, verdicts {:?}",
+        http.tally.statuses, http.tally.verdicts
+    );
+    println!("  per check-in: {}", http.cost.describe("load generator"));
+    if sqlprofile::enabled() {
+        diesel::sql_query(format!(
+            "alter database {db} reset log_min_duration_statement"
+        ))
+        .execute(&mut admin)
+        .await?;
+        sqlprofile::report(&meter.log, http.log_range.0, http.log_range.1, n as f64)?;
+    }
+    let mut conn = AsyncPgConnection::establish(&url).await?;
+    let stored = count(&mut conn, "select count(*) as n from checkins").await?;
+    println!("  check-in rows stored (warm-up and measured window): {stored}");
+
+    let pg = pgbench(settings, &url, &hunt).await?;
+    println!(
+        "checkin_http: pgbench one-statement check-in {:.0} tps, latency p50 {:.1} ms, \
+         p99 {:.1} ms ({} clients, -j 2, {} s after {} s warm-up)",
+        pg.tps, pg.p50, pg.p99, settings.connections, settings.seconds, settings.warmup
+    );
+    println!("  per check-in: {}", pg.cost.describe("pgbench"));
+    println!("\nlines for BENCHMARKS.md:");
+    println!(
+        "checkin_http nenufar: {rate:.0} check-ins/s, p50 {p50:.1} ms, p99 {p99:.1} ms \
+         ({} connections, durable commit)",
+        settings.connections
+    );
+    println!(
+        "checkin_http PostGIS one statement (pgbench): {:.0} check-ins/s, p50 {:.1} ms, \
+         p99 {:.1} ms",
+        pg.tps, pg.p50, pg.p99
+    );
+    println!(
+        "checkin_http ratio: {:.2}x the PostGIS one-statement rate",
+        rate / pg.tps
+    );
+    Ok(())
+}
+
+/// The `p` quantile (0 to 1) of sorted microseconds, in milliseconds.
+fn percentile_ms(sorted_us: &[u32], p: f64) -> f64 {
+    if sorted_us.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted_us.len() as f64 * p).ceil() as usize).clamp(1, sorted_us.len()) - 1;
+    sorted_us[i] as f64 / 1000.0
+}
+
+/// The `n` of `select count(*) as n ...`.
+async fn count(conn: &mut AsyncPgConnection, sql: &str) -> anyhow::Result<i64> {
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let row: N = diesel::sql_query(sql).get_result(conn).await?;
+    Ok(row.n)
+}

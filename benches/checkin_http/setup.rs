@@ -1,0 +1,225 @@
+//! Setting up the run: `nenufar serve` as a child process on a free port, and one live hunt made
+//! through the API (targets, players, teams). Knows nothing of the load or of pgbench.
+
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use chrono::Utc;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{Value, json};
+
+use crate::{LAT, LON, MAX_RADIUS_M, Settings, TARGETS, TEAM_SIZE, TEAMS};
+
+/// The server child process, killed when dropped.
+pub struct Server {
+    pub child: Child,
+    log: std::path::PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn start_server(url: &str, settings: &Settings) -> anyhow::Result<(Server, SocketAddr)> {
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+    let log = std::env::temp_dir().join(format!("nenufar-bench-serve-{}.log", addr.port()));
+    let out = std::fs::File::create(&log)?;
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_nenufar"));
+    cmd.arg("serve")
+        .env("NENUFAR_DATABASE_URL", url)
+        .env("NENUFAR_BIND", addr.to_string())
+        .stdin(Stdio::null())
+        .stdout(out.try_clone()?)
+        .stderr(out);
+    if let Some(size) = &settings.pool_size {
+        cmd.env("NENUFAR_DB_POOL_SIZE", size);
+    }
+    Ok((
+        Server {
+            child: cmd.spawn().context("starting nenufar serve")?,
+            log,
+        },
+        addr,
+    ))
+}
+
+pub async fn wait_ready(
+    server: &mut Server,
+    base: &str,
+    client: &reqwest::Client,
+) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if let Some(status) = server.child.try_wait()? {
+            bail!(
+                "nenufar serve exited with {status}; log: {}",
+                server.log.display()
+            );
+        }
+        if client
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bail!(
+        "nenufar serve did not become healthy in 60 s; log: {}",
+        server.log.display()
+    )
+}
+
+pub async fn post(
+    client: &reqwest::Client,
+    url: String,
+    token: Option<&str>,
+    body: Value,
+) -> anyhow::Result<Value> {
+    let mut req = client.post(&url).json(&body);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let resp = req.send().await?;
+    let status = resp.status();
+    let value: Value = resp.json().await.unwrap_or(Value::Null);
+    if !status.is_success() {
+        bail!("POST {url}: {status} {value}");
+    }
+    Ok(value)
+}
+
+pub fn field(v: &Value, key: &str) -> anyhow::Result<String> {
+    v[key]
+        .as_str()
+        .map(str::to_owned)
+        .with_context(|| format!("no {key} in {v}"))
+}
+
+/// A live hunt with its targets, players and teams, made through the API. Returns the hunt id and
+/// every player's (id, token).
+pub async fn set_up(
+    url: &str,
+    base: &str,
+    client: &reqwest::Client,
+) -> anyhow::Result<(String, Vec<(String, String)>)> {
+    let state = nenufar::app::AppState::new(nenufar::db::connect(url, 2)?);
+    let email = "bench-owner@brand.example";
+    nenufar::service::orgs::create_org(&state.ctx, "Bench", email, "correct horse battery".into())
+        .await
+        .map_err(|e| anyhow::anyhow!("create_org: {e}"))?;
+    let login = post(
+        client,
+        format!("{base}/v1/staff/login"),
+        None,
+        json!({"email": email, "password": "correct horse battery"}),
+    )
+    .await?;
+    let staff = field(&login, "token")?;
+    let now = Utc::now();
+    let ring = [
+        [2.2, 48.8],
+        [2.5, 48.8],
+        [2.5, 48.93],
+        [2.2, 48.93],
+        [2.2, 48.8],
+    ];
+    let area = json!({"type": "Polygon", "coordinates": [ring]});
+    let hunt = post(
+        client,
+        format!("{base}/v1/hunts"),
+        Some(&staff),
+        json!({
+            "title": "Benchmark hunt", "city": "Paris", "area": area,
+            "teaser_at": now - chrono::Duration::hours(1),
+            "live_at": now - chrono::Duration::minutes(1),
+            "ends_at": now + chrono::Duration::days(1),
+            "rules": {
+                "accuracy_policy": "centre", "max_accuracy_m": 50, "team_max_size": TEAM_SIZE,
+            },
+        }),
+    )
+    .await?;
+    let hunt = field(&hunt, "id")?;
+    let mut rng = StdRng::seed_from_u64(0x6e65_6e75);
+    let features: Vec<Value> = (0..TARGETS)
+        .map(|i| {
+            let (lat, lon) = (
+                rng.random_range(LAT.0..LAT.1),
+                rng.random_range(LON.0..LON.1),
+            );
+            let radius_m = rng.random_range(10.0..MAX_RADIUS_M);
+            json!({
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [lon, lat]},
+                "properties": {
+                    "name": format!("target {i}"), "radius_m": radius_m, "points": 1 + i % 5,
+                },
+            })
+        })
+        .collect();
+    post(
+        client,
+        format!("{base}/v1/hunts/{hunt}/targets/import"),
+        Some(&staff),
+        json!({"type": "FeatureCollection", "features": features}),
+    )
+    .await?;
+    post(
+        client,
+        format!("{base}/v1/hunts/{hunt}/publish"),
+        Some(&staff),
+        json!({}),
+    )
+    .await?;
+
+    let mut players = Vec::new();
+    for team in 0..TEAMS {
+        let mut set = tokio::task::JoinSet::new();
+        for member in 0..TEAM_SIZE {
+            let (client, base) = (client.clone(), base.to_owned());
+            set.spawn(async move {
+                let p = post(
+                    &client,
+                    format!("{base}/v1/players"),
+                    None,
+                    json!({"handle": format!("bench_{team}_{member}")}),
+                )
+                .await?;
+                anyhow::Ok((field(&p, "player_id")?, field(&p, "token")?))
+            });
+        }
+        let members: Vec<(String, String)> = set
+            .join_all()
+            .await
+            .into_iter()
+            .collect::<anyhow::Result<_>>()?;
+        let created = post(
+            client,
+            format!("{base}/v1/hunts/{hunt}/teams"),
+            Some(&members[0].1),
+            json!({"name": format!("team {team}")}),
+        )
+        .await?;
+        let code = field(&created, "invite_code")?;
+        for (_, token) in &members[1..] {
+            post(
+                client,
+                format!("{base}/v1/teams/join"),
+                Some(token),
+                json!({"invite_code": code}),
+            )
+            .await?;
+        }
+        players.extend(members);
+    }
+    Ok((hunt, players))
+}
