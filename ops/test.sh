@@ -23,7 +23,7 @@ step "starting a throwaway database cluster"
 dir=$(mktemp -d /tmp/nft-XXXXXX)
 # shellcheck disable=SC2317 # run by the EXIT trap
 cleanup() {
-  "$nenufar" db stop --data-dir "$dir" >/dev/null ||
+  "$nenufar" db stop --data-dir "$dir" >/dev/null 2>&1 ||
     echo "warning: could not stop the test cluster in $dir" >&2
   rm -rf "$dir" || echo "warning: could not remove $dir" >&2
 }
