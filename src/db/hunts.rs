@@ -87,6 +87,40 @@ pub struct HuntFields {
     pub rules: Rules,
 }
 
+/// The editable columns, shared by insert and update.
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = hunts)]
+struct EditableColumns<'a> {
+    title: &'a str,
+    city: &'a str,
+    area: &'a MultiPolygon<Point>,
+    teaser_at: DateTime<Utc>,
+    live_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+    #[diesel(treat_none_as_null = true)]
+    archive_at: Option<DateTime<Utc>>,
+    accuracy_policy: &'a str,
+    max_accuracy_m: f64,
+    team_max_size: i32,
+}
+
+impl<'a> From<&'a HuntFields> for EditableColumns<'a> {
+    fn from(f: &'a HuntFields) -> Self {
+        Self {
+            title: &f.title,
+            city: &f.city,
+            area: &f.area,
+            teaser_at: f.schedule.teaser_at,
+            live_at: f.schedule.live_at,
+            ends_at: f.schedule.ends_at,
+            archive_at: f.schedule.archive_at,
+            accuracy_policy: f.rules.accuracy_policy.as_str(),
+            max_accuracy_m: f.rules.max_accuracy_m,
+            team_max_size: f.rules.team_max_size,
+        }
+    }
+}
+
 /// Inserts a draft hunt.
 pub async fn insert(
     conn: &mut AsyncPgConnection,
@@ -98,16 +132,7 @@ pub async fn insert(
         .values((
             hunts::id.eq(id.0),
             hunts::org_id.eq(org.0),
-            hunts::title.eq(&f.title),
-            hunts::city.eq(&f.city),
-            hunts::area.eq(&f.area),
-            hunts::teaser_at.eq(f.schedule.teaser_at),
-            hunts::live_at.eq(f.schedule.live_at),
-            hunts::ends_at.eq(f.schedule.ends_at),
-            hunts::archive_at.eq(f.schedule.archive_at),
-            hunts::accuracy_policy.eq(f.rules.accuracy_policy.as_str()),
-            hunts::max_accuracy_m.eq(f.rules.max_accuracy_m),
-            hunts::team_max_size.eq(f.rules.team_max_size),
+            EditableColumns::from(f),
         ))
         .returning(HuntRow::as_returning())
         .get_result(conn)
@@ -123,16 +148,7 @@ pub async fn update(
 ) -> QueryResult<HuntRecord> {
     diesel::update(hunts::table.find(id.0))
         .set((
-            hunts::title.eq(&f.title),
-            hunts::city.eq(&f.city),
-            hunts::area.eq(&f.area),
-            hunts::teaser_at.eq(f.schedule.teaser_at),
-            hunts::live_at.eq(f.schedule.live_at),
-            hunts::ends_at.eq(f.schedule.ends_at),
-            hunts::archive_at.eq(f.schedule.archive_at),
-            hunts::accuracy_policy.eq(f.rules.accuracy_policy.as_str()),
-            hunts::max_accuracy_m.eq(f.rules.max_accuracy_m),
-            hunts::team_max_size.eq(f.rules.team_max_size),
+            EditableColumns::from(f),
             hunts::updated_at.eq(diesel::dsl::now),
         ))
         .returning(HuntRow::as_returning())

@@ -56,6 +56,32 @@ fn radius(spec: &ShapeSpec) -> Option<f64> {
     }
 }
 
+/// The columns a target spec sets, shared by insert and update.
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = targets)]
+struct TargetColumns<'a> {
+    kind: &'static str,
+    geom: GeometryContainer<Point>,
+    #[diesel(treat_none_as_null = true)]
+    radius_m: Option<f64>,
+    name: &'a str,
+    points: i32,
+    prerequisites: Vec<uuid::Uuid>,
+}
+
+impl<'a> From<&'a TargetSpec> for TargetColumns<'a> {
+    fn from(t: &'a TargetSpec) -> Self {
+        Self {
+            kind: kind(&t.shape),
+            geom: geo::target_geometry(&t.shape),
+            radius_m: radius(&t.shape),
+            name: &t.name,
+            points: t.points,
+            prerequisites: t.prerequisites.clone(),
+        }
+    }
+}
+
 /// Inserts targets in batches (one statement per 1,000 rows keeps bind parameters in range).
 pub async fn insert_many(
     conn: &mut AsyncPgConnection,
@@ -69,12 +95,7 @@ pub async fn insert_many(
                 (
                     targets::id.eq(id.0),
                     targets::hunt_id.eq(hunt.0),
-                    targets::kind.eq(kind(&t.shape)),
-                    targets::geom.eq(geo::target_geometry(&t.shape)),
-                    targets::radius_m.eq(radius(&t.shape)),
-                    targets::name.eq(t.name.as_str()),
-                    targets::points.eq(t.points),
-                    targets::prerequisites.eq(t.prerequisites.clone()),
+                    TargetColumns::from(t),
                 )
             })
             .collect();
@@ -155,14 +176,7 @@ pub async fn update(
             .filter(targets::hunt_id.eq(hunt.0))
             .filter(targets::id.eq(id.0)),
     )
-    .set((
-        targets::kind.eq(kind(&t.shape)),
-        targets::geom.eq(geo::target_geometry(&t.shape)),
-        targets::radius_m.eq(radius(&t.shape)),
-        targets::name.eq(t.name.as_str()),
-        targets::points.eq(t.points),
-        targets::prerequisites.eq(t.prerequisites.clone()),
-    ))
+    .set(TargetColumns::from(t))
     .execute(conn)
     .await?;
     Ok(n == 1)
