@@ -71,7 +71,7 @@ pub async fn context(
     player: PlayerId,
     idempotency_key: uuid::Uuid,
 ) -> QueryResult<Option<CheckinContext>> {
-    let row: Option<ContextRow> = diesel::sql_query(
+    let row: Option<ContextRow> = super::cached::cached(diesel::sql_query(
         "select h.status, h.teaser_at, h.live_at, h.ends_at, h.archive_at, h.accuracy_policy, h.max_accuracy_m, \
                 h.team_max_size, h.targets_version, m.team_id, t.score as team_score, t.name as team_name, \
                 p.handle, c.request_hash, c.response \
@@ -84,7 +84,7 @@ pub async fn context(
     )
     .bind::<SqlUuid, _>(hunt.0)
     .bind::<SqlUuid, _>(player.0)
-    .bind::<SqlUuid, _>(idempotency_key)
+    .bind::<SqlUuid, _>(idempotency_key))
     .get_result(conn)
     .await
     .optional()?;
@@ -175,7 +175,7 @@ pub async fn record_finds(
 ) -> QueryResult<FindsOutcomeView> {
     let ids: Vec<uuid::Uuid> = matched.iter().map(|(t, _)| t.0).collect();
     let points: Vec<i32> = matched.iter().map(|(_, p)| *p).collect();
-    let out: FindsOutcome = diesel::sql_query(
+    let out: FindsOutcome = super::cached::cached(diesel::sql_query(
         "with m as (select * from unnest($1::uuid[], $2::int[]) as m(target_id, points)), \
          new as ( \
              insert into finds (team_id, target_id, hunt_id, player_id, checkin_id, points, found_at) \
@@ -201,7 +201,7 @@ pub async fn record_finds(
     .bind::<SqlUuid, _>(hunt.0)
     .bind::<SqlUuid, _>(player.0)
     .bind::<SqlUuid, _>(checkin.0)
-    .bind::<Timestamptz, _>(found_at)
+    .bind::<Timestamptz, _>(found_at))
     .get_result(conn)
     .await?;
     Ok(FindsOutcomeView {

@@ -73,7 +73,7 @@ pub async fn insert(
         ClueRule::AfterTarget(t) => (None, Some(t.0), None),
         ClueRule::Cost(c) => (None, None, Some(c)),
     };
-    diesel::sql_query(
+    super::cached::cached(diesel::sql_query(
         "insert into clues (id, hunt_id, text, media_url, reveal_at, after_target, cost) values ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind::<SqlUuid, _>(clue.id)
@@ -82,7 +82,7 @@ pub async fn insert(
     .bind::<Nullable<Text>, _>(clue.media_url.as_deref())
     .bind::<Nullable<Timestamptz>, _>(at)
     .bind::<Nullable<SqlUuid>, _>(target)
-    .bind::<Nullable<diesel::sql_types::Int4>, _>(cost)
+    .bind::<Nullable<diesel::sql_types::Int4>, _>(cost))
     .execute(conn)
     .await
     .map(drop)
@@ -94,13 +94,15 @@ pub async fn for_team(
     hunt: HuntId,
     team: TeamId,
 ) -> QueryResult<Vec<(ClueRecord, Option<DateTime<Utc>>)>> {
-    let rows: Vec<ClueRow> = diesel::sql_query(
-        "select c.id, c.text, c.media_url, c.reveal_at, c.after_target, c.cost, r.revealed_at \
+    let rows: Vec<ClueRow> = super::cached::cached(
+        diesel::sql_query(
+            "select c.id, c.text, c.media_url, c.reveal_at, c.after_target, c.cost, r.revealed_at \
          from clues c left join clue_reveals r on r.clue_id = c.id and r.team_id = $2 \
          where c.hunt_id = $1 order by c.created_at, c.id",
+        )
+        .bind::<SqlUuid, _>(hunt.0)
+        .bind::<SqlUuid, _>(team.0),
     )
-    .bind::<SqlUuid, _>(hunt.0)
-    .bind::<SqlUuid, _>(team.0)
     .load(conn)
     .await?;
     Ok(rows.into_iter().filter_map(ClueRow::into_record).collect())
@@ -112,12 +114,12 @@ pub async fn get(
     hunt: HuntId,
     clue: uuid::Uuid,
 ) -> QueryResult<Option<ClueRecord>> {
-    let row: Option<ClueRow> = diesel::sql_query(
+    let row: Option<ClueRow> = super::cached::cached(diesel::sql_query(
         "select id, text, media_url, reveal_at, after_target, cost, null::timestamptz as revealed_at \
          from clues where hunt_id = $1 and id = $2",
     )
     .bind::<SqlUuid, _>(hunt.0)
-    .bind::<SqlUuid, _>(clue)
+    .bind::<SqlUuid, _>(clue))
     .get_result(conn)
     .await
     .optional()?;
@@ -132,13 +134,13 @@ pub async fn reveal(
     clue: uuid::Uuid,
     at: DateTime<Utc>,
 ) -> QueryResult<bool> {
-    let n = diesel::sql_query(
+    let n = super::cached::cached(diesel::sql_query(
         "insert into clue_reveals (team_id, clue_id, hunt_id, revealed_at) values ($1, $2, $3, $4) on conflict do nothing",
     )
     .bind::<SqlUuid, _>(team.0)
     .bind::<SqlUuid, _>(clue)
     .bind::<SqlUuid, _>(hunt.0)
-    .bind::<Timestamptz, _>(at)
+    .bind::<Timestamptz, _>(at))
     .execute(conn)
     .await?;
     Ok(n == 1)
@@ -154,7 +156,7 @@ pub async fn reveal_after_targets(
     at: DateTime<Utc>,
 ) -> QueryResult<usize> {
     let ids: Vec<uuid::Uuid> = targets.iter().map(|t| t.0).collect();
-    diesel::sql_query(
+    super::cached::cached(diesel::sql_query(
         "with ins as ( \
              insert into clue_reveals (team_id, clue_id, hunt_id, revealed_at) \
              select $2, c.id, $1, $4 from clues c where c.hunt_id = $1 and c.after_target = any($3) \
@@ -166,7 +168,7 @@ pub async fn reveal_after_targets(
     .bind::<SqlUuid, _>(hunt.0)
     .bind::<SqlUuid, _>(team.0)
     .bind::<Array<SqlUuid>, _>(ids)
-    .bind::<Timestamptz, _>(at)
+    .bind::<Timestamptz, _>(at))
     .execute(conn)
     .await
 }
@@ -174,7 +176,7 @@ pub async fn reveal_after_targets(
 /// Reveals every due timed clue to every team that lacks it, with events, in one statement; safe
 /// to run on every node at once. Returns how many reveals it made.
 pub async fn reveal_due(conn: &mut AsyncPgConnection, now: DateTime<Utc>) -> QueryResult<usize> {
-    diesel::sql_query(
+    super::cached::cached(diesel::sql_query(
         "with due as ( \
              select c.id as clue_id, c.hunt_id, t.id as team_id from clues c \
              join hunts h on h.id = c.hunt_id and h.status <> 'draft' \
@@ -189,7 +191,7 @@ pub async fn reveal_due(conn: &mut AsyncPgConnection, now: DateTime<Utc>) -> Que
                 jsonb_build_object('clue_id', c.id, 'text', c.text, 'media_url', c.media_url, 'rule', 'at') \
          from ins join clues c on c.id = ins.clue_id",
     )
-    .bind::<Timestamptz, _>(now)
+    .bind::<Timestamptz, _>(now))
     .execute(conn)
     .await
 }

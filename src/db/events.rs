@@ -19,14 +19,14 @@ pub async fn append(
     let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
     let teams: Vec<Option<uuid::Uuid>> = events.iter().map(|e| e.team.map(|t| t.0)).collect();
     let data: Vec<serde_json::Value> = events.iter().map(|e| e.data.clone()).collect();
-    diesel::sql_query(
+    super::cached::cached(diesel::sql_query(
         "insert into events (hunt_id, kind, team_id, data) \
          select $1, k, t, d from unnest($2::text[], $3::uuid[], $4::jsonb[]) with ordinality as u(k, t, d, n) order by n",
     )
     .bind::<SqlUuid, _>(hunt.0)
     .bind::<diesel::sql_types::Array<Text>, _>(kinds)
     .bind::<diesel::sql_types::Array<Nullable<SqlUuid>>, _>(teams)
-    .bind::<diesel::sql_types::Array<Jsonb>, _>(data)
+    .bind::<diesel::sql_types::Array<Jsonb>, _>(data))
     .execute(conn)
     .await
     .map(drop)
@@ -58,22 +58,24 @@ pub async fn sequence(conn: &mut AsyncPgConnection, batch: i64) -> QueryResult<V
     if !lock.locked {
         return Ok(Vec::new());
     }
-    let rows: Vec<Numbered> = diesel::sql_query(
+    let rows: Vec<Numbered> = super::cached::cached(diesel::sql_query(
         "with batch as (select id from events where event_offset is null order by id limit $1), \
               numbered as (select id, nextval('events_offset_seq') as o from (select id from batch order by id) s) \
          update events e set event_offset = n.o from numbered n where e.id = n.id returning e.hunt_id",
     )
-    .bind::<BigInt, _>(batch)
+    .bind::<BigInt, _>(batch))
     .load(conn)
     .await?;
     let mut hunts: Vec<HuntId> = rows.into_iter().map(|r| HuntId(r.hunt_id)).collect();
     hunts.sort();
     hunts.dedup();
     for hunt in &hunts {
-        diesel::sql_query("select pg_notify('nenufar_events', $1)")
-            .bind::<Text, _>(hunt.to_string())
-            .execute(conn)
-            .await?;
+        super::cached::cached(
+            diesel::sql_query("select pg_notify('nenufar_events', $1)")
+                .bind::<Text, _>(hunt.to_string()),
+        )
+        .execute(conn)
+        .await?;
     }
     Ok(hunts)
 }
@@ -112,17 +114,19 @@ pub async fn read(
         None => (false, None),
         Some(team) => (true, team.map(|t| t.0)),
     };
-    let rows: Vec<EventRow> = diesel::sql_query(
-        "select event_offset, kind, team_id, data from events \
+    let rows: Vec<EventRow> = super::cached::cached(
+        diesel::sql_query(
+            "select event_offset, kind, team_id, data from events \
          where hunt_id = $1 and event_offset is not null and event_offset > $2 \
            and (not $4 or team_id is null or team_id = $5) \
          order by event_offset limit $3",
+        )
+        .bind::<SqlUuid, _>(hunt.0)
+        .bind::<BigInt, _>(after)
+        .bind::<BigInt, _>(limit)
+        .bind::<diesel::sql_types::Bool, _>(filter)
+        .bind::<Nullable<SqlUuid>, _>(team),
     )
-    .bind::<SqlUuid, _>(hunt.0)
-    .bind::<BigInt, _>(after)
-    .bind::<BigInt, _>(limit)
-    .bind::<diesel::sql_types::Bool, _>(filter)
-    .bind::<Nullable<SqlUuid>, _>(team)
     .load(conn)
     .await?;
     Ok(rows
@@ -146,10 +150,10 @@ pub async fn head(conn: &mut AsyncPgConnection, hunt: HuntId) -> QueryResult<i64
         #[diesel(sql_type = BigInt)]
         head: i64,
     }
-    let h: Head = diesel::sql_query(
+    let h: Head = super::cached::cached(diesel::sql_query(
         "select coalesce(max(event_offset), 0) as head from events where hunt_id = $1 and event_offset is not null",
     )
-    .bind::<SqlUuid, _>(hunt.0)
+    .bind::<SqlUuid, _>(hunt.0))
     .get_result(conn)
     .await?;
     Ok(h.head)

@@ -261,8 +261,9 @@ pub async fn nearby(
     radius_m: f64,
     now: DateTime<Utc>,
 ) -> QueryResult<Vec<NearbyHunt>> {
-    diesel::sql_query(
-        "select id, title, city, teaser_at, live_at, ends_at, archive_at, \
+    super::cached::cached(
+        diesel::sql_query(
+            "select id, title, city, teaser_at, live_at, ends_at, archive_at, \
                 st_xmin(area::geometry) as min_lon, st_ymin(area::geometry) as min_lat, \
                 st_xmax(area::geometry) as max_lon, st_ymax(area::geometry) as max_lat \
          from hunts \
@@ -271,11 +272,12 @@ pub async fn nearby(
            and st_dwithin(area, st_setsrid(st_makepoint($1, $2), 4326)::geography, $4) \
          order by st_distance(area, st_setsrid(st_makepoint($1, $2), 4326)::geography), id \
          limit 100",
+        )
+        .bind::<Double, _>(at.lon())
+        .bind::<Double, _>(at.lat())
+        .bind::<Timestamptz, _>(now)
+        .bind::<Double, _>(radius_m),
     )
-    .bind::<Double, _>(at.lon())
-    .bind::<Double, _>(at.lat())
-    .bind::<Timestamptz, _>(now)
-    .bind::<Double, _>(radius_m)
     .load(conn)
     .await
 }
@@ -291,11 +293,13 @@ pub async fn is_visible_to_players(conn: &mut AsyncPgConnection, id: HuntId) -> 
 
 /// Whether the leaderboard is frozen: the offset it was frozen at.
 pub async fn frozen_at(conn: &mut AsyncPgConnection, id: HuntId) -> QueryResult<Option<i64>> {
-    diesel::sql_query("select frozen_at_offset from hunts where id = $1")
-        .bind::<SqlUuid, _>(id.0)
-        .get_result::<FrozenAt>(conn)
-        .await
-        .map(|r| r.frozen_at_offset)
+    super::cached::cached(
+        diesel::sql_query("select frozen_at_offset from hunts where id = $1")
+            .bind::<SqlUuid, _>(id.0),
+    )
+    .get_result::<FrozenAt>(conn)
+    .await
+    .map(|r| r.frozen_at_offset)
 }
 
 #[derive(QueryableByName)]
@@ -311,8 +315,7 @@ pub async fn set_frozen(conn: &mut AsyncPgConnection, id: HuntId, frozen: bool) 
     } else {
         "update hunts set frozen_at_offset = null where id = $1"
     };
-    diesel::sql_query(sql)
-        .bind::<SqlUuid, _>(id.0)
+    super::cached::cached(diesel::sql_query(sql).bind::<SqlUuid, _>(id.0))
         .execute(conn)
         .await
         .map(drop)
@@ -337,10 +340,10 @@ pub struct PhaseCandidate {
 
 /// Published or paused hunts not yet announced as archived.
 pub async fn phase_candidates(conn: &mut AsyncPgConnection) -> QueryResult<Vec<PhaseCandidate>> {
-    diesel::sql_query(
+    super::cached::cached(diesel::sql_query(
         "select id, teaser_at, live_at, ends_at, archive_at, announced_phase from hunts \
          where status <> 'draft' and announced_phase is distinct from 'archived'",
-    )
+    ))
     .load(conn)
     .await
 }
@@ -352,10 +355,10 @@ pub async fn announce_phase(
     from: Option<&str>,
     to: &str,
 ) -> QueryResult<bool> {
-    let n = diesel::sql_query("update hunts set announced_phase = $3 where id = $1 and announced_phase is not distinct from $2")
+    let n = super::cached::cached(diesel::sql_query("update hunts set announced_phase = $3 where id = $1 and announced_phase is not distinct from $2")
         .bind::<SqlUuid, _>(id.0)
         .bind::<diesel::sql_types::Nullable<Text>, _>(from)
-        .bind::<Text, _>(to)
+        .bind::<Text, _>(to))
         .execute(conn)
         .await?;
     Ok(n == 1)
@@ -370,10 +373,12 @@ pub async fn frozen_for_share(conn: &mut AsyncPgConnection, id: HuntId) -> Query
         #[diesel(sql_type = diesel::sql_types::Bool)]
         frozen: bool,
     }
-    let f: Frozen = diesel::sql_query(
-        "select frozen_at_offset is not null as frozen from hunts where id = $1 for share",
+    let f: Frozen = super::cached::cached(
+        diesel::sql_query(
+            "select frozen_at_offset is not null as frozen from hunts where id = $1 for share",
+        )
+        .bind::<SqlUuid, _>(id.0),
     )
-    .bind::<SqlUuid, _>(id.0)
     .get_result(conn)
     .await?;
     Ok(f.frozen)

@@ -3,6 +3,7 @@
 //! Query functions take `&mut AsyncPgConnection` so they run inside the caller's transaction.
 
 pub mod accounts;
+pub mod cached;
 pub mod checkins;
 pub mod clues;
 pub mod cluster;
