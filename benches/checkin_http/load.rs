@@ -15,7 +15,8 @@ use tokio::net::TcpStream;
 use crate::meter::{Cost, Meter};
 use crate::{LAT, LON, Settings};
 
-/// What one load connection saw in the measured window.
+/// What one load connection saw in the measured window: latencies of the answered requests,
+/// statuses (0: the connection failed) and verdicts.
 #[derive(Default)]
 pub struct Tally {
     pub latencies_us: Vec<u32>,
@@ -122,11 +123,20 @@ pub async fn load_connection(
             body.len()
         );
         let sent = Instant::now();
-        let (status, body) = exchange(&mut stream, request.as_bytes(), &mut buf).await?;
+        let outcome = exchange(&mut stream, request.as_bytes(), &mut buf).await;
         let done = Instant::now();
         if done > end {
             break;
         }
+        let Ok((status, body)) = outcome else {
+            // A transport failure counts as status 0; carry on over a new connection.
+            if done >= from {
+                *tally.statuses.entry(0).or_default() += 1;
+            }
+            stream = TcpStream::connect(addr).await?;
+            stream.set_nodelay(true)?;
+            continue;
+        };
         if done >= from {
             tally
                 .latencies_us
@@ -183,7 +193,10 @@ pub async fn run_load(
     }
     tally.latencies_us.sort_unstable();
     Ok(HttpRun {
-        cost: last.since(&first, tally.latencies_us.len() as f64),
+        cost: last.since(
+            &first,
+            tally.statuses.get(&200).copied().unwrap_or(0) as f64,
+        ),
         log_range: (first.log_len, last.log_len),
         tally,
     })

@@ -13,19 +13,26 @@ use serde_json::{Value, json};
 
 use crate::{LAT, LON, MAX_RADIUS_M, Settings, TARGETS, TEAM_SIZE, TEAMS};
 
-/// The server child process, killed when dropped.
+/// The server child process, killed when dropped; its log is removed then unless a failure
+/// pointed to it.
 pub struct Server {
     pub child: Child,
     log: std::path::PathBuf,
+    keep_log: bool,
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if !self.keep_log {
+            let _ = std::fs::remove_file(&self.log);
+        }
     }
 }
 
+/// Starts `nenufar serve` (the release binary cargo built with this benchmark) on a free loopback
+/// port against `url`.
 pub fn start_server(url: &str, settings: &Settings) -> anyhow::Result<(Server, SocketAddr)> {
     let addr = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
     let log = std::env::temp_dir().join(format!("nenufar-bench-serve-{}.log", addr.port()));
@@ -44,11 +51,13 @@ pub fn start_server(url: &str, settings: &Settings) -> anyhow::Result<(Server, S
         Server {
             child: cmd.spawn().context("starting nenufar serve")?,
             log,
+            keep_log: false,
         },
         addr,
     ))
 }
 
+/// Waits until `/healthz` answers (the server migrates first), at most 60 s.
 pub async fn wait_ready(
     server: &mut Server,
     base: &str,
@@ -57,6 +66,7 @@ pub async fn wait_ready(
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
         if let Some(status) = server.child.try_wait()? {
+            server.keep_log = true;
             bail!(
                 "nenufar serve exited with {status}; log: {}",
                 server.log.display()
@@ -72,13 +82,14 @@ pub async fn wait_ready(
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    server.keep_log = true;
     bail!(
         "nenufar serve did not become healthy in 60 s; log: {}",
         server.log.display()
     )
 }
 
-pub async fn post(
+async fn post(
     client: &reqwest::Client,
     url: String,
     token: Option<&str>,
@@ -97,20 +108,21 @@ pub async fn post(
     Ok(value)
 }
 
-pub fn field(v: &Value, key: &str) -> anyhow::Result<String> {
+fn field(v: &Value, key: &str) -> anyhow::Result<String> {
     v[key]
         .as_str()
         .map(str::to_owned)
         .with_context(|| format!("no {key} in {v}"))
 }
 
-/// A live hunt with its targets, players and teams, made through the API. Returns the hunt id and
-/// every player's (id, token).
+/// A live hunt with its targets, players and teams, made through the API (the organisation and
+/// its owner through the service, as `nenufar org create` does). Returns the hunt id and every
+/// player's bearer token.
 pub async fn set_up(
     url: &str,
     base: &str,
     client: &reqwest::Client,
-) -> anyhow::Result<(String, Vec<(String, String)>)> {
+) -> anyhow::Result<(String, Vec<String>)> {
     let state = nenufar::app::AppState::new(nenufar::db::connect(url, 2)?);
     let email = "bench-owner@brand.example";
     nenufar::service::orgs::create_org(&state.ctx, "Bench", email, "correct horse battery".into())
@@ -194,10 +206,10 @@ pub async fn set_up(
                     json!({"handle": format!("bench_{team}_{member}")}),
                 )
                 .await?;
-                anyhow::Ok((field(&p, "player_id")?, field(&p, "token")?))
+                field(&p, "token")
             });
         }
-        let members: Vec<(String, String)> = set
+        let members: Vec<String> = set
             .join_all()
             .await
             .into_iter()
@@ -205,12 +217,12 @@ pub async fn set_up(
         let created = post(
             client,
             format!("{base}/v1/hunts/{hunt}/teams"),
-            Some(&members[0].1),
+            Some(&members[0]),
             json!({"name": format!("team {team}")}),
         )
         .await?;
         let code = field(&created, "invite_code")?;
-        for (_, token) in &members[1..] {
+        for token in &members[1..] {
             post(
                 client,
                 format!("{base}/v1/teams/join"),
