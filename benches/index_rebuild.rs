@@ -18,7 +18,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use nenufar::domain::ids::HuntId;
 use nenufar::service::index_cache;
-use nenufar::spatial::index::{HuntIndex, IndexedTarget};
+use nenufar::spatial::index::HuntIndex;
 
 fn env_usize(name: &str, default: usize) -> anyhow::Result<usize> {
     match std::env::var(name) {
@@ -128,18 +128,7 @@ async fn run(admin: &str, db: &str, n: usize, repeat: usize) -> anyhow::Result<(
     let records = nenufar::db::targets::load_all(&mut conn, hunt).await?;
     let load_s = start.elapsed().as_secs_f64();
     let start = Instant::now();
-    let targets: Vec<IndexedTarget> = records
-        .into_iter()
-        .filter_map(|r| {
-            Some(IndexedTarget {
-                id: r.id,
-                name: r.name,
-                points: r.points,
-                prerequisites: r.prerequisites,
-                shape: r.shape.to_shape().ok()?,
-            })
-        })
-        .collect();
+    let targets = nenufar::service::index_cache::indexed_targets(records);
     let shapes_s = start.elapsed().as_secs_f64();
     let start = Instant::now();
     let index = HuntIndex::build(targets);

@@ -249,18 +249,3 @@ pub async fn insert(conn: &mut AsyncPgConnection, c: &NewCheckin<'_>) -> QueryRe
         .await?;
     Ok(n == 1)
 }
-
-/// Whether a check-in exists for this key (used by tests and replays).
-pub async fn exists(
-    conn: &mut AsyncPgConnection,
-    player: PlayerId,
-    idempotency_key: uuid::Uuid,
-) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(
-        checkins::table
-            .filter(checkins::player_id.eq(player.0))
-            .filter(checkins::idempotency_key.eq(idempotency_key)),
-    ))
-    .get_result::<bool>(conn)
-    .await
-}

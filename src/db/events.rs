@@ -142,19 +142,3 @@ pub async fn read(
         })
         .collect())
 }
-
-/// The hunt's latest numbered offset (0 when none).
-pub async fn head(conn: &mut AsyncPgConnection, hunt: HuntId) -> QueryResult<i64> {
-    #[derive(QueryableByName)]
-    struct Head {
-        #[diesel(sql_type = BigInt)]
-        head: i64,
-    }
-    let h: Head = super::cached::cached(diesel::sql_query(
-        "select coalesce(max(event_offset), 0) as head from events where hunt_id = $1 and event_offset is not null",
-    )
-    .bind::<SqlUuid, _>(hunt.0))
-    .get_result(conn)
-    .await?;
-    Ok(h.head)
-}

@@ -99,9 +99,4 @@ impl Hub {
     pub fn next_session_id(&self) -> u64 {
         self.next_session.fetch_add(1, Ordering::Relaxed)
     }
-
-    /// Sessions on this node.
-    pub fn sessions(&self) -> usize {
-        self.feeds().iter().map(|f| f.subscribers()).sum()
-    }
 }

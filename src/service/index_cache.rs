@@ -9,6 +9,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::db;
 use crate::db::schema::hunts;
+use crate::db::targets::TargetRecord;
 use crate::domain::ids::HuntId;
 use crate::error::AppError;
 use crate::spatial::index::{HuntIndex, IndexedTarget};
@@ -97,23 +98,25 @@ pub async fn build(conn: &mut AsyncPgConnection, hunt: HuntId) -> Result<CachedI
             Ok((version, records))
         })
         .await?;
-    let index = tokio::task::spawn_blocking(move || {
-        let targets: Vec<IndexedTarget> = records
-            .into_iter()
-            .filter_map(|r| {
-                Some(IndexedTarget {
-                    id: r.id,
-                    name: r.name,
-                    points: r.points,
-                    prerequisites: r.prerequisites,
-                    // Stored shapes were validated on import; one that no longer builds is skipped.
-                    shape: r.shape.to_shape().ok()?,
-                })
-            })
-            .collect();
-        HuntIndex::build(targets)
-    })
-    .await
-    .map_err(|e| AppError::Internal(e.into()))?;
+    let index = tokio::task::spawn_blocking(move || HuntIndex::build(indexed_targets(records)))
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
     Ok(CachedIndex { version, index })
+}
+
+/// Stored targets as the index holds them. Stored shapes were validated on import; one that no
+/// longer builds is skipped rather than failing the whole hunt.
+pub fn indexed_targets(records: Vec<TargetRecord>) -> Vec<IndexedTarget> {
+    records
+        .into_iter()
+        .filter_map(|r| {
+            Some(IndexedTarget {
+                id: r.id,
+                name: r.name,
+                points: r.points,
+                prerequisites: r.prerequisites,
+                shape: r.shape.to_shape().ok()?,
+            })
+        })
+        .collect()
 }

@@ -199,14 +199,6 @@ impl SphericalPolygon {
         let d = self.boundary_distance_m(fix, p);
         if self.covers(p) { d } else { -d }
     }
-
-    /// Every vertex of every ring, in order (closing positions included).
-    pub fn vertex_count(&self) -> usize {
-        self.parts
-            .iter()
-            .map(|p| p.plane_rings.iter().map(Vec::len).sum::<usize>())
-            .sum()
-    }
 }
 
 #[cfg(test)]
