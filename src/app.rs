@@ -6,6 +6,8 @@ use crate::clock::{Clock, SystemClock};
 use crate::db;
 use crate::live::hub::Hub;
 use crate::service::Ctx;
+use crate::service::checkin_cache::{HuntGates, Memberships};
+use crate::service::checkin_writer::CheckinWriter;
 use crate::service::index_cache::IndexCache;
 use crate::service::token_cache::TokenCache;
 use crate::telemetry::Metrics;
@@ -27,13 +29,19 @@ impl AppState {
 
     /// Builds the state with another clock (tests).
     pub fn with_clock(pool: db::Pool, clock: Arc<dyn Clock>) -> Self {
+        let metrics = Arc::new(Metrics::default());
+        let sequencer = Arc::new(tokio::sync::Notify::new());
+        let writer = CheckinWriter::new(pool.clone(), metrics.clone(), sequencer.clone());
         let ctx = Ctx {
             pool,
             indexes: Arc::new(IndexCache::default()),
+            gates: Arc::new(HuntGates::default()),
+            members: Arc::new(Memberships::default()),
+            writer: Arc::new(writer),
             tokens: Arc::new(TokenCache::default()),
             clock,
-            metrics: Arc::new(Metrics::default()),
-            sequencer: Arc::new(tokio::sync::Notify::new()),
+            metrics,
+            sequencer,
         };
         let hub = Arc::new(Hub::new(ctx.pool.clone()));
         Self {

@@ -1,9 +1,10 @@
 //! nenufar: a geolocated social-game engine for urban treasure hunts.
 //!
 //! Where to start reading: the check-in path runs
-//! [`http::routes::checkins`] (parse the fix) -> [`service::checkin`] (load, decide, persist)
-//! -> [`spatial::index`] (candidate targets, exact geodesic test) -> [`domain::checkin`] (verdict)
-//! -> [`db::checkins`] (one durable statement).
+//! [`http::routes::checkins`] (parse the fix) -> [`service::checkin`] (gate and team from
+//! [`service::checkin_cache`], judge) -> [`spatial::index`] (candidate targets, exact geodesic
+//! test) -> [`domain::checkin`] (verdict) -> [`service::checkin_writer`] (group commit: one
+//! transaction for every check-in waiting) -> [`db::checkins`] (the batched statements).
 //!
 //! Layers, inner to outer: `domain` (pure rules) <- `spatial` (pure geometry) <- `service`
 //! (use cases) <- `http` <- `app`; `db` is used by `service` only.

@@ -30,6 +30,8 @@ pub struct Metrics {
     pub checkins: AtomicU64,
     pub checkins_found: AtomicU64,
     pub checkins_replayed: AtomicU64,
+    /// Transactions of the check-in writer (check-ins / batches = mean batch size).
+    pub checkin_batches: AtomicU64,
     pub index_rebuilds: AtomicU64,
 }
 
@@ -72,6 +74,12 @@ impl Metrics {
                 "counter",
                 "Check-ins answered from a stored response",
                 get(&self.checkins_replayed),
+            ),
+            (
+                "nenufar_checkin_batches_total",
+                "counter",
+                "Transactions of the check-in writer, each storing a batch of check-ins",
+                get(&self.checkin_batches),
             ),
             (
                 "nenufar_index_rebuilds_total",

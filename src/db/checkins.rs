@@ -1,12 +1,17 @@
-//! Check-ins and finds: the one-query read of everything a check-in needs, and the durable writes.
+//! Check-ins and finds: the reads a check-in may need (hunt gate, membership, a stored key) and the
+//! batched writes of the check-in writer (hunt locks, team scores, finds, check-in rows).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Array, Bytea, Int4, Int8, Jsonb, Nullable, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{
+    Array, Bytea, Double, Int4, Int8, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid,
+};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use postgis_diesel::sql_types::Geography;
 
+use super::cached::cached;
 use super::geo;
 use super::schema::{checkins, finds};
 use crate::domain::checkin::{Fix, Verdict};
@@ -14,24 +19,21 @@ use crate::domain::geofence::AccuracyPolicy;
 use crate::domain::hunt::{HuntStatus, Rules, Schedule};
 use crate::domain::ids::{CheckinId, HuntId, PlayerId, TargetId, TeamId};
 
-/// Everything a check-in reads, in one round trip.
-#[derive(Debug, Clone)]
-pub struct CheckinContext {
+/// A hunt as check-ins are judged against it, at one revision of its row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HuntGate {
+    pub revision: i64,
     pub status: HuntStatus,
     pub schedule: Schedule,
     pub rules: Rules,
     pub targets_version: i64,
-    /// The player's team in this hunt, its name and its current score.
-    pub team: Option<(TeamId, String, i64)>,
-    /// The player's handle.
-    pub handle: String,
-    /// A check-in already stored under this idempotency key: its request hash and response.
-    pub stored: Option<(Vec<u8>, serde_json::Value)>,
 }
 
 #[derive(QueryableByName)]
-struct ContextRow {
-    #[diesel(sql_type = diesel::sql_types::Text)]
+struct GateRow {
+    #[diesel(sql_type = Int8)]
+    revision: i64,
+    #[diesel(sql_type = Text)]
     status: String,
     #[diesel(sql_type = Timestamptz)]
     teaser_at: DateTime<Utc>,
@@ -41,54 +43,31 @@ struct ContextRow {
     ends_at: DateTime<Utc>,
     #[diesel(sql_type = Nullable<Timestamptz>)]
     archive_at: Option<DateTime<Utc>>,
-    #[diesel(sql_type = diesel::sql_types::Text)]
+    #[diesel(sql_type = Text)]
     accuracy_policy: String,
-    #[diesel(sql_type = diesel::sql_types::Double)]
+    #[diesel(sql_type = Double)]
     max_accuracy_m: f64,
     #[diesel(sql_type = Int4)]
     team_max_size: i32,
     #[diesel(sql_type = Int8)]
     targets_version: i64,
-    #[diesel(sql_type = Nullable<SqlUuid>)]
-    team_id: Option<uuid::Uuid>,
-    #[diesel(sql_type = Nullable<Int8>)]
-    team_score: Option<i64>,
-    #[diesel(sql_type = Nullable<diesel::sql_types::Text>)]
-    team_name: Option<String>,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    handle: String,
-    #[diesel(sql_type = Nullable<Bytea>)]
-    request_hash: Option<Vec<u8>>,
-    #[diesel(sql_type = Nullable<Jsonb>)]
-    response: Option<serde_json::Value>,
 }
 
-/// Reads the hunt's gate, the player's team and any stored check-in for this key. `None` when the
-/// hunt does not exist or is a draft (players never see drafts).
-pub async fn context(
-    conn: &mut AsyncPgConnection,
-    hunt: HuntId,
-    player: PlayerId,
-    idempotency_key: uuid::Uuid,
-) -> QueryResult<Option<CheckinContext>> {
-    let row: Option<ContextRow> = super::cached::cached(diesel::sql_query(
-        "select h.status, h.teaser_at, h.live_at, h.ends_at, h.archive_at, h.accuracy_policy, h.max_accuracy_m, \
-                h.team_max_size, h.targets_version, m.team_id, t.score as team_score, t.name as team_name, \
-                p.handle, c.request_hash, c.response \
-         from hunts h \
-         join players p on p.id = $2 \
-         left join team_members m on m.hunt_id = h.id and m.player_id = $2 \
-         left join teams t on t.id = m.team_id \
-         left join checkins c on c.player_id = $2 and c.idempotency_key = $3 \
-         where h.id = $1 and h.status <> 'draft'",
+/// A hunt's gate at its current revision; `None` when it does not exist or is a draft.
+pub async fn gate(conn: &mut AsyncPgConnection, hunt: HuntId) -> QueryResult<Option<HuntGate>> {
+    let row: Option<GateRow> = cached(
+        diesel::sql_query(
+            "select revision, status, teaser_at, live_at, ends_at, archive_at, accuracy_policy, \
+                    max_accuracy_m, team_max_size, targets_version \
+             from hunts where id = $1 and status <> 'draft'",
+        )
+        .bind::<SqlUuid, _>(hunt.0),
     )
-    .bind::<SqlUuid, _>(hunt.0)
-    .bind::<SqlUuid, _>(player.0)
-    .bind::<SqlUuid, _>(idempotency_key))
     .get_result(conn)
     .await
     .optional()?;
-    Ok(row.map(|r| CheckinContext {
+    Ok(row.map(|r| HuntGate {
+        revision: r.revision,
         status: HuntStatus::parse(&r.status).unwrap_or(HuntStatus::Draft),
         schedule: Schedule {
             teaser_at: r.teaser_at,
@@ -102,19 +81,53 @@ pub async fn context(
             team_max_size: r.team_max_size,
         },
         targets_version: r.targets_version,
-        team: r.team_id.map(|t| {
-            (
-                TeamId(t),
-                r.team_name.unwrap_or_default(),
-                r.team_score.unwrap_or(0),
-            )
-        }),
-        handle: r.handle,
-        stored: r.request_hash.zip(r.response),
     }))
 }
 
-/// The stored request hash and response of a key (after losing an insert race).
+/// A player's team in a hunt, with the names events show.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Member {
+    pub team: TeamId,
+    pub team_name: String,
+    pub handle: String,
+}
+
+#[derive(QueryableByName)]
+struct MemberRow {
+    #[diesel(sql_type = SqlUuid)]
+    team_id: uuid::Uuid,
+    #[diesel(sql_type = Text)]
+    team_name: String,
+    #[diesel(sql_type = Text)]
+    handle: String,
+}
+
+/// The player's team in the hunt with its name and the player's handle; `None` without a team.
+pub async fn member(
+    conn: &mut AsyncPgConnection,
+    hunt: HuntId,
+    player: PlayerId,
+) -> QueryResult<Option<Member>> {
+    let row: Option<MemberRow> = cached(
+        diesel::sql_query(
+            "select m.team_id, t.name as team_name, p.handle from team_members m \
+             join teams t on t.id = m.team_id join players p on p.id = m.player_id \
+             where m.hunt_id = $1 and m.player_id = $2",
+        )
+        .bind::<SqlUuid, _>(hunt.0)
+        .bind::<SqlUuid, _>(player.0),
+    )
+    .get_result(conn)
+    .await
+    .optional()?;
+    Ok(row.map(|r| Member {
+        team: TeamId(r.team_id),
+        team_name: r.team_name,
+        handle: r.handle,
+    }))
+}
+
+/// The stored request hash and response of a key.
 pub async fn stored(
     conn: &mut AsyncPgConnection,
     player: PlayerId,
@@ -127,6 +140,47 @@ pub async fn stored(
         .first(conn)
         .await
         .optional()
+}
+
+#[derive(QueryableByName)]
+struct StoredRow {
+    #[diesel(sql_type = SqlUuid)]
+    player_id: uuid::Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    idempotency_key: uuid::Uuid,
+    #[diesel(sql_type = Bytea)]
+    request_hash: Vec<u8>,
+    #[diesel(sql_type = Jsonb)]
+    response: serde_json::Value,
+}
+
+/// Stored request hashes and responses of several (player, key) pairs, in one round trip.
+pub async fn stored_many(
+    conn: &mut AsyncPgConnection,
+    keys: &[(PlayerId, uuid::Uuid)],
+) -> QueryResult<HashMap<(PlayerId, uuid::Uuid), (Vec<u8>, serde_json::Value)>> {
+    let players: Vec<uuid::Uuid> = keys.iter().map(|(p, _)| p.0).collect();
+    let ids: Vec<uuid::Uuid> = keys.iter().map(|(_, k)| *k).collect();
+    let rows: Vec<StoredRow> = cached(
+        diesel::sql_query(
+            "select c.player_id, c.idempotency_key, c.request_hash, c.response \
+             from unnest($1::uuid[], $2::uuid[]) as k(player_id, idempotency_key) \
+             join checkins c on c.player_id = k.player_id and c.idempotency_key = k.idempotency_key",
+        )
+        .bind::<Array<SqlUuid>, _>(players)
+        .bind::<Array<SqlUuid>, _>(ids),
+    )
+    .load(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            (
+                (PlayerId(r.player_id), r.idempotency_key),
+                (r.request_hash, r.response),
+            )
+        })
+        .collect())
 }
 
 /// The targets a team has found.
@@ -142,110 +196,241 @@ pub async fn team_finds(
     Ok(ids.into_iter().map(TargetId).collect())
 }
 
+/// A hunt row as the writer locked it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LockedHunt {
+    pub revision: i64,
+    /// Whether its leaderboard is frozen (score changes then go to the team only).
+    pub frozen: bool,
+}
+
 #[derive(QueryableByName)]
-struct FindsOutcome {
-    #[diesel(sql_type = Array<SqlUuid>)]
-    new_ids: Vec<uuid::Uuid>,
+struct LockedHuntRow {
+    #[diesel(sql_type = SqlUuid)]
+    id: uuid::Uuid,
+    #[diesel(sql_type = Int8)]
+    revision: i64,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    frozen: bool,
+}
+
+/// Share-locks the hunts (in id order, so concurrent writers never deadlock) until the
+/// transaction ends, and returns their revisions: no change to a hunt commits between the
+/// revision check and the check-ins' commit, and a freeze waits for the finds under way.
+pub async fn lock_hunts(
+    conn: &mut AsyncPgConnection,
+    hunts: &[HuntId],
+) -> QueryResult<HashMap<HuntId, LockedHunt>> {
+    let ids: Vec<uuid::Uuid> = hunts.iter().map(|h| h.0).collect();
+    let rows: Vec<LockedHuntRow> = cached(
+        diesel::sql_query(
+            "select id, revision, frozen_at_offset is not null as frozen from hunts \
+             where id = any($1) order by id for share",
+        )
+        .bind::<Array<SqlUuid>, _>(ids),
+    )
+    .load(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            (
+                HuntId(r.id),
+                LockedHunt {
+                    revision: r.revision,
+                    frozen: r.frozen,
+                },
+            )
+        })
+        .collect())
+}
+
+#[derive(QueryableByName)]
+struct TeamScoreRow {
+    #[diesel(sql_type = SqlUuid)]
+    id: uuid::Uuid,
     #[diesel(sql_type = Int8)]
     score: i64,
+}
+
+/// Current scores of `finding` teams, locked in id order (their scores change in this
+/// transaction), and of `others`, read without a lock. The lock is `for no key update`, what the
+/// score update itself takes: a stronger `for update` would also block the foreign-key checks
+/// (`for key share`) of other writers' check-in rows of those teams, and two writers would
+/// deadlock.
+pub async fn team_scores(
+    conn: &mut AsyncPgConnection,
+    finding: &[TeamId],
+    others: &[TeamId],
+) -> QueryResult<HashMap<TeamId, i64>> {
+    let finding: Vec<uuid::Uuid> = finding.iter().map(|t| t.0).collect();
+    let others: Vec<uuid::Uuid> = others.iter().map(|t| t.0).collect();
+    let rows: Vec<TeamScoreRow> = cached(
+        diesel::sql_query(
+            "with locked as (select id, score from teams where id = any($1) order by id for no key update) \
+             select id, score from locked \
+             union all select id, score from teams where id = any($2)",
+        )
+        .bind::<Array<SqlUuid>, _>(finding)
+        .bind::<Array<SqlUuid>, _>(others),
+    )
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (TeamId(r.id), r.score)).collect())
+}
+
+/// A target a check-in matched, to be recorded as a find unless the team has it already.
+#[derive(Debug, Clone, Copy)]
+pub struct FindCandidate {
+    pub checkin: CheckinId,
+    pub hunt: HuntId,
+    pub team: TeamId,
+    pub player: PlayerId,
+    pub idempotency_key: uuid::Uuid,
+    pub target: TargetId,
+    pub points: i32,
+    pub found_at: DateTime<Utc>,
+}
+
+#[derive(QueryableByName)]
+struct NewFindRow {
+    #[diesel(sql_type = SqlUuid)]
+    checkin_id: uuid::Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    target_id: uuid::Uuid,
     #[diesel(sql_type = Int8)]
     player_score: i64,
 }
 
-/// What recording finds changed.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FindsOutcomeView {
-    pub new_ids: Vec<TargetId>,
-    /// The team's score after.
-    pub team_score: i64,
-    /// The finder's own score in the hunt after.
-    pub player_score: i64,
+/// A find that was new.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NewFind {
+    pub checkin: CheckinId,
+    pub target: TargetId,
+    /// The finder's score in the hunt after all of this batch's finds.
+    pub player_score_after_batch: i64,
 }
 
-/// Records finds of `matched` (id, points) for a team, each at most once per team and target, and
-/// adds the new points to the team's and the finder's scores, in one statement.
+/// Records the candidates as finds, each at most once per team and target (the first candidate
+/// wins), skipping check-ins whose idempotency key is already stored (a replay finds nothing), and
+/// adds the new points to team and player scores, in one statement. The caller holds the teams'
+/// row locks (`team_scores`).
 pub async fn record_finds(
     conn: &mut AsyncPgConnection,
-    hunt: HuntId,
-    team: TeamId,
-    player: PlayerId,
-    checkin: CheckinId,
-    found_at: DateTime<Utc>,
-    matched: &[(TargetId, i32)],
-) -> QueryResult<FindsOutcomeView> {
-    let ids: Vec<uuid::Uuid> = matched.iter().map(|(t, _)| t.0).collect();
-    let points: Vec<i32> = matched.iter().map(|(_, p)| *p).collect();
-    let out: FindsOutcome = super::cached::cached(diesel::sql_query(
-        "with m as (select * from unnest($1::uuid[], $2::int[]) as m(target_id, points)), \
-         new as ( \
-             insert into finds (team_id, target_id, hunt_id, player_id, checkin_id, points, found_at) \
-             select $3, m.target_id, $4, $5, $6, m.points, $7 from m \
-             on conflict (team_id, target_id) do nothing \
-             returning target_id, points), \
-         up as ( \
-             update teams set score = score + (select coalesce(sum(points), 0) from new) \
-             where id = $3 and exists (select 1 from new) returning score), \
-         ps as ( \
-             insert into player_scores (hunt_id, player_id, score) \
-             select $4, $5, sum(points) from new having count(*) > 0 \
-             on conflict (hunt_id, player_id) do update set score = player_scores.score + excluded.score \
-             returning score) \
-         select coalesce(array(select target_id from new), '{}') as new_ids, \
-                coalesce((select score from up), (select score from teams where id = $3)) as score, \
-                coalesce((select score from ps), (select score from player_scores where hunt_id = $4 and player_id = $5), 0) \
-                    as player_score",
+    candidates: &[FindCandidate],
+) -> QueryResult<Vec<NewFind>> {
+    if candidates.is_empty() {
+        return Ok(Vec::new());
+    }
+    let col = |f: fn(&FindCandidate) -> uuid::Uuid| -> Vec<uuid::Uuid> {
+        candidates.iter().map(f).collect()
+    };
+    let rows: Vec<NewFindRow> = cached(
+        diesel::sql_query(
+            "with m as ( \
+                 select * from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::uuid[], \
+                                      $7::int[], $8::timestamptz[]) with ordinality \
+                     as m(checkin_id, hunt_id, team_id, player_id, idempotency_key, target_id, points, found_at, n)), \
+             new as ( \
+                 insert into finds (team_id, target_id, hunt_id, player_id, checkin_id, points, found_at) \
+                 select m.team_id, m.target_id, m.hunt_id, m.player_id, m.checkin_id, m.points, m.found_at from m \
+                 where not exists (select 1 from checkins c \
+                                   where c.player_id = m.player_id and c.idempotency_key = m.idempotency_key) \
+                 order by m.n \
+                 on conflict (team_id, target_id) do nothing \
+                 returning checkin_id, target_id, team_id, hunt_id, player_id, points), \
+             up as ( \
+                 update teams t set score = t.score + d.delta \
+                 from (select team_id, sum(points) as delta from new group by team_id) d where t.id = d.team_id), \
+             ps as ( \
+                 insert into player_scores (hunt_id, player_id, score) \
+                 select hunt_id, player_id, sum(points) from new group by hunt_id, player_id \
+                 on conflict (hunt_id, player_id) do update set score = player_scores.score + excluded.score \
+                 returning hunt_id, player_id, score) \
+             select new.checkin_id, new.target_id, ps.score as player_score \
+             from new join ps on ps.hunt_id = new.hunt_id and ps.player_id = new.player_id",
+        )
+        .bind::<Array<SqlUuid>, _>(col(|c| c.checkin.0))
+        .bind::<Array<SqlUuid>, _>(col(|c| c.hunt.0))
+        .bind::<Array<SqlUuid>, _>(col(|c| c.team.0))
+        .bind::<Array<SqlUuid>, _>(col(|c| c.player.0))
+        .bind::<Array<SqlUuid>, _>(col(|c| c.idempotency_key))
+        .bind::<Array<SqlUuid>, _>(col(|c| c.target.0))
+        .bind::<Array<Int4>, _>(candidates.iter().map(|c| c.points).collect::<Vec<_>>())
+        .bind::<Array<Timestamptz>, _>(candidates.iter().map(|c| c.found_at).collect::<Vec<_>>()),
     )
-    .bind::<Array<SqlUuid>, _>(ids)
-    .bind::<Array<Int4>, _>(points)
-    .bind::<SqlUuid, _>(team.0)
-    .bind::<SqlUuid, _>(hunt.0)
-    .bind::<SqlUuid, _>(player.0)
-    .bind::<SqlUuid, _>(checkin.0)
-    .bind::<Timestamptz, _>(found_at))
-    .get_result(conn)
+    .load(conn)
     .await?;
-    Ok(FindsOutcomeView {
-        new_ids: out.new_ids.into_iter().map(TargetId).collect(),
-        team_score: out.score,
-        player_score: out.player_score,
-    })
+    Ok(rows
+        .into_iter()
+        .map(|r| NewFind {
+            checkin: CheckinId(r.checkin_id),
+            target: TargetId(r.target_id),
+            player_score_after_batch: r.player_score,
+        })
+        .collect())
 }
 
 /// A check-in to store.
 #[derive(Debug, Clone)]
-pub struct NewCheckin<'a> {
+pub struct NewCheckin {
     pub id: CheckinId,
     pub hunt: HuntId,
     pub player: PlayerId,
     pub team: TeamId,
     pub idempotency_key: uuid::Uuid,
-    pub request_hash: &'a [u8],
+    pub request_hash: Vec<u8>,
     pub fix: Fix,
     pub received_at: DateTime<Utc>,
     pub verdict: Verdict,
-    pub response: &'a serde_json::Value,
+    pub response: serde_json::Value,
 }
 
-/// Appends a check-in; false when this player already used the idempotency key (nothing written).
-pub async fn insert(conn: &mut AsyncPgConnection, c: &NewCheckin<'_>) -> QueryResult<bool> {
-    let n = diesel::insert_into(checkins::table)
-        .values((
-            checkins::id.eq(c.id.0),
-            checkins::hunt_id.eq(c.hunt.0),
-            checkins::player_id.eq(c.player.0),
-            checkins::team_id.eq(c.team.0),
-            checkins::idempotency_key.eq(c.idempotency_key),
-            checkins::request_hash.eq(c.request_hash),
-            checkins::fix.eq(geo::point(c.fix.position)),
-            checkins::accuracy_m.eq(c.fix.accuracy_m),
-            checkins::captured_at.eq(c.fix.captured_at),
-            checkins::received_at.eq(c.received_at),
-            checkins::verdict.eq(c.verdict.as_str()),
-            checkins::response.eq(c.response),
-        ))
-        .on_conflict((checkins::player_id, checkins::idempotency_key))
-        .do_nothing()
-        .execute(conn)
-        .await?;
-    Ok(n == 1)
+#[derive(QueryableByName)]
+struct InsertedRow {
+    #[diesel(sql_type = SqlUuid)]
+    id: uuid::Uuid,
+}
+
+/// Appends check-ins in one statement, in order; returns the ids stored. A check-in whose player
+/// already used its idempotency key (stored before, or earlier in the same batch) is not stored.
+pub async fn insert_many(
+    conn: &mut AsyncPgConnection,
+    rows: &[NewCheckin],
+) -> QueryResult<HashSet<CheckinId>> {
+    if rows.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let ids =
+        |f: fn(&NewCheckin) -> uuid::Uuid| -> Vec<uuid::Uuid> { rows.iter().map(f).collect() };
+    let inserted: Vec<InsertedRow> = cached(
+        diesel::sql_query(
+            "insert into checkins (id, hunt_id, player_id, team_id, idempotency_key, request_hash, fix, \
+                                   accuracy_m, captured_at, received_at, verdict, response) \
+             select id, hunt_id, player_id, team_id, idempotency_key, request_hash, fix, \
+                    accuracy_m, captured_at, received_at, verdict, response \
+             from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::bytea[], $7::geography[], \
+                         $8::float8[], $9::timestamptz[], $10::timestamptz[], $11::text[], $12::jsonb[]) with ordinality \
+                 as u(id, hunt_id, player_id, team_id, idempotency_key, request_hash, fix, \
+                      accuracy_m, captured_at, received_at, verdict, response, n) \
+             order by n \
+             on conflict (player_id, idempotency_key) do nothing \
+             returning id",
+        )
+        .bind::<Array<SqlUuid>, _>(ids(|r| r.id.0))
+        .bind::<Array<SqlUuid>, _>(ids(|r| r.hunt.0))
+        .bind::<Array<SqlUuid>, _>(ids(|r| r.player.0))
+        .bind::<Array<SqlUuid>, _>(ids(|r| r.team.0))
+        .bind::<Array<SqlUuid>, _>(ids(|r| r.idempotency_key))
+        .bind::<Array<Bytea>, _>(rows.iter().map(|r| r.request_hash.as_slice()).collect::<Vec<_>>())
+        .bind::<Array<Geography>, _>(rows.iter().map(|r| geo::point(r.fix.position)).collect::<Vec<_>>())
+        .bind::<Array<Double>, _>(rows.iter().map(|r| r.fix.accuracy_m).collect::<Vec<_>>())
+        .bind::<Array<Timestamptz>, _>(rows.iter().map(|r| r.fix.captured_at).collect::<Vec<_>>())
+        .bind::<Array<Timestamptz>, _>(rows.iter().map(|r| r.received_at).collect::<Vec<_>>())
+        .bind::<Array<Text>, _>(rows.iter().map(|r| r.verdict.as_str()).collect::<Vec<_>>())
+        .bind::<Array<Jsonb>, _>(rows.iter().map(|r| &r.response).collect::<Vec<_>>()),
+    )
+    .load(conn)
+    .await?;
+    Ok(inserted.into_iter().map(|r| CheckinId(r.id)).collect())
 }

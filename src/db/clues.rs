@@ -146,29 +146,45 @@ pub async fn reveal(
     Ok(n == 1)
 }
 
-/// Reveals to `team` the clues unlocked by finding `targets`, with their `clue_revealed` events,
-/// in one statement. Returns how many were revealed.
+/// A new find that may unlock clues.
+#[derive(Debug, Clone, Copy)]
+pub struct Unlock {
+    pub hunt: HuntId,
+    pub team: TeamId,
+    pub target: TargetId,
+    pub at: DateTime<Utc>,
+}
+
+/// Reveals to each finding team the clues unlocked by its new finds, with their `clue_revealed`
+/// events, in one statement. Returns how many were revealed.
 pub async fn reveal_after_targets(
     conn: &mut AsyncPgConnection,
-    hunt: HuntId,
-    team: TeamId,
-    targets: &[TargetId],
-    at: DateTime<Utc>,
+    finds: &[Unlock],
 ) -> QueryResult<usize> {
-    let ids: Vec<uuid::Uuid> = targets.iter().map(|t| t.0).collect();
+    if finds.is_empty() {
+        return Ok(0);
+    }
+    let hunts: Vec<uuid::Uuid> = finds.iter().map(|f| f.hunt.0).collect();
+    let teams: Vec<uuid::Uuid> = finds.iter().map(|f| f.team.0).collect();
+    let targets: Vec<uuid::Uuid> = finds.iter().map(|f| f.target.0).collect();
+    let at: Vec<DateTime<Utc>> = finds.iter().map(|f| f.at).collect();
     super::cached::cached(diesel::sql_query(
-        "with ins as ( \
+        "with f as (select * from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::timestamptz[]) with ordinality \
+                        as f(hunt_id, team_id, target_id, at, n)), \
+         ins as ( \
              insert into clue_reveals (team_id, clue_id, hunt_id, revealed_at) \
-             select $2, c.id, $1, $4 from clues c where c.hunt_id = $1 and c.after_target = any($3) \
-             on conflict do nothing returning clue_id) \
+             select f.team_id, c.id, f.hunt_id, f.at from f \
+             join clues c on c.hunt_id = f.hunt_id and c.after_target = f.target_id \
+             order by f.n, c.created_at, c.id \
+             on conflict do nothing returning team_id, clue_id, hunt_id) \
          insert into events (hunt_id, kind, team_id, data) \
-         select $1, 'clue_revealed', $2, jsonb_build_object('clue_id', c.id, 'text', c.text, 'media_url', c.media_url, 'rule', 'after_target') \
-         from ins join clues c on c.id = ins.clue_id order by c.created_at, c.id",
+         select ins.hunt_id, 'clue_revealed', ins.team_id, jsonb_build_object('clue_id', c.id, 'text', c.text, 'media_url', c.media_url, 'rule', 'after_target') \
+         from ins join clues c on c.id = ins.clue_id order by ins.team_id, c.created_at, c.id",
     )
-    .bind::<SqlUuid, _>(hunt.0)
-    .bind::<SqlUuid, _>(team.0)
-    .bind::<Array<SqlUuid>, _>(ids)
-    .bind::<Timestamptz, _>(at))
+    .bind::<Array<SqlUuid>, _>(hunts)
+    .bind::<Array<SqlUuid>, _>(teams)
+    .bind::<Array<SqlUuid>, _>(targets)
+    .bind::<Array<Timestamptz>, _>(at))
     .execute(conn)
     .await
 }

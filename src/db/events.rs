@@ -13,17 +13,28 @@ pub async fn append(
     hunt: HuntId,
     events: &[NewEvent],
 ) -> QueryResult<()> {
+    let events: Vec<(HuntId, &NewEvent)> = events.iter().map(|e| (hunt, e)).collect();
+    append_many(conn, &events).await
+}
+
+/// Appends events of several hunts in one statement, in the order given (the sequencer numbers
+/// them after commit in insertion order).
+pub async fn append_many(
+    conn: &mut AsyncPgConnection,
+    events: &[(HuntId, &NewEvent)],
+) -> QueryResult<()> {
     if events.is_empty() {
         return Ok(());
     }
-    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
-    let teams: Vec<Option<uuid::Uuid>> = events.iter().map(|e| e.team.map(|t| t.0)).collect();
-    let data: Vec<serde_json::Value> = events.iter().map(|e| e.data.clone()).collect();
+    let hunts: Vec<uuid::Uuid> = events.iter().map(|(h, _)| h.0).collect();
+    let kinds: Vec<&str> = events.iter().map(|(_, e)| e.kind.as_str()).collect();
+    let teams: Vec<Option<uuid::Uuid>> = events.iter().map(|(_, e)| e.team.map(|t| t.0)).collect();
+    let data: Vec<&serde_json::Value> = events.iter().map(|(_, e)| &e.data).collect();
     super::cached::cached(diesel::sql_query(
         "insert into events (hunt_id, kind, team_id, data) \
-         select $1, k, t, d from unnest($2::text[], $3::uuid[], $4::jsonb[]) with ordinality as u(k, t, d, n) order by n",
+         select h, k, t, d from unnest($1::uuid[], $2::text[], $3::uuid[], $4::jsonb[]) with ordinality as u(h, k, t, d, n) order by n",
     )
-    .bind::<SqlUuid, _>(hunt.0)
+    .bind::<diesel::sql_types::Array<SqlUuid>, _>(hunts)
     .bind::<diesel::sql_types::Array<Text>, _>(kinds)
     .bind::<diesel::sql_types::Array<Nullable<SqlUuid>>, _>(teams)
     .bind::<diesel::sql_types::Array<Jsonb>, _>(data))

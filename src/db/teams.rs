@@ -144,7 +144,7 @@ pub async fn lock_for_spending(
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         score: i64,
     }
-    let r: Row = diesel::sql_query("select name, score from teams where id = $1 for update")
+    let r: Row = diesel::sql_query("select name, score from teams where id = $1 for no key update")
         .bind::<diesel::sql_types::Uuid, _>(team.0)
         .get_result(conn)
         .await?;

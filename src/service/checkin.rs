@@ -1,17 +1,16 @@
-//! `check_in`: the main walk. Replay or validate, gate, ask the index, settle finds in one
-//! durable transaction, answer with an explainable verdict that never reveals a hidden position.
+//! `check_in`: the main walk. Validate, gate, ask the index, hand the judged check-in to the
+//! group-commit writer (`checkin_writer`), answer with an explainable verdict that never reveals a
+//! hidden position.
 
 use chrono::{DateTime, Utc};
-use diesel_async::AsyncConnection;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::Ctx;
+use super::checkin_writer::{Pending, Written};
 use crate::db;
-use crate::db::checkins::NewCheckin;
+use crate::db::checkins::HuntGate;
 use crate::domain::checkin::{self, Admitted, Fix, Gate, NotLiveReason, Verdict};
-use crate::domain::event::{EventKind, NewEvent};
 use crate::domain::geofence::AccuracyPolicy;
 use crate::domain::ids::{CheckinId, HuntId, PlayerId, TargetId, TeamId};
 use crate::error::AppError;
@@ -69,7 +68,12 @@ pub struct CheckinResponse {
     pub team_score: i64,
 }
 
-/// Judges and records a check-in. See DESIGN section 4 for the order of decisions.
+/// Times a check-in is judged again because its hunt changed while it waited for the writer.
+const JUDGE_ATTEMPTS: usize = 4;
+
+/// Judges and records a check-in. See DESIGN section 4 for the order of decisions. The hunt's gate
+/// and the player's team come from this node's memory; the writer checks at commit that the hunt
+/// did not change meanwhile (or the check-in is judged again).
 pub async fn check_in(
     ctx: &Ctx,
     hunt: HuntId,
@@ -78,185 +82,138 @@ pub async fn check_in(
 ) -> Result<CheckinResponse, AppError> {
     let received_at = ctx.clock.now();
     let request_hash = input.hash(hunt);
-    let mut conn = ctx.pool.get().await?;
-    let context = db::checkins::context(&mut conn, hunt, player, input.idempotency_key)
+    let mut gate = ctx
+        .gates
+        .get(&ctx.pool, hunt)
         .await?
         .ok_or(AppError::NotFound("hunt"))?;
-    if let Some((hash, response)) = context.stored {
-        return replay(&ctx.metrics, &request_hash, &hash, response);
-    }
-    let (team, team_name, score) = context.team.clone().ok_or(AppError::NotInHunt)?;
-    let fix = Fix::new(
+    let member = ctx
+        .members
+        .get(&ctx.pool, hunt, player)
+        .await?
+        .ok_or(AppError::NotInHunt)?;
+    let fix = match Fix::new(
         input.lat,
         input.lon,
         input.accuracy_m,
         input.captured_at,
         received_at,
-    )
-    .map_err(|e| AppError::InvalidFix(e.to_string()))?;
-    let policy = context.rules.accuracy_policy;
-    let mut response = CheckinResponse {
+    ) {
+        Ok(fix) => fix,
+        // A known key answers before validation: a retry of an accepted check-in may arrive
+        // after its fix has grown too old.
+        Err(e) => {
+            return known_or(
+                ctx,
+                player,
+                &input,
+                &request_hash,
+                AppError::InvalidFix(e.to_string()),
+            )
+            .await;
+        }
+    };
+    let id = CheckinId::new_random();
+    for _ in 0..JUDGE_ATTEMPTS {
+        let (base, matched) = judge(ctx, hunt, &gate, member.team, &fix, received_at).await?;
+        let pending = Pending {
+            id,
+            hunt,
+            revision: gate.revision,
+            player,
+            member: member.clone(),
+            idempotency_key: input.idempotency_key,
+            request_hash: request_hash.clone(),
+            fix,
+            received_at,
+            base,
+            matched,
+        };
+        match ctx.writer.write(pending).await? {
+            Written::Stored(response) => {
+                Metrics::inc(&ctx.metrics.checkins);
+                if response.verdict == Verdict::Found {
+                    Metrics::inc(&ctx.metrics.checkins_found);
+                }
+                return Ok(response);
+            }
+            Written::Known { hash, response } => {
+                return replay(&ctx.metrics, &request_hash, &hash, response);
+            }
+            Written::Stale => {
+                gate = ctx
+                    .gates
+                    .refresh(&ctx.pool, hunt, &gate)
+                    .await?
+                    .ok_or(AppError::NotFound("hunt"))?;
+            }
+        }
+    }
+    Err(AppError::Unavailable("the hunt keeps changing; retry"))
+}
+
+/// The verdict before finds are settled: the answer when nothing matches, and the targets the
+/// geometry and the prerequisites admit.
+async fn judge(
+    ctx: &Ctx,
+    hunt: HuntId,
+    gate: &HuntGate,
+    team: TeamId,
+    fix: &Fix,
+    received_at: DateTime<Utc>,
+) -> Result<(CheckinResponse, Vec<VerdictTarget>), AppError> {
+    let policy = gate.rules.accuracy_policy;
+    let mut base = CheckinResponse {
         verdict: Verdict::NothingHere,
         reason: None,
         targets: Vec::new(),
         accuracy_m: fix.accuracy_m,
         policy,
-        team_score: score,
+        team_score: 0,
     };
-    let record = NewCheckin {
-        id: CheckinId::new_random(),
-        hunt,
-        player,
-        team,
-        idempotency_key: input.idempotency_key,
-        request_hash: &request_hash,
-        fix,
-        received_at,
-        verdict: Verdict::NothingHere,
-        response: &serde_json::Value::Null,
-    };
-
-    let matched: Vec<VerdictTarget> = match checkin::gate(
-        context.status,
-        &context.schedule,
-        &context.rules,
-        &fix,
-        received_at,
-    ) {
+    match checkin::gate(gate.status, &gate.schedule, &gate.rules, fix, received_at) {
         Gate::NotLive(reason) => {
-            response.verdict = Verdict::NotLive;
-            response.reason = Some(reason);
-            Vec::new()
+            base.verdict = Verdict::NotLive;
+            base.reason = Some(reason);
+            return Ok((base, Vec::new()));
         }
         Gate::TooInaccurate => {
-            response.verdict = Verdict::TooInaccurate;
-            Vec::new()
+            base.verdict = Verdict::TooInaccurate;
+            return Ok((base, Vec::new()));
         }
-        Gate::Open => {
-            let cached = ctx
-                .indexes
-                .get(&mut conn, hunt, context.targets_version)
-                .await?;
-            let admitted = cached.index.admitted(fix.position, fix.accuracy_m, policy);
-            let needs_finds = admitted.iter().any(|t| !t.prerequisites.is_empty());
-            let team_finds = if needs_finds {
-                db::checkins::team_finds(&mut conn, team).await?
-            } else {
-                Default::default()
-            };
-            let unlocked = checkin::unlocked(
-                admitted
-                    .iter()
-                    .map(|t| Admitted {
-                        target: t.id,
-                        prerequisites: t.prerequisites.clone(),
-                    })
-                    .collect(),
-                &team_finds,
-            );
-            unlocked
-                .iter()
-                .filter_map(|id| cached.index.get(*id))
-                .map(|t| VerdictTarget {
-                    id: t.id,
-                    name: t.name.clone(),
-                    points: t.points,
-                })
-                .collect()
-        }
+        Gate::Open => {}
+    }
+    let cached = ctx
+        .indexes
+        .get(&ctx.pool, hunt, gate.targets_version)
+        .await?;
+    let admitted = cached.index.admitted(fix.position, fix.accuracy_m, policy);
+    let team_finds = if admitted.iter().any(|t| !t.prerequisites.is_empty()) {
+        let mut conn = ctx.pool.get().await?;
+        db::checkins::team_finds(&mut conn, team).await?
+    } else {
+        Default::default()
     };
-
-    if matched.is_empty() {
-        let body = serde_json::to_value(&response).map_err(|e| AppError::Internal(e.into()))?;
-        let row = NewCheckin {
-            verdict: response.verdict,
-            response: &body,
-            ..record.clone()
-        };
-        if !db::checkins::insert(&mut conn, &row).await? {
-            return replay_after_race(ctx, &mut conn, player, input.idempotency_key, &request_hash)
-                .await;
-        }
-        Metrics::inc(&ctx.metrics.checkins);
-        return Ok(response);
-    }
-
-    let pairs: Vec<(TargetId, i32)> = matched.iter().map(|t| (t.id, t.points)).collect();
-    let base = response;
-    let record = &record;
-    let outcome = conn
-        .transaction::<_, AppError, _>(async |conn| {
-            let outcome = db::checkins::record_finds(
-                conn,
-                hunt,
-                team,
-                player,
-                record.id,
-                received_at,
-                &pairs,
-            )
-            .await?;
-            let (new_ids, score) = (outcome.new_ids.clone(), outcome.team_score);
-            let matched_ids: Vec<TargetId> = pairs.iter().map(|(id, _)| *id).collect();
-            let verdict = checkin::settle(&matched_ids, &new_ids);
-            let targets = if new_ids.is_empty() {
-                matched.clone()
-            } else {
-                matched
-                    .iter()
-                    .filter(|t| new_ids.contains(&t.id))
-                    .cloned()
-                    .collect()
-            };
-            let response = CheckinResponse {
-                verdict,
-                targets,
-                team_score: score,
-                ..base.clone()
-            };
-            let body = serde_json::to_value(&response).map_err(|e| AppError::Internal(e.into()))?;
-            let row = NewCheckin {
-                verdict,
-                response: &body,
-                ..record.clone()
-            };
-            if db::checkins::insert(conn, &row).await? {
-                if !new_ids.is_empty() {
-                    let found: Vec<&VerdictTarget> = response.targets.iter().collect();
-                    let finder = Finder {
-                        team,
-                        team_name: &team_name,
-                        player,
-                        handle: &context.handle,
-                    };
-                    let frozen = db::hunts::frozen_for_share(conn, hunt).await?;
-                    let events = find_events(&finder, &found, &outcome, frozen);
-                    db::events::append(conn, hunt, &events).await?;
-                    db::clues::reveal_after_targets(conn, hunt, team, &new_ids, received_at)
-                        .await?;
-                }
-                Ok(response)
-            } else {
-                // Lost a race with the same key: roll back our finds, answer with the winner's response.
-                Err(AppError::conflict("idempotency_race", "retry"))
-            }
+    let unlocked = checkin::unlocked(
+        admitted
+            .iter()
+            .map(|t| Admitted {
+                target: t.id,
+                prerequisites: t.prerequisites.clone(),
+            })
+            .collect(),
+        &team_finds,
+    );
+    let matched = unlocked
+        .iter()
+        .filter_map(|id| cached.index.get(*id))
+        .map(|t| VerdictTarget {
+            id: t.id,
+            name: t.name.clone(),
+            points: t.points,
         })
-        .await;
-    match outcome {
-        Ok(response) => {
-            Metrics::inc(&ctx.metrics.checkins);
-            if response.verdict == Verdict::Found {
-                ctx.sequencer.notify_one();
-                Metrics::inc(&ctx.metrics.checkins_found);
-            }
-            Ok(response)
-        }
-        Err(AppError::Conflict {
-            code: "idempotency_race",
-            ..
-        }) => replay_after_race(ctx, &mut conn, player, input.idempotency_key, &request_hash).await,
-        Err(e) => Err(e),
-    }
+        .collect();
+    Ok((base, matched))
 }
 
 fn replay(
@@ -275,54 +232,17 @@ fn replay(
     serde_json::from_value(response).map_err(|e| AppError::Internal(e.into()))
 }
 
-async fn replay_after_race(
+/// The stored answer of a known key, or `error`.
+async fn known_or(
     ctx: &Ctx,
-    conn: &mut diesel_async::AsyncPgConnection,
     player: PlayerId,
-    key: uuid::Uuid,
+    input: &CheckinInput,
     request_hash: &[u8],
+    error: AppError,
 ) -> Result<CheckinResponse, AppError> {
-    let (hash, response) = db::checkins::stored(conn, player, key)
-        .await?
-        .ok_or_else(|| {
-            AppError::Internal(anyhow::anyhow!(
-                "idempotency key conflict without a stored check-in"
-            ))
-        })?;
-    replay(&ctx.metrics, request_hash, &hash, response)
-}
-
-/// Who found: the team and the player, with the names events show.
-struct Finder<'a> {
-    team: TeamId,
-    team_name: &'a str,
-    player: PlayerId,
-    handle: &'a str,
-}
-
-/// One `target_found` (team audience) per new find and one `score_changed` (hunt audience; the
-/// team's only while the leaderboard is frozen).
-fn find_events(
-    f: &Finder<'_>,
-    found: &[&VerdictTarget],
-    outcome: &db::checkins::FindsOutcomeView,
-    frozen: bool,
-) -> Vec<NewEvent> {
-    let delta: i64 = found.iter().map(|t| i64::from(t.points)).sum();
-    let mut events: Vec<NewEvent> = found
-        .iter()
-        .map(|t| NewEvent {
-            kind: EventKind::TargetFound,
-            team: Some(f.team),
-            data: json!({"team_id": f.team, "target_id": t.id, "name": t.name, "points": t.points,
-                         "player_id": f.player, "handle": f.handle}),
-        })
-        .collect();
-    events.push(NewEvent {
-        kind: EventKind::ScoreChanged,
-        team: frozen.then_some(f.team),
-        data: json!({"team_id": f.team, "team_name": f.team_name, "score": outcome.team_score, "delta": delta,
-                     "player_id": f.player, "handle": f.handle, "player_score": outcome.player_score}),
-    });
-    events
+    let mut conn = ctx.pool.get().await?;
+    match db::checkins::stored(&mut conn, player, input.idempotency_key).await? {
+        Some((hash, response)) => replay(&ctx.metrics, request_hash, &hash, response),
+        None => Err(error),
+    }
 }

@@ -54,7 +54,7 @@ impl IndexCache {
     /// The hunt's index at `min_version` or newer, built from PostgreSQL when missing or older.
     pub async fn get(
         &self,
-        conn: &mut AsyncPgConnection,
+        pool: &db::Pool,
         hunt: HuntId,
         min_version: i64,
     ) -> Result<Arc<CachedIndex>, AppError> {
@@ -72,7 +72,8 @@ impl IndexCache {
         if let Some(hit) = self.cached(hunt, min_version) {
             return Ok(hit);
         }
-        let built = Arc::new(build(conn, hunt).await?);
+        let mut conn = pool.get().await?;
+        let built = Arc::new(build(&mut conn, hunt).await?);
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         let slot = entries.entry(hunt).or_insert_with(|| built.clone());
         if slot.version < built.version {

@@ -2,6 +2,8 @@
 
 pub mod auth;
 pub mod checkin;
+pub mod checkin_cache;
+pub mod checkin_writer;
 pub mod clues;
 pub mod game_master;
 pub mod hunts;
@@ -18,6 +20,8 @@ use std::sync::Arc;
 use crate::clock::Clock;
 use crate::db::Pool;
 use crate::telemetry::Metrics;
+use checkin_cache::{HuntGates, Memberships};
+use checkin_writer::CheckinWriter;
 use index_cache::IndexCache;
 use token_cache::TokenCache;
 
@@ -26,6 +30,11 @@ use token_cache::TokenCache;
 pub struct Ctx {
     pub pool: Pool,
     pub indexes: Arc<IndexCache>,
+    /// Hunt gates and memberships check-ins read from memory.
+    pub gates: Arc<HuntGates>,
+    pub members: Arc<Memberships>,
+    /// Group commit of check-ins.
+    pub writer: Arc<CheckinWriter>,
     pub tokens: Arc<TokenCache>,
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<Metrics>,
