@@ -2,7 +2,9 @@
 # Runs the performance benchmarks and prints their figures (see BENCHMARKS.md). Benchmarks print
 # numbers and assert nothing; on a shared machine run them 2-3 times and keep the median.
 #
-# Usage: ops/bench.sh [lookup|checkin_http|index_rebuild ...]   (default: all three, in that order)
+# Usage: ops/bench.sh [lookup|checkin_http|checkin_live|index_rebuild ...]
+#   (default: lookup checkin_http index_rebuild, in that order). checkin_live is checkin_http with
+#   NENUFAR_BENCH_SOCKETS (default 2,000) WebSocket clients subscribed to the hunt during the load.
 #
 # Builds in release (`cargo build --release --benches --bins`), starts a durable PostgreSQL+PostGIS
 # cluster of its own (fsync on: the HTTP check-in benchmark measures durable commits) in a fresh
@@ -21,8 +23,8 @@ benches=("$@")
 ((${#benches[@]})) || benches=(lookup checkin_http index_rebuild)
 for b in "${benches[@]}"; do
   case "$b" in
-    lookup | checkin_http | index_rebuild) ;;
-    *) echo "bench.sh: unknown benchmark $b (known: lookup, checkin_http, index_rebuild)" >&2; exit 2 ;;
+    lookup | checkin_http | checkin_live | index_rebuild) ;;
+    *) echo "bench.sh: unknown benchmark $b (known: lookup, checkin_http, checkin_live, index_rebuild)" >&2; exit 2 ;;
   esac
 done
 
@@ -36,8 +38,10 @@ step "building in release"
 cargo build --release --benches --bins
 nenufar="${CARGO_TARGET_DIR:-target}/release/nenufar"
 
+# checkin_live holds 2,000 WebSocket clients in the benchmark and as many sockets in the server.
+ulimit -n 20000 || echo "bench.sh: cannot raise the open-files limit (hard limit $(ulimit -Hn))" >&2
 step "machine"
-echo "cores: $(nproc); $(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -n 1); $(date -u +%FT%TZ)"
+echo "cores: $(nproc); $(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -n 1); $(date -u +%FT%TZ); load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
 step "starting a durable database cluster (fsync on)"
 # Short path under /tmp: the unix socket lives in it and must stay under 100 bytes.
@@ -62,5 +66,9 @@ export NENUFAR_BENCH_ADMIN_URL="$admin_url"
 for b in "${benches[@]}"; do
   step "benchmark $b"
   # `cargo bench` reuses the release build above and passes --bench to the binary.
-  cargo bench --quiet --bench "$b"
+  if [[ $b == checkin_live ]]; then
+    NENUFAR_BENCH_SOCKETS=${NENUFAR_BENCH_SOCKETS:-2000} cargo bench --quiet --bench checkin_http
+  else
+    cargo bench --quiet --bench "$b"
+  fi
 done

@@ -17,7 +17,9 @@
 //! `NENUFAR_BENCH_WARMUP_SECONDS` (3), `NENUFAR_BENCH_CONNECTIONS` (64), `NENUFAR_BENCH_POOL_SIZE`
 //! (passed to the server as `NENUFAR_DB_POOL_SIZE`; unset: the server's default),
 //! `NENUFAR_BENCH_PGBENCH` (`/usr/lib/postgresql/15/bin/pgbench`), `NENUFAR_BENCH_PROFILE_SQL=1`
-//! (a statement-level profile of the HTTP window, see `sqlprofile`; slows that run down).
+//! (a statement-level profile of the HTTP window, see `sqlprofile`; slows that run down),
+//! `NENUFAR_BENCH_SOCKETS` (0: WebSocket clients subscribed to the hunt during the load, each
+//! receiving its live events, see `sockets`; `ops/bench.sh checkin_live` sets 2,000).
 //! Without `--bench` (as under `cargo test` or nextest) it does nothing.
 #![expect(clippy::print_stdout, reason = "a benchmark prints its figures")]
 
@@ -25,6 +27,7 @@ mod load;
 mod meter;
 mod pgbench;
 mod setup;
+mod sockets;
 mod sqlprofile;
 
 use std::time::Instant;
@@ -62,6 +65,7 @@ struct Settings {
     connections: usize,
     pool_size: Option<String>,
     pgbench: String,
+    sockets: usize,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -76,6 +80,7 @@ fn main() -> anyhow::Result<()> {
         connections: env_or("NENUFAR_BENCH_CONNECTIONS", 64usize)?.max(1),
         pool_size: std::env::var("NENUFAR_BENCH_POOL_SIZE").ok(),
         pgbench: env_or("NENUFAR_BENCH_PGBENCH", PGBENCH.to_owned())?,
+        sockets: env_or("NENUFAR_BENCH_SOCKETS", 0usize)?,
     };
     let db = format!(
         "nenufar_bench_http_{}",
@@ -124,8 +129,39 @@ async fn run(settings: &Settings, db: &str) -> anyhow::Result<()> {
         settings.pool_size.as_deref().unwrap_or("default")
     );
 
+    let clients = if settings.sockets > 0 {
+        let (n, hunt, tokens) = (settings.sockets, hunt.clone(), tokens.clone());
+        let start = Instant::now();
+        let clients =
+            tokio::task::spawn_blocking(move || sockets::connect(n, addr, &hunt, &tokens))
+                .await??;
+        println!(
+            "checkin_http: {n} WebSocket clients subscribed to the hunt in {:.1} s",
+            start.elapsed().as_secs_f64()
+        );
+        Some(clients)
+    } else {
+        None
+    };
     let meter = Meter::new(&settings.admin, Some(server.child.id())).await?;
+    let before = clients.as_ref().map(|c| c.received.snapshot());
+    let load_start = Instant::now();
     let http = run_load(settings, addr, &hunt, &tokens, &meter).await?;
+    if let (Some(clients), Some(before)) = (clients, before) {
+        let secs = load_start.elapsed().as_secs_f64();
+        let after = clients.received.snapshot();
+        clients.stop();
+        println!(
+            "  live clients during the load ({secs:.0} s): {} events delivered ({:.0}/s, {:.0} per \
+             client), {:.1} MB; {} resync, {} closed",
+            after.0 - before.0,
+            (after.0 - before.0) as f64 / secs,
+            (after.0 - before.0) as f64 / settings.sockets as f64,
+            (after.1 - before.1) as f64 / 1e6,
+            after.2 - before.2,
+            after.3 - before.3
+        );
+    }
     drop(server);
     // Check-ins answered 200 (with a verdict) in the window; any other status is reported.
     let n = http.tally.statuses.get(&200).copied().unwrap_or(0);
