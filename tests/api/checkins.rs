@@ -239,21 +239,7 @@ async fn concurrent_check_ins_of_one_team_count_a_target_once() {
         vec![circle("c", EIFFEL.0, EIFFEL.1, 40.0, 7)],
     )
     .await;
-    let captain = app.player_in_team(&hunt).await;
-    let code = invite_code_of(&app, &hunt, &captain).await;
-    let mut members = vec![captain];
-    for _ in 0..9 {
-        let p = app.player().await;
-        let (status, _) = app
-            .post(
-                "/v1/teams/join",
-                Some(&p.token),
-                json!({"invite_code": code}),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK);
-        members.push(p);
-    }
+    let members = app.team_of(&hunt, 10).await;
     // Everyone twice at once, the second time with the same key (a client retry racing itself).
     let path = format!("/v1/hunts/{hunt}/checkins");
     let mut tasks = Vec::new();
@@ -390,4 +376,106 @@ async fn a_target_added_to_a_live_hunt_is_found_at_once_and_nothing_here_says_no
         (StatusCode::BAD_REQUEST, Some("invalid_geojson")),
         "{body}"
     );
+}
+
+#[tokio::test]
+async fn finds_committed_together_announce_every_step_of_the_team_score() {
+    let app = TestApp::spawn().await;
+    let staff = app.staff().await;
+    // 40 targets 200 m apart along a meridian, worth 1 to 40 points.
+    let targets: Vec<Value> = (0..40)
+        .map(|i| {
+            let lat = north_of(EIFFEL.0, 200.0 * f64::from(i));
+            circle(&format!("t{i}"), lat, EIFFEL.1, 30.0, i64::from(i) + 1)
+        })
+        .collect();
+    let (hunt, _) = live_hunt_with(&app, &staff, json!({"team_max_size": 10}), targets).await;
+    let members = app.team_of(&hunt, 10).await;
+    // 40 check-ins at once (each member at 4 targets), so the writer stores them in few batches.
+    let path = format!("/v1/hunts/{hunt}/checkins");
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let body = checkin_body(
+            north_of(EIFFEL.0, 200.0 * f64::from(i)),
+            EIFFEL.1,
+            5.0,
+            Utc::now(),
+        );
+        let (client, url, token) = (
+            app.client.clone(),
+            format!("{}{path}", app.base),
+            members[i as usize % 10].token.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let r = client
+                .post(url)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            (r.status(), r.json::<Value>().await.unwrap())
+        }));
+    }
+    let mut answered = Vec::new();
+    for t in tasks {
+        let (status, body) = t.await.unwrap();
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["verdict"], json!("found"), "{body}");
+        answered.push(body["team_score"].as_i64().unwrap());
+    }
+    let total: i64 = (1..=40).sum();
+    answered.sort_unstable();
+    answered.dedup();
+    assert_eq!(
+        answered.len(),
+        40,
+        "each answer holds its own step of the score"
+    );
+    assert_eq!(answered.last(), Some(&total));
+
+    // The score_changed events, in offset order, climb by their delta to the total, and each step
+    // is a score some answer reported; each player's own score climbs the same way.
+    let events = numbered_events(&app, &hunt, 40).await;
+    let mut team = 0;
+    let mut players: std::collections::HashMap<String, i64> = Default::default();
+    for e in &events {
+        let delta = e["delta"].as_i64().unwrap();
+        team += delta;
+        assert_eq!(e["score"].as_i64(), Some(team), "{e}");
+        assert!(answered.binary_search(&team).is_ok(), "{e}");
+        let player = players
+            .entry(e["player_id"].as_str().unwrap().to_owned())
+            .or_default();
+        *player += delta;
+        assert_eq!(e["player_score"].as_i64(), Some(*player), "{e}");
+    }
+    assert_eq!(team, total);
+}
+
+/// The data of the hunt's `score_changed` events in offset order, once `n` of them are numbered.
+async fn numbered_events(app: &TestApp, hunt: &str, n: usize) -> Vec<Value> {
+    #[derive(diesel::QueryableByName)]
+    struct Data {
+        #[diesel(sql_type = diesel::sql_types::Jsonb)]
+        data: Value,
+    }
+    use diesel_async::{AsyncConnection, RunQueryDsl};
+    let mut conn = diesel_async::AsyncPgConnection::establish(&app.db_url)
+        .await
+        .unwrap();
+    for _ in 0..100 {
+        let rows: Vec<Data> = diesel::sql_query(format!(
+            "select data from events where hunt_id = '{hunt}' and kind = 'score_changed' \
+             and event_offset is not null order by event_offset"
+        ))
+        .load(&mut conn)
+        .await
+        .unwrap();
+        if rows.len() >= n {
+            return rows.into_iter().map(|r| r.data).collect();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the sequencer did not number {n} score_changed events");
 }

@@ -3,8 +3,9 @@
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use diesel_async::{AsyncConnection, RunQueryDsl};
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::support::*;
 
@@ -32,6 +33,12 @@ fn free_port() -> u16 {
 }
 
 impl Node {
+    /// Kills the process at once (SIGKILL): no shutdown, whatever it was doing.
+    pub fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
     /// Starts a real server process on `db_url` and waits until it is ready.
     pub async fn start(db_url: &str) -> Self {
         let port = free_port();
@@ -116,6 +123,134 @@ async fn a_target_imported_through_node_a_is_found_through_node_b_right_after() 
         .get(&format!("/v1/hunts/{hunt}/progress"), Some(&p.token))
         .await;
     assert_eq!(progress["score"], json!(9));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_ins_acknowledged_before_a_node_is_killed_are_stored_and_counted_once() {
+    let db = fresh_database().await;
+    let mut node = Node::start(&db).await;
+    let staff = node.app.staff().await;
+    let hunt = node
+        .app
+        .draft_hunt(&staff, paris_area(), json!({"team_max_size": 5}))
+        .await;
+    // 100 targets 100 m apart along a meridian; check-ins alternate between them and the gaps.
+    let lat = |i: u32| 48.84 + 100.0 * f64::from(i) / 111_200.0;
+    let targets = (0..100)
+        .map(|i| circle(&format!("t{i}"), lat(i), 2.3, 20.0, 1))
+        .collect();
+    node.app.import(&staff, &hunt, collection(targets)).await;
+    node.app.publish(&staff, &hunt).await;
+    let mut players = Vec::new();
+    for _ in 0..4 {
+        players.extend(node.app.team_of(&hunt, 5).await);
+    }
+
+    // Every player posts check-ins back to back until the node dies; keep what was acknowledged.
+    let url = format!("{}/v1/hunts/{hunt}/checkins", node.app.base);
+    let acked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(String, Value, Value)>::new()));
+    let mut tasks = Vec::new();
+    for (n, p) in players.iter().enumerate() {
+        let (client, url, token, acked) = (
+            node.app.client.clone(),
+            url.clone(),
+            p.token.clone(),
+            acked.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            for k in 0u32.. {
+                let spot = (k * 7 + n as u32 * 13) % 200;
+                let body = checkin_body(
+                    lat(spot / 2) + f64::from(spot % 2) * 0.0004,
+                    2.3,
+                    5.0,
+                    chrono::Utc::now(),
+                );
+                let Ok(r) = client
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .json(&body)
+                    .send()
+                    .await
+                else {
+                    return;
+                };
+                let status = r.status();
+                let Ok(answer) = r.json::<Value>().await else {
+                    return;
+                };
+                assert_eq!(status, StatusCode::OK, "{answer}");
+                acked.lock().unwrap().push((token.clone(), body, answer));
+            }
+        }));
+    }
+    while acked.lock().unwrap().len() < 150 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    node.kill();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let acked = acked.lock().unwrap().clone();
+    assert!(acked.iter().any(|(_, _, a)| a["verdict"] == json!("found")));
+
+    // Every acknowledged check-in is stored with the answer it got.
+    let mut conn = diesel_async::AsyncPgConnection::establish(&db)
+        .await
+        .unwrap();
+    for (_, body, answer) in &acked {
+        let stored: Vec<Stored> =
+            diesel::sql_query("select response from checkins where idempotency_key = $1")
+                .bind::<diesel::sql_types::Uuid, _>(
+                    body["idempotency_key"]
+                        .as_str()
+                        .unwrap()
+                        .parse::<uuid::Uuid>()
+                        .unwrap(),
+                )
+                .load(&mut conn)
+                .await
+                .unwrap();
+        assert_eq!(stored.len(), 1, "{body}");
+        assert_eq!(&stored[0].response, answer);
+    }
+    // Scores are their finds counted once, whatever the kill interrupted.
+    let off: Vec<Off> = diesel::sql_query(
+        "select count(*) as n from teams t where score <> \
+             (select coalesce(sum(points), 0) from finds f where f.team_id = t.id) \
+         union all select count(*) from player_scores s where score <> \
+             (select coalesce(sum(points), 0) from finds f where f.player_id = s.player_id) \
+         union all select count(*) from finds f where not exists \
+             (select 1 from checkins c where c.id = f.checkin_id and c.verdict = 'found')",
+    )
+    .load(&mut conn)
+    .await
+    .unwrap();
+    assert!(
+        off.iter().all(|o| o.n == 0),
+        "team scores, player scores, finds without check-in"
+    );
+
+    // A new node answers every retry of an acknowledged check-in with the same answer.
+    let node = Node::start(&db).await;
+    let path = format!("/v1/hunts/{hunt}/checkins");
+    for (token, body, answer) in acked.iter().step_by(5) {
+        let (status, again) = node.app.post(&path, Some(token), body.clone()).await;
+        assert_eq!(status, StatusCode::OK, "{again}");
+        assert_eq!(&again, answer);
+    }
+}
+
+#[derive(diesel::QueryableByName)]
+struct Stored {
+    #[diesel(sql_type = diesel::sql_types::Jsonb)]
+    response: Value,
+}
+
+#[derive(diesel::QueryableByName)]
+struct Off {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
 }
 
 #[tokio::test]

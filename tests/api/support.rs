@@ -242,6 +242,38 @@ impl TestApp {
         p
     }
 
+    /// `n` players in one new team of `hunt` (the captain first, the others joined by invite code;
+    /// the hunt's `team_max_size` must allow `n`).
+    pub async fn team_of(&self, hunt: &str, n: usize) -> Vec<Player> {
+        let captain = self.player().await;
+        let (status, team) = self
+            .post(
+                &format!("/v1/hunts/{hunt}/teams"),
+                Some(&captain.token),
+                json!({"name": format!("team {}", &uuid::Uuid::new_v4().simple().to_string()[..8])}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{team}");
+        let code = team["invite_code"]
+            .as_str()
+            .expect("invite_code")
+            .to_owned();
+        let mut members = vec![captain];
+        for _ in 1..n {
+            let p = self.player().await;
+            let (status, body) = self
+                .post(
+                    "/v1/teams/join",
+                    Some(&p.token),
+                    json!({"invite_code": code}),
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            members.push(p);
+        }
+        members
+    }
+
     /// A check-in at (lat, lon) with `accuracy_m`, captured now, with a fresh key.
     pub async fn check_in(
         &self,
