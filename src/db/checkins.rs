@@ -214,11 +214,15 @@ struct LockedHuntRow {
     frozen: bool,
 }
 
+/// The writer's statements take a shared connection reference, so it can poll several at once:
+/// diesel-async then sends them back to back on the connection (a pipeline), in the order they
+/// were created, and PostgreSQL runs them in that order.
+///
 /// Share-locks the hunts (in id order, so concurrent writers never deadlock) until the
 /// transaction ends, and returns their revisions: no change to a hunt commits between the
 /// revision check and the check-ins' commit, and a freeze waits for the finds under way.
 pub async fn lock_hunts(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     hunts: &[HuntId],
 ) -> QueryResult<HashMap<HuntId, LockedHunt>> {
     let ids: Vec<uuid::Uuid> = hunts.iter().map(|h| h.0).collect();
@@ -229,7 +233,7 @@ pub async fn lock_hunts(
         )
         .bind::<Array<SqlUuid>, _>(ids),
     )
-    .load(conn)
+    .load(&mut conn)
     .await?;
     Ok(rows
         .into_iter()
@@ -259,7 +263,7 @@ struct TeamScoreRow {
 /// (`for key share`) of other writers' check-in rows of those teams, and two writers would
 /// deadlock.
 pub async fn team_scores(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     finding: &[TeamId],
     others: &[TeamId],
 ) -> QueryResult<HashMap<TeamId, i64>> {
@@ -274,7 +278,7 @@ pub async fn team_scores(
         .bind::<Array<SqlUuid>, _>(finding)
         .bind::<Array<SqlUuid>, _>(others),
     )
-    .load(conn)
+    .load(&mut conn)
     .await?;
     Ok(rows.into_iter().map(|r| (TeamId(r.id), r.score)).collect())
 }
@@ -316,7 +320,7 @@ pub struct NewFind {
 /// adds the new points to team and player scores, in one statement. The caller holds the teams'
 /// row locks (`team_scores`).
 pub async fn record_finds(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     candidates: &[FindCandidate],
 ) -> QueryResult<Vec<NewFind>> {
     if candidates.is_empty() {
@@ -359,7 +363,7 @@ pub async fn record_finds(
         .bind::<Array<Int4>, _>(candidates.iter().map(|c| c.points).collect::<Vec<_>>())
         .bind::<Array<Timestamptz>, _>(candidates.iter().map(|c| c.found_at).collect::<Vec<_>>()),
     )
-    .load(conn)
+    .load(&mut conn)
     .await?;
     Ok(rows
         .into_iter()
@@ -395,7 +399,7 @@ struct InsertedRow {
 /// Appends check-ins in one statement, in order; returns the ids stored. A check-in whose player
 /// already used its idempotency key (stored before, or earlier in the same batch) is not stored.
 pub async fn insert_many(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     rows: &[NewCheckin],
 ) -> QueryResult<HashSet<CheckinId>> {
     if rows.is_empty() {
@@ -430,7 +434,7 @@ pub async fn insert_many(
         .bind::<Array<Text>, _>(rows.iter().map(|r| r.verdict.as_str()).collect::<Vec<_>>())
         .bind::<Array<Jsonb>, _>(rows.iter().map(|r| &r.response).collect::<Vec<_>>()),
     )
-    .load(conn)
+    .load(&mut conn)
     .await?;
     Ok(inserted.into_iter().map(|r| CheckinId(r.id)).collect())
 }

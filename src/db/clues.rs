@@ -158,7 +158,7 @@ pub struct Unlock {
 /// Reveals to each finding team the clues unlocked by its new finds, with their `clue_revealed`
 /// events, in one statement. Returns how many were revealed.
 pub async fn reveal_after_targets(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     finds: &[Unlock],
 ) -> QueryResult<usize> {
     if finds.is_empty() {
@@ -185,7 +185,7 @@ pub async fn reveal_after_targets(
     .bind::<Array<SqlUuid>, _>(teams)
     .bind::<Array<SqlUuid>, _>(targets)
     .bind::<Array<Timestamptz>, _>(at))
-    .execute(conn)
+    .execute(&mut conn)
     .await
 }
 

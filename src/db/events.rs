@@ -14,13 +14,13 @@ pub async fn append(
     events: &[NewEvent],
 ) -> QueryResult<()> {
     let events: Vec<(HuntId, &NewEvent)> = events.iter().map(|e| (hunt, e)).collect();
-    append_many(conn, &events).await
+    append_many(&*conn, &events).await
 }
 
 /// Appends events of several hunts in one statement, in the order given (the sequencer numbers
 /// them after commit in insertion order).
 pub async fn append_many(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     events: &[(HuntId, &NewEvent)],
 ) -> QueryResult<()> {
     if events.is_empty() {
@@ -38,7 +38,7 @@ pub async fn append_many(
     .bind::<diesel::sql_types::Array<Text>, _>(kinds)
     .bind::<diesel::sql_types::Array<Nullable<SqlUuid>>, _>(teams)
     .bind::<diesel::sql_types::Array<Jsonb>, _>(data))
-    .execute(conn)
+    .execute(&mut conn)
     .await
     .map(drop)
 }
