@@ -155,7 +155,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Demo { fixture } => {
             let state = prepare(&config).await?;
             let owner = service::seed::demo_owner(&state.ctx).await?;
-            let hunt = service::seed::seed_hunt(&state.ctx, owner, &fixture).await?;
+            let hunt = service::seed::demo_hunt(&state.ctx, owner, &fixture).await?;
             let base = format!("http://{}", config.bind);
             say(format!(
                 "\nnenufar demo is up\n  API:      {base}/v1\n  docs:     {base}/docs\n  OpenAPI:  {base}/openapi.json\n  health:   {base}/healthz\n\

@@ -13,7 +13,7 @@ use super::publish::publish_hunt;
 use super::targets::import_targets;
 use crate::db;
 use crate::domain::account::Principal;
-use crate::domain::hunt::{Rules, Schedule};
+use crate::domain::hunt::{HuntStatus, Rules, Schedule};
 use crate::domain::ids::{HuntId, OrgId};
 use crate::error::AppError;
 
@@ -68,6 +68,36 @@ pub async fn seed_hunt(ctx: &Ctx, owner: Principal, dir: &Path) -> anyhow::Resul
         .map_err(describe)?;
     publish_hunt(ctx, owner, hunt.id).await.map_err(describe)?;
     Ok(hunt.id)
+}
+
+/// The demo hunt: the organisation's newest published hunt with the fixture's title while it
+/// stays live for at least another hour (a demo restarted on the same embedded database keeps its
+/// players, teams and finds), or a fresh one loaded from `dir`.
+pub async fn demo_hunt(ctx: &Ctx, owner: Principal, dir: &Path) -> anyhow::Result<HuntId> {
+    let path = dir.join("hunt.json");
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let fixture: HuntFixture =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    let Principal::Staff { org, .. } = owner else {
+        anyhow::bail!("the demo hunt belongs to a staff member's organisation");
+    };
+    let now = ctx.clock.now();
+    let mut conn = ctx.pool.get().await?;
+    let reusable = db::hunts::list_for_org(&mut conn, org)
+        .await?
+        .into_iter()
+        .find(|h| {
+            h.title == fixture.title
+                && h.status == HuntStatus::Published
+                && h.schedule.live_at <= now
+                && h.schedule.ends_at > now + Duration::hours(1)
+        });
+    drop(conn);
+    match reusable {
+        Some(h) => Ok(h.id),
+        None => seed_hunt(ctx, owner, dir).await,
+    }
 }
 
 fn describe(e: AppError) -> anyhow::Error {

@@ -192,3 +192,42 @@ async fn patch_changes_fields_and_keeps_them_valid() {
     let (_, list) = app.get("/v1/hunts", Some(&staff.token)).await;
     assert_eq!(list["hunts"].as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn the_demo_reuses_its_live_hunt_and_loads_a_new_one_when_it_is_about_to_end() {
+    use nenufar::service::seed;
+    let app = TestApp::spawn().await;
+    let ctx = &app.state.ctx;
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/paris");
+    let owner = seed::demo_owner(ctx).await.unwrap();
+    let first = seed::demo_hunt(ctx, owner, &fixture).await.unwrap();
+    let again = seed::demo_hunt(ctx, seed::demo_owner(ctx).await.unwrap(), &fixture)
+        .await
+        .unwrap();
+    assert_eq!(first, again, "a restarted demo keeps its hunt");
+
+    // Once the hunt has less than an hour to run, the next demo loads a fresh one.
+    let staff = app
+        .post(
+            "/v1/staff/login",
+            None,
+            json!({"email": seed::DEMO_EMAIL, "password": seed::DEMO_PASSWORD}),
+        )
+        .await
+        .1["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let ends = (chrono::Utc::now() + chrono::Duration::minutes(30)).to_rfc3339();
+    let (status, body) = app
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/v1/hunts/{first}"),
+            Some(&staff),
+            Some(json!({"ends_at": ends})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let next = seed::demo_hunt(ctx, owner, &fixture).await.unwrap();
+    assert_ne!(next, first);
+}
