@@ -1,15 +1,16 @@
 //! One hunt's feed on this node: reads numbered events after its head, folds them into the
-//! boards, keeps recent frames for resumes, and hands each frame to the sessions allowed to see it.
+//! boards, keeps recent frames for resumes, and hands each batch of frames to the fan-out pass.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use axum::extract::ws::Utf8Bytes;
+use bytes::Bytes;
 use serde_json::json;
-use tokio::sync::mpsc;
 
 use super::boards::{Boards, RankMove};
+use super::fanout::{self, Target};
+use super::outbox::Outbox;
+use super::wire;
 use crate::db;
 use crate::domain::event::{Event, EventKind};
 use crate::domain::ids::{HuntId, TeamId};
@@ -20,7 +21,8 @@ const RECENT: usize = 4096;
 /// Events read per database round trip while catching up.
 const READ_BATCH: i64 = 2000;
 
-/// A frame ready to send, serialised once for every socket that receives it.
+/// A frame ready to send, serialised once (WebSocket header and JSON) for every socket that
+/// receives it.
 #[derive(Debug, Clone)]
 pub struct Frame {
     pub hunt: HuntId,
@@ -28,16 +30,15 @@ pub struct Frame {
     /// Derived frames (`rank_changed`, `leaderboard`) share the offset of the event that caused them.
     pub derived: bool,
     pub team: Option<TeamId>,
-    pub text: Utf8Bytes,
+    /// The whole WebSocket frame.
+    pub wire: Bytes,
 }
 
 /// A session's registration: what it may see and where its frames go.
 #[derive(Debug)]
 struct Subscriber {
     team: Option<TeamId>,
-    tx: mpsc::Sender<Frame>,
-    /// Set when the session's queue overflowed: it must resync.
-    overflowed: Arc<AtomicBool>,
+    outbox: Arc<Outbox>,
 }
 
 #[derive(Debug, Default)]
@@ -45,9 +46,29 @@ struct State {
     head: i64,
     recent: VecDeque<Frame>,
     subscribers: HashMap<u64, Subscriber>,
+    /// The subscribers as the fan-out pass walks them, rebuilt after any change.
+    targets: Option<Arc<[Target]>>,
     boards: Boards,
     /// The boards as they were when the leaderboard was frozen, and the offset they include.
     frozen: Option<(Boards, i64)>,
+}
+
+impl State {
+    fn targets(&mut self) -> Arc<[Target]> {
+        let subscribers = &self.subscribers;
+        self.targets
+            .get_or_insert_with(|| {
+                subscribers
+                    .iter()
+                    .map(|(id, s)| Target {
+                        id: *id,
+                        team: s.team,
+                        outbox: s.outbox.clone(),
+                    })
+                    .collect()
+            })
+            .clone()
+    }
 }
 
 /// A hunt's feed. `catch_up` is the only writer; sessions register and read.
@@ -64,7 +85,8 @@ pub struct Feed {
 pub struct Registration {
     pub head: i64,
     pub backlog: Option<Vec<Frame>>,
-    pub overflowed: Arc<AtomicBool>,
+    /// The client has every event up to here once the backlog is sent.
+    pub through: i64,
 }
 
 impl Feed {
@@ -91,7 +113,9 @@ impl Feed {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Reads and applies every numbered event after the head. Safe to call from anywhere, any time.
+    /// Reads and applies every numbered event after the head, and fans each batch out before
+    /// reading the next (so every socket gets frames in offset order). Safe to call from anywhere,
+    /// any time.
     pub async fn catch_up(&self, pool: &db::Pool) -> Result<(), AppError> {
         let _one_at_a_time = self.catching_up.lock().await;
         let mut conn = pool.get().await?;
@@ -99,8 +123,23 @@ impl Feed {
             let head = self.state().head;
             let events = db::events::read(&mut conn, self.hunt, head, READ_BATCH, None).await?;
             let n = events.len();
-            for e in events {
-                self.apply(&e);
+            if n > 0 {
+                let (frames, targets) = {
+                    let mut st = self.state();
+                    let mut frames = Vec::with_capacity(n);
+                    for e in &events {
+                        self.apply(&mut st, e, &mut frames);
+                    }
+                    (Arc::from(frames), st.targets())
+                };
+                let gone = fanout::deliver(self.hunt, frames, targets).await;
+                if !gone.is_empty() {
+                    let mut st = self.state();
+                    for id in gone {
+                        st.subscribers.remove(&id);
+                    }
+                    st.targets = None;
+                }
             }
             if (n as i64) < READ_BATCH {
                 return Ok(());
@@ -108,8 +147,8 @@ impl Feed {
         }
     }
 
-    fn apply(&self, e: &Event) {
-        let mut st = self.state();
+    /// Folds one event into the state; appends its frame and the frames it causes to `out`.
+    fn apply(&self, st: &mut State, e: &Event, out: &mut Vec<Frame>) {
         st.head = e.offset;
         let moves = st.boards.apply(e);
         match e.kind {
@@ -122,50 +161,39 @@ impl Feed {
             offset: e.offset,
             derived: false,
             team: e.team,
-            text: e.frame().into(),
+            wire: wire::text(&e.frame()),
         };
         if st.recent.len() == RECENT {
             st.recent.pop_front();
         }
         st.recent.push_back(frame.clone());
-        let mut extra = Vec::new();
+        out.push(frame);
         if st.frozen.is_none() {
             if let Some(moved) = moves.first() {
                 let teams: HashSet<TeamId> =
                     st.subscribers.values().filter_map(|s| s.team).collect();
-                extra.push(rank_frame(self.hunt, e.offset, moved));
+                out.push(rank_frame(self.hunt, e.offset, moved));
                 for t in teams {
                     if let Some(m) = st.boards.shifted(moved, t) {
-                        extra.push(rank_frame(self.hunt, e.offset, &m));
+                        out.push(rank_frame(self.hunt, e.offset, &m));
                     }
                 }
             }
             if e.kind == EventKind::LeaderboardUnfrozen {
-                extra.push(board_frame(self.hunt, e.offset, &st.boards));
+                out.push(board_frame(self.hunt, e.offset, &st.boards));
             }
         }
-        let State { subscribers, .. } = &mut *st;
-        subscribers.retain(|_, sub| {
-            for f in std::iter::once(&frame).chain(extra.iter()) {
-                if f.team.is_some() && f.team != sub.team {
-                    continue;
-                }
-                if sub.tx.try_send(f.clone()).is_err() {
-                    sub.overflowed.store(true, Ordering::Release);
-                    return false;
-                }
-            }
-            true
-        });
     }
 
     /// Registers a session that has seen everything up to `after` (`None`: live events only).
+    /// Its outbox holds live frames from now on until the session has sent `subscribed` and the
+    /// backlog (see [`Outbox::release`]).
     pub fn register(
         &self,
         id: u64,
         team: Option<TeamId>,
         after: Option<i64>,
-        tx: mpsc::Sender<Frame>,
+        outbox: Arc<Outbox>,
     ) -> Registration {
         let mut st = self.state();
         let head = st.head;
@@ -186,25 +214,24 @@ impl Feed {
                 })
             }
         };
-        let overflowed = Arc::new(AtomicBool::new(false));
-        st.subscribers.insert(
-            id,
-            Subscriber {
-                team,
-                tx,
-                overflowed: overflowed.clone(),
-            },
-        );
+        let through = after.map_or(head, |a| a.max(head));
+        outbox.hold(self.hunt, after.unwrap_or(head), through);
+        st.subscribers.insert(id, Subscriber { team, outbox });
+        st.targets = None;
         Registration {
             head,
             backlog,
-            overflowed,
+            through,
         }
     }
 
     /// Forgets a session.
     pub fn unregister(&self, id: u64) {
-        self.state().subscribers.remove(&id);
+        let mut st = self.state();
+        if st.subscribers.remove(&id).is_some() {
+            // Also lets go of the outbox, so the socket closes when its session ends.
+            st.targets = None;
+        }
     }
 
     /// Number of sessions subscribed here.
@@ -242,7 +269,7 @@ fn rank_frame(hunt: HuntId, offset: i64, m: &RankMove) -> Frame {
         offset,
         derived: true,
         team: Some(m.team),
-        text: text.into(),
+        wire: wire::text(&text),
     }
 }
 
@@ -259,6 +286,6 @@ fn board_frame(hunt: HuntId, offset: i64, boards: &Boards) -> Frame {
         offset,
         derived: true,
         team: None,
-        text: text.into(),
+        wire: wire::text(&text),
     }
 }

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::feed::Feed;
+use super::keepalive::Keepalive;
 use crate::db;
 use crate::domain::ids::HuntId;
 use crate::error::AppError;
@@ -14,6 +15,8 @@ pub struct Hub {
     pool: db::Pool,
     feeds: Mutex<HashMap<HuntId, Arc<Feed>>>,
     next_session: AtomicU64,
+    /// Pings every WebSocket connection of this node and closes the silent ones.
+    pub keepalive: Arc<Keepalive>,
 }
 
 impl std::fmt::Debug for Hub {
@@ -30,6 +33,7 @@ impl Hub {
             pool,
             feeds: Mutex::new(HashMap::new()),
             next_session: AtomicU64::new(1),
+            keepalive: Arc::default(),
         }
     }
 

@@ -2,7 +2,12 @@
 //! leaderboards, and fan events out to WebSocket sessions; the LISTEN relay that wakes them.
 
 pub mod boards;
+pub mod fanout;
 pub mod feed;
+pub mod handshake;
 pub mod hub;
+pub mod keepalive;
+pub mod outbox;
 pub mod relay;
 pub mod session;
+pub mod wire;

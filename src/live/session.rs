@@ -1,30 +1,32 @@
-//! One WebSocket session: subscribe/unsubscribe messages, backlog then live frames in offset order,
-//! pings every 20 s, close after 60 s of silence, resync and close when the client falls too far behind.
+//! One WebSocket session over its TCP stream: reads client frames, answers subscribe/unsubscribe,
+//! sends `subscribed` and the backlog before live frames. Live frames and the keep-alive's pings
+//! reach the socket through the connection's outbox, mostly without waking this task; it only
+//! flushes what the socket could not take at once.
 
-use std::collections::HashMap;
+use std::io;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use axum::extract::ws::{Message, WebSocket};
-use futures_util::{SinkExt, StreamExt};
+use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::json;
-use tokio::sync::mpsc;
+use tokio::net::TcpStream;
 
-use super::feed::Frame;
 use super::hub::Hub;
+use super::outbox::Outbox;
+use super::wire::{self, Incoming, Reader};
 use crate::db;
 use crate::domain::ids::{HuntId, PlayerId, TeamId};
 use crate::error::AppError;
 
-/// Frames queued per session before it counts as too far behind.
-pub const QUEUE: usize = 512;
-/// Ping period and the silence after which a session is closed.
-pub const PING_EVERY: Duration = Duration::from_secs(20);
-pub const SILENCE_LIMIT: Duration = Duration::from_secs(60);
+/// How long a session that sent its close frame waits for the client's.
+const CLOSE_GRACE: Duration = Duration::from_secs(5);
 /// Backlog events read per database round trip.
 const BACKLOG_BATCH: i64 = 500;
+/// Backlog frames queued ahead of the socket before the session waits for the client to read.
+const BACKLOG_WINDOW: usize = 64;
+/// Bytes read per system call (on the stack: an idle session keeps no read buffer).
+const READ_CHUNK: usize = 4096;
 
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -46,167 +48,271 @@ pub struct SessionCtx {
     pub pool: db::Pool,
 }
 
-struct Subscription {
-    /// Last event offset delivered for this hunt.
-    last: i64,
+/// The connection was closed or failed: the session ends.
+struct Ended;
+
+struct Session {
+    id: u64,
+    ctx: SessionCtx,
+    peer: Peer,
+    stream: Arc<TcpStream>,
+    outbox: Arc<Outbox>,
+    reader: Reader,
+    /// Hunts this session is registered with.
+    hunts: Vec<HuntId>,
+    /// The client sent its close frame.
+    client_closed: bool,
 }
 
-/// Runs a session until the client leaves, falls behind, or goes silent.
-pub async fn run(socket: WebSocket, ctx: SessionCtx, peer: Peer) {
-    let id = ctx.hub.next_session_id();
-    let (tx, mut rx) = mpsc::channel::<Frame>(QUEUE);
-    let mut overflowed_flags: Vec<Arc<AtomicBool>> = Vec::new();
-    let mut subs: HashMap<HuntId, Subscription> = HashMap::new();
-    let (mut sink, mut stream) = socket.split();
-    let mut ping = tokio::time::interval(PING_EVERY);
-    ping.tick().await;
-    let mut last_heard = Instant::now();
+/// Runs a session on an upgraded connection (`first`: bytes read past the HTTP request) until the
+/// client leaves, falls behind, or goes silent.
+pub async fn run(stream: TcpStream, first: Bytes, ctx: SessionCtx, peer: Peer) {
+    // Frames are whole messages written at once: nothing to gain from Nagle's delay.
+    let _ = stream.set_nodelay(true);
+    let stream = Arc::new(stream);
+    let outbox = Arc::new(Outbox::new(stream.clone()));
+    let mut session = Session {
+        id: ctx.hub.next_session_id(),
+        ctx,
+        peer,
+        stream,
+        outbox,
+        reader: Reader::default(),
+        hunts: Vec::new(),
+        client_closed: false,
+    };
+    let slot = session.ctx.hub.keepalive.add(session.outbox.clone());
+    let opened = session.received(&first).await;
+    // `first` may share the HTTP server's read buffer (kilobytes): let it go before idling.
+    drop(first);
+    if opened.is_ok() {
+        let _ = session.serve().await;
+    }
+    session.ctx.hub.keepalive.remove(slot, &session.outbox);
+    for hunt in &session.hunts {
+        if let Some(feed) = session.ctx.hub.existing(*hunt) {
+            feed.unregister(session.id);
+        }
+    }
+    // The socket closes when this task drops its handle.
+    session.outbox.shut();
+}
 
-    let outcome: Result<(), ()> = async {
-        loop {
-            if overflowed_flags.iter().any(|f| f.load(Ordering::Acquire)) {
-                for (hunt, sub) in &subs {
-                    let msg = json!({"type": "resync", "hunt_id": hunt, "after": sub.last}).to_string();
-                    let _ = sink.send(Message::Text(msg.into())).await;
-                }
-                let _ = sink.send(Message::Close(None)).await;
-                return Err(());
-            }
+impl Session {
+    async fn serve(&mut self) -> Result<(), Ended> {
+        while !self.outbox.finished() {
+            let pending = self.outbox.pending();
             tokio::select! {
-                incoming = stream.next() => {
-                    let Some(Ok(msg)) = incoming else { return Ok(()) };
-                    last_heard = Instant::now();
-                    let text = match msg {
-                        Message::Text(t) => t,
-                        Message::Close(_) => return Ok(()),
-                        _ => continue,
-                    };
-                    match serde_json::from_str::<ClientMessage>(text.as_str()) {
-                        Ok(ClientMessage::Subscribe { hunt_id, after }) => {
-                            if subs.remove(&hunt_id).is_some() {
-                                ctx.hub.feed(hunt_id).unregister(id);
-                            }
-                            match subscribe(&ctx, id, peer, hunt_id, after, &tx, &mut sink).await {
-                                Ok((last, flag)) => {
-                                    subs.insert(hunt_id, Subscription { last });
-                                    overflowed_flags.push(flag);
-                                }
-                                Err(SubscribeError::Socket) => return Err(()),
-                                Err(SubscribeError::Refused(code, message)) => {
-                                    let msg = json!({"type": "error", "hunt_id": hunt_id, "code": code, "message": message});
-                                    sink.send(Message::Text(msg.to_string().into())).await.map_err(drop)?;
-                                }
-                            }
-                        }
-                        Ok(ClientMessage::Unsubscribe { hunt_id }) => {
-                            ctx.hub.feed(hunt_id).unregister(id);
-                            subs.remove(&hunt_id);
-                            let msg = json!({"type": "unsubscribed", "hunt_id": hunt_id});
-                            sink.send(Message::Text(msg.to_string().into())).await.map_err(drop)?;
-                        }
-                        Err(e) => {
-                            let msg = json!({"type": "error", "code": "invalid_request", "message": e.to_string()});
-                            sink.send(Message::Text(msg.to_string().into())).await.map_err(drop)?;
-                        }
+                ready = self.stream.readable() => {
+                    ready.map_err(|_| Ended)?;
+                    let bytes = self.read()?;
+                    if !bytes.is_empty() {
+                        self.received(&bytes).await?;
                     }
                 }
-                frame = rx.recv() => {
-                    let Some(frame) = frame else { continue };
-                    let Some(sub) = subs.get_mut(&frame.hunt) else { continue };
-                    if !frame.derived {
-                        if frame.offset <= sub.last {
-                            continue;
-                        }
-                        sub.last = frame.offset;
+                ready = async {
+                    if pending {
+                        self.stream.writable().await
+                    } else {
+                        self.outbox.wanted().await;
+                        Ok(())
                     }
-                    sink.send(Message::Text(frame.text.clone())).await.map_err(drop)?;
-                }
-                _ = ping.tick() => {
-                    if last_heard.elapsed() > SILENCE_LIMIT {
-                        let _ = sink.send(Message::Close(None)).await;
-                        return Ok(());
-                    }
-                    sink.send(Message::Ping(Default::default())).await.map_err(drop)?;
+                } => {
+                    ready.map_err(|_| Ended)?;
+                    self.outbox.flush();
                 }
             }
         }
+        if !self.client_closed {
+            // Our close frame is out: give the client a moment to answer it, so the connection
+            // ends with a clean close rather than a reset.
+            let _ = tokio::time::timeout(CLOSE_GRACE, self.until_client_closes()).await;
+        }
+        Ok(())
     }
-    .await;
-    let _ = outcome;
-    for hunt in subs.keys() {
-        ctx.hub.feed(*hunt).unregister(id);
+
+    async fn until_client_closes(&mut self) {
+        while !self.client_closed {
+            if self.stream.readable().await.is_err() {
+                return;
+            }
+            match self.read() {
+                Ok(bytes) if !bytes.is_empty() => {
+                    if self.received(&bytes).await.is_err() {
+                        return;
+                    }
+                }
+                Ok(_) => {}
+                Err(Ended) => return,
+            }
+        }
     }
-}
 
-enum SubscribeError {
-    Socket,
-    Refused(&'static str, String),
-}
+    /// Reads what the socket has (possibly nothing: readiness can be stale). `Ended` at the end of
+    /// the stream or on an error.
+    fn read(&self) -> Result<Vec<u8>, Ended> {
+        let mut chunk = [0u8; READ_CHUNK];
+        let mut bytes = Vec::new();
+        loop {
+            match self.stream.try_read(&mut chunk) {
+                Ok(0) => return Err(Ended),
+                Ok(n) => {
+                    bytes.extend_from_slice(&chunk[..n]);
+                    if n < chunk.len() {
+                        return Ok(bytes);
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(bytes),
+                Err(_) => return Err(Ended),
+            }
+        }
+    }
 
-type Sink = futures_util::stream::SplitSink<WebSocket, Message>;
+    /// Handles the client's bytes: every complete message in them, in order.
+    async fn received(&mut self, bytes: &[u8]) -> Result<(), Ended> {
+        let mut messages = Vec::new();
+        let parsed = self.reader.push(bytes, &mut messages);
+        if !messages.is_empty() {
+            self.outbox.heard();
+        }
+        for m in messages {
+            self.message(m).await?;
+        }
+        if let Err(e) = parsed {
+            tracing::debug!(error = %e, "closing a live connection that broke the protocol");
+            self.outbox.close(Some(e.close_code()));
+        }
+        Ok(())
+    }
 
-/// Registers with the hunt's feed and sends `subscribed` then the backlog after `after`.
-/// Returns the last offset delivered and the feed's overflow flag for this session.
-async fn subscribe(
-    ctx: &SessionCtx,
-    id: u64,
-    peer: Peer,
-    hunt: HuntId,
-    after: Option<i64>,
-    tx: &mpsc::Sender<Frame>,
-    sink: &mut Sink,
-) -> Result<(i64, Arc<AtomicBool>), SubscribeError> {
-    let refused = |e: AppError| {
-        let (_, code) = e.status_and_code();
-        SubscribeError::Refused(
-            code,
-            if code == "internal" {
-                "internal error".into()
+    async fn message(&mut self, m: Incoming) -> Result<(), Ended> {
+        match m {
+            Incoming::Close(code) => {
+                self.client_closed = true;
+                // Echo the client's code (RFC 6455 5.5.1); a no-op if ours is already queued.
+                self.outbox.close(Some(code.unwrap_or(wire::CLOSE_NORMAL)));
+            }
+            _ if self.outbox.closing() => {}
+            Incoming::Ping(payload) => self.outbox.send(wire::pong(&payload)),
+            Incoming::Pong | Incoming::Binary => {}
+            Incoming::Text(text) => match serde_json::from_str::<ClientMessage>(&text) {
+                Ok(ClientMessage::Subscribe { hunt_id, after }) => {
+                    // Boxed: the database work is large and only lives while subscribing, so an
+                    // idle session's task stays small.
+                    Box::pin(self.subscribe(hunt_id, after)).await?;
+                }
+                Ok(ClientMessage::Unsubscribe { hunt_id }) => {
+                    self.leave(hunt_id);
+                    self.send_json(json!({"type": "unsubscribed", "hunt_id": hunt_id}));
+                }
+                Err(e) => self.send_json(
+                    json!({"type": "error", "code": "invalid_request", "message": e.to_string()}),
+                ),
+            },
+        }
+        Ok(())
+    }
+
+    fn send_json(&self, msg: serde_json::Value) {
+        self.outbox.send(wire::text(&msg.to_string()));
+    }
+
+    fn leave(&mut self, hunt: HuntId) {
+        if let Some(feed) = self.ctx.hub.existing(hunt) {
+            feed.unregister(self.id);
+        }
+        self.outbox.forget(hunt);
+        self.hunts.retain(|h| *h != hunt);
+    }
+
+    /// Registers with the hunt's feed, sends `subscribed` then the backlog after `after`, then
+    /// lets the live frames held meanwhile follow. A refusal is answered with an `error` message.
+    async fn subscribe(&mut self, hunt: HuntId, after: Option<i64>) -> Result<(), Ended> {
+        self.leave(hunt);
+        let refused = |e: AppError| {
+            let (_, code) = e.status_and_code();
+            let message = if code == "internal" {
+                "internal error".to_owned()
             } else {
                 e.to_string()
-            },
-        )
-    };
-    let team = visible_team(&ctx.pool, hunt, peer.player)
-        .await
-        .map_err(refused)?;
-    let feed = ctx.hub.current(&ctx.pool, hunt).await.map_err(refused)?;
-    let reg = feed.register(id, team, after, tx.clone());
-    let msg = json!({"type": "subscribed", "hunt_id": hunt, "head": reg.head}).to_string();
-    sink.send(Message::Text(msg.into()))
-        .await
-        .map_err(|_| SubscribeError::Socket)?;
-    let Some(after) = after else {
-        return Ok((reg.head, reg.overflowed));
-    };
-    match reg.backlog {
-        Some(frames) => {
-            for f in frames {
-                sink.send(Message::Text(f.text))
-                    .await
-                    .map_err(|_| SubscribeError::Socket)?;
+            };
+            json!({"type": "error", "hunt_id": hunt, "code": code, "message": message})
+        };
+        let registered = async {
+            let team = visible_team(&self.ctx.pool, hunt, self.peer.player).await?;
+            let feed = self.ctx.hub.current(&self.ctx.pool, hunt).await?;
+            Ok::<_, AppError>((team, feed))
+        };
+        let (team, feed) = match registered.await {
+            Ok(r) => r,
+            Err(e) => {
+                self.send_json(refused(e));
+                return Ok(());
             }
-        }
-        None => {
-            let mut conn = ctx.pool.get().await.map_err(|e| refused(e.into()))?;
-            let mut from = after;
-            while from < reg.head {
-                let events = db::events::read(&mut conn, hunt, from, BACKLOG_BATCH, Some(team))
-                    .await
-                    .map_err(|e| refused(e.into()))?;
-                let Some(last) = events.last().map(|e| e.offset) else {
-                    break;
-                };
-                for e in events.iter().filter(|e| e.offset <= reg.head) {
-                    sink.send(Message::Text(e.frame().into()))
-                        .await
-                        .map_err(|_| SubscribeError::Socket)?;
+        };
+        let reg = feed.register(self.id, team, after, self.outbox.clone());
+        self.hunts.push(hunt);
+        self.send_json(json!({"type": "subscribed", "hunt_id": hunt, "head": reg.head}));
+        if let Some(after) = after {
+            let sent = match reg.backlog {
+                Some(frames) => {
+                    for f in frames {
+                        if !self.backlog(hunt, f.offset, f.wire).await {
+                            break;
+                        }
+                    }
+                    Ok(())
                 }
-                from = last;
+                None => self.backlog_from_log(hunt, team, after, reg.head).await,
+            };
+            if let Err(e) = sent {
+                self.leave(hunt);
+                self.send_json(refused(e));
+                return Ok(());
             }
         }
+        // A no-op if the connection started closing meanwhile (its queue then ends with the close).
+        self.outbox.release(hunt, reg.through);
+        Ok(())
     }
-    Ok((reg.head.max(after), reg.overflowed))
+
+    /// Sends the events of `hunt` visible to `team` after `after` up to `head`, from the log.
+    async fn backlog_from_log(
+        &self,
+        hunt: HuntId,
+        team: Option<TeamId>,
+        after: i64,
+        head: i64,
+    ) -> Result<(), AppError> {
+        let mut conn = self.ctx.pool.get().await?;
+        let mut from = after;
+        while from < head {
+            let events = db::events::read(&mut conn, hunt, from, BACKLOG_BATCH, Some(team)).await?;
+            let Some(last) = events.last().map(|e| e.offset) else {
+                break;
+            };
+            for e in events.iter().filter(|e| e.offset <= head) {
+                if !self.backlog(hunt, e.offset, wire::text(&e.frame())).await {
+                    return Ok(());
+                }
+            }
+            from = last;
+        }
+        Ok(())
+    }
+
+    /// Queues one backlog frame, then waits while the client has many unread ones. False when
+    /// the connection is closing (or failed): the rest of the backlog is not sent.
+    async fn backlog(&self, hunt: HuntId, offset: i64, frame: Bytes) -> bool {
+        self.outbox.send_event(hunt, offset, frame);
+        while self.outbox.queued() > BACKLOG_WINDOW && !self.outbox.closing() {
+            if self.stream.writable().await.is_err() {
+                return false;
+            }
+            self.outbox.flush();
+        }
+        !self.outbox.closing()
+    }
 }
 
 /// The player's team in a hunt players can see; `NotFound` for drafts and unknown hunts.

@@ -86,9 +86,9 @@ pub async fn broadcast(
         return Err(AppError::invalid("message must have 1 to 1000 characters"));
     }
     let mut conn = ctx.pool.get().await?;
-    db::hunts::get_for_org(&mut conn, org, hunt, false)
-        .await?
-        .ok_or(AppError::NotFound("hunt"))?;
+    if !db::hunts::belongs_to_org(&mut conn, org, hunt).await? {
+        return Err(AppError::NotFound("hunt"));
+    }
     if let Some(team) = team {
         if !db::teams::belongs_to(&mut conn, hunt, team).await? {
             return Err(AppError::NotFound("team"));

@@ -1,20 +1,24 @@
-//! `GET /v1/live`: the WebSocket endpoint (protocol in `mobile-api/live.md`).
+//! `GET /v1/live`: the WebSocket endpoint (protocol in `mobile-api/live.md`). The upgrade is done
+//! here rather than by axum's extractor so the session gets the raw TCP stream, which the feeds
+//! write shared pre-encoded frames onto (see `live::outbox`).
 
 use axum::Router;
-use axum::extract::{Query, State, WebSocketUpgrade};
-use axum::http::HeaderMap;
+use axum::body::Body;
+use axum::extract::{Query, Request, State};
+use axum::http::StatusCode;
+use axum::http::header::{AUTHORIZATION, CONNECTION, SEC_WEBSOCKET_ACCEPT, UPGRADE};
 use axum::response::Response;
 use axum::routing::get;
+use hyper_util::rt::TokioIo;
 use serde::Deserialize;
+use tokio::net::TcpStream;
 
 use crate::app::AppState;
 use crate::domain::account::Principal;
 use crate::error::AppError;
+use crate::live::handshake;
 use crate::live::session::{self, Peer, SessionCtx};
 use crate::service;
-
-/// Largest message a client may send, bytes.
-const MAX_CLIENT_MESSAGE: usize = 16 * 1024;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/v1/live", get(live))
@@ -28,12 +32,15 @@ struct LiveQuery {
 
 async fn live(
     State(state): State<AppState>,
-    headers: HeaderMap,
     Query(q): Query<LiveQuery>,
-    ws: WebSocketUpgrade,
+    mut req: Request,
 ) -> Result<Response, AppError> {
+    let headers = req.headers();
+    let accept = handshake::client_key(headers)
+        .map(handshake::accept_key)
+        .map_err(AppError::invalid)?;
     let bearer = headers
-        .get(axum::http::header::AUTHORIZATION)
+        .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::to_owned);
@@ -44,16 +51,41 @@ async fn live(
     let Principal::Player { id } = service::auth::authenticate(&state.ctx, &token).await? else {
         return Err(AppError::Forbidden("players only"));
     };
+    let on_upgrade = req
+        .extensions_mut()
+        .remove::<hyper::upgrade::OnUpgrade>()
+        .ok_or_else(|| AppError::invalid("this connection cannot be upgraded"))?;
     let ctx = SessionCtx {
         hub: state.hub.clone(),
         pool: state.ctx.pool.clone(),
     };
-    // Small buffers: an idle connection should cost a few KiB, not tungstenite's 128 KiB default.
-    Ok(ws
-        .read_buffer_size(4 * 1024)
-        .write_buffer_size(0)
-        .max_write_buffer_size(256 * 1024)
-        .max_message_size(MAX_CLIENT_MESSAGE)
-        .max_frame_size(MAX_CLIENT_MESSAGE)
-        .on_upgrade(move |socket| session::run(socket, ctx, Peer { player: id })))
+    tokio::spawn(async move {
+        let upgraded = match on_upgrade.await {
+            Ok(u) => u,
+            Err(e) => {
+                tracing::debug!(error = %e, "a live connection closed during the upgrade");
+                return;
+            }
+        };
+        // `nenufar serve` and the tests serve plain TCP (TLS ends at the load balancer).
+        match hyper_util::server::conn::auto::upgrade::downcast::<TokioIo<TcpStream>>(upgraded) {
+            Ok(parts) => {
+                session::run(
+                    parts.io.into_inner(),
+                    parts.read_buf,
+                    ctx,
+                    Peer { player: id },
+                )
+                .await;
+            }
+            Err(_) => tracing::error!("a live connection is not a plain TCP stream; closed"),
+        }
+    });
+    Response::builder()
+        .status(StatusCode::SWITCHING_PROTOCOLS)
+        .header(CONNECTION, "upgrade")
+        .header(UPGRADE, "websocket")
+        .header(SEC_WEBSOCKET_ACCEPT, accept)
+        .body(Body::empty())
+        .map_err(|e| AppError::Internal(e.into()))
 }
