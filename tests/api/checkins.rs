@@ -246,22 +246,7 @@ async fn concurrent_check_ins_of_one_team_count_a_target_once() {
     for p in &members {
         let body = checkin_body(EIFFEL.0, EIFFEL.1, 5.0, Utc::now());
         for _ in 0..2 {
-            let (client, url, token, body) = (
-                app.client.clone(),
-                format!("{}{path}", app.base),
-                p.token.clone(),
-                body.clone(),
-            );
-            tasks.push(tokio::spawn(async move {
-                let r = client
-                    .post(url)
-                    .bearer_auth(token)
-                    .json(&body)
-                    .send()
-                    .await
-                    .unwrap();
-                (r.status(), r.json::<Value>().await.unwrap())
-            }));
+            tasks.push(app.spawn_post(&path, &p.token, body.clone()));
         }
     }
     let mut verdicts = Vec::new();
@@ -401,21 +386,7 @@ async fn finds_committed_together_announce_every_step_of_the_team_score() {
             5.0,
             Utc::now(),
         );
-        let (client, url, token) = (
-            app.client.clone(),
-            format!("{}{path}", app.base),
-            members[i as usize % 10].token.clone(),
-        );
-        tasks.push(tokio::spawn(async move {
-            let r = client
-                .post(url)
-                .bearer_auth(token)
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
-            (r.status(), r.json::<Value>().await.unwrap())
-        }));
+        tasks.push(app.spawn_post(&path, &members[i as usize % 10].token, body));
     }
     let mut answered = Vec::new();
     for t in tasks {

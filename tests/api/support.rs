@@ -274,6 +274,30 @@ impl TestApp {
         members
     }
 
+    /// Posts from a task of its own, for concurrent requests: the status and the JSON body.
+    pub fn spawn_post(
+        &self,
+        path: &str,
+        token: &str,
+        body: Value,
+    ) -> tokio::task::JoinHandle<(StatusCode, Value)> {
+        let (client, url, token) = (
+            self.client.clone(),
+            format!("{}{path}", self.base),
+            token.to_owned(),
+        );
+        tokio::spawn(async move {
+            let r = client
+                .post(url)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .expect("request");
+            (r.status(), r.json::<Value>().await.expect("JSON body"))
+        })
+    }
+
     /// A check-in at (lat, lon) with `accuracy_m`, captured now, with a fresh key.
     pub async fn check_in(
         &self,
