@@ -120,7 +120,7 @@ async fn run(settings: &Settings, db: &str) -> anyhow::Result<()> {
     let client = reqwest::Client::new();
     wait_ready(&mut server, &base, &client).await?;
     let start = Instant::now();
-    let (hunt, tokens) = set_up(&url, &base, &client).await?;
+    let (hunt, tokens, staff) = set_up(&url, &base, &client).await?;
     println!(
         "checkin_http: hunt with {TARGETS} circle targets, {} players in {TEAMS} teams \
          set up over HTTP in {:.1} s; server pool size {}",
@@ -146,11 +146,33 @@ async fn run(settings: &Settings, db: &str) -> anyhow::Result<()> {
     let meter = Meter::new(&settings.admin, Some(server.child.id())).await?;
     let before = clients.as_ref().map(|c| c.received.snapshot());
     let load_start = Instant::now();
+    let probes = clients.as_ref().map(|_| {
+        tokio::spawn(sockets::probe(
+            client.clone(),
+            base.clone(),
+            hunt.clone(),
+            staff,
+        ))
+    });
     let http = run_load(settings, addr, &hunt, &tokens, &meter).await?;
+    if let Some(p) = probes {
+        p.abort();
+    }
     if let (Some(clients), Some(before)) = (clients, before) {
         let secs = load_start.elapsed().as_secs_f64();
         let after = clients.received.snapshot();
+        let mut lags = clients.received.probe_lags();
+        lags.sort_unstable();
         clients.stop();
+        println!(
+            "  live delivery under load: {} probe broadcasts received ({} per client), latency \
+             p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            lags.len(),
+            lags.len() / settings.sockets,
+            percentile_ms(&lags, 0.50),
+            percentile_ms(&lags, 0.99),
+            percentile_ms(&lags, 1.0)
+        );
         println!(
             "  live clients during the load ({secs:.0} s): {} events delivered ({:.0}/s, {:.0} per \
              client), {:.1} MB; {} resync, {} closed",

@@ -89,7 +89,7 @@ pub async fn wait_ready(
     )
 }
 
-async fn post(
+pub async fn post(
     client: &reqwest::Client,
     url: String,
     token: Option<&str>,
@@ -116,13 +116,13 @@ fn field(v: &Value, key: &str) -> anyhow::Result<String> {
 }
 
 /// A live hunt with its targets, players and teams, made through the API (the organisation and
-/// its owner through the service, as `nenufar org create` does). Returns the hunt id and every
-/// player's bearer token.
+/// its owner through the service, as `nenufar org create` does). Returns the hunt id, every
+/// player's bearer token and the owner's.
 pub async fn set_up(
     url: &str,
     base: &str,
     client: &reqwest::Client,
-) -> anyhow::Result<(String, Vec<String>)> {
+) -> anyhow::Result<(String, Vec<String>, String)> {
     let state = nenufar::app::AppState::new(nenufar::db::connect(url, 2)?);
     let email = "bench-owner@brand.example";
     nenufar::service::orgs::create_org(&state.ctx, "Bench", email, "correct horse battery".into())
@@ -233,5 +233,5 @@ pub async fn set_up(
         }
         players.extend(members);
     }
-    Ok((hunt, players))
+    Ok((hunt, players, staff))
 }

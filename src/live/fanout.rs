@@ -22,17 +22,7 @@ pub struct Target {
 
 fn cores() -> usize {
     static CORES: OnceLock<usize> = OnceLock::new();
-    *CORES.get_or_init(|| {
-        std::env::var("NENUFAR_FANOUT_SHARDS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-    })
-}
-
-fn inline() -> bool {
-    static INLINE: OnceLock<bool> = OnceLock::new();
-    *INLINE.get_or_init(|| std::env::var("NENUFAR_FANOUT_INLINE").map_or(true, |v| v != "0"))
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 /// Offers `frames` (in offset order) to every target; returns the ids of those that are gone
@@ -43,13 +33,12 @@ pub async fn deliver(hunt: HuntId, frames: Arc<[Frame]>, targets: Arc<[Target]>)
         return Vec::new();
     }
     let shards = cores().min(targets.len() / MIN_PER_SHARD).max(1);
-    if shards == 1 && inline() {
+    if shards == 1 {
         return pass(hunt, &frames, &targets);
     }
     let per_shard = targets.len().div_ceil(shards);
-    let first = usize::from(inline());
     // The other shards run on blocking threads; this task writes the first one meanwhile.
-    let others: Vec<_> = (first..shards)
+    let others: Vec<_> = (1..shards)
         .map(|k| {
             let (frames, targets) = (frames.clone(), targets.clone());
             tokio::task::spawn_blocking(move || {
@@ -58,11 +47,7 @@ pub async fn deliver(hunt: HuntId, frames: Arc<[Frame]>, targets: Arc<[Target]>)
             })
         })
         .collect();
-    let mut gone = if first == 1 {
-        pass(hunt, &frames, &targets[..per_shard])
-    } else {
-        Vec::new()
-    };
+    let mut gone = pass(hunt, &frames, &targets[..per_shard]);
     for shard in others {
         match shard.await {
             Ok(g) => gone.extend(g),

@@ -27,6 +27,9 @@ const BACKLOG_BATCH: i64 = 500;
 const BACKLOG_WINDOW: usize = 64;
 /// Bytes read per system call (on the stack: an idle session keeps no read buffer).
 const READ_CHUNK: usize = 4096;
+/// Frames waiting for the socket above which the client is not read from: a client that sends
+/// (pings, subscribes) without reading the answers gets backpressure instead of a growing queue.
+const READ_PAUSE: usize = 64;
 
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -102,8 +105,9 @@ impl Session {
     async fn serve(&mut self) -> Result<(), Ended> {
         while !self.outbox.finished() {
             let pending = self.outbox.pending();
+            let reading = !pending || self.outbox.queued() <= READ_PAUSE;
             tokio::select! {
-                ready = self.stream.readable() => {
+                ready = self.stream.readable(), if reading => {
                     ready.map_err(|_| Ended)?;
                     let bytes = self.read()?;
                     if !bytes.is_empty() {

@@ -6,6 +6,7 @@ mod cross_node;
 mod delivery;
 mod leaderboard;
 mod phases;
+mod protocol;
 mod slow;
 
 use std::time::Duration;
