@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the system packages a fresh Debian machine lacks to run and test nenufar.
+# Installs the system packages a fresh Debian machine lacks to run and test nenufar, and the npm
+# package of the push peer the tests use.
 # Idempotent and quick when everything is there. Usage: ops/ensure-deps.sh [--browser] [--node]
 #   --browser  Debian's Chromium and ChromeDriver, for browser tests
 #   --node     npm ci, when the repository has a package.json
@@ -19,6 +20,9 @@ done
 missing=()
 [[ -x /usr/lib/postgresql/15/bin/initdb ]] || missing+=(postgresql-15)
 [[ -f /usr/share/postgresql/15/extension/postgis.control ]] || missing+=(postgresql-15-postgis-3)
+# Node.js runs the push peer below. Only a machine without node gets Debian's, which may be older
+# than the >=20 web-push-testing declares (npm ci only warns; not tried here).
+{ command -v node && command -v npm; } >/dev/null || missing+=(nodejs npm)
 if $browser && [[ ! -x /usr/bin/chromium ]]; then missing+=(chromium chromium-driver); fi
 
 if ((${#missing[@]})); then
@@ -30,6 +34,16 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The real Web Push service the push tests deliver to (tests/api/push/peer.rs): web-push-testing,
+# pinned by tools/push-peer/package-lock.json. npm ci empties node_modules first, so the copy of
+# the lockfile left there says what is installed: a changed lockfile reinstalls, a same one costs a cmp.
+peer=tools/push-peer
+if ! cmp -s "$peer/package-lock.json" "$peer/node_modules/.installed-package-lock.json"; then
+  echo "ensure-deps: npm ci in $peer"
+  (cd "$peer" && npm ci --no-audit --no-fund --loglevel=error)
+  cp "$peer/package-lock.json" "$peer/node_modules/.installed-package-lock.json"
 fi
 
 if $node && [[ -f package.json ]]; then

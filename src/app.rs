@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::clock::{Clock, SystemClock};
 use crate::db;
 use crate::live::hub::Hub;
+use crate::push::{Push, PushSettings};
 use crate::service::Ctx;
 use crate::service::checkin_cache::{HuntGates, Memberships};
 use crate::service::checkin_writer::CheckinWriter;
@@ -42,6 +43,7 @@ impl AppState {
             clock,
             metrics,
             sequencer,
+            push: Arc::new(Push::new(PushSettings::default())),
         };
         let hub = Arc::new(Hub::new(ctx.pool.clone()));
         Self {
@@ -49,6 +51,12 @@ impl AppState {
             hub,
             openapi_json: crate::http::openapi_json().into(),
         }
+    }
+
+    /// Sets how this node pushes (before `start_background`).
+    pub fn with_push(mut self, settings: PushSettings) -> Self {
+        self.ctx.push = Arc::new(Push::new(settings));
+        self
     }
 
     /// Starts the node's background work: jobs, and the LISTEN relay on `database_url`.

@@ -47,6 +47,9 @@ pub struct Config {
     pub db_pool_size: usize,
     /// `NENUFAR_LOG_FORMAT`: `text` (default) or `json`.
     pub log_format: LogFormat,
+    /// `NENUFAR_VAPID_SUBJECT` (a `mailto:` or `https:` URI) and
+    /// `NENUFAR_PUSH_ALLOW_HTTP_LOOPBACK` (`1`: plain-http push endpoints on loopback, for tests).
+    pub push: crate::push::PushSettings,
 }
 
 /// A variable with a bad value.
@@ -106,12 +109,38 @@ impl Config {
                 });
             }
         };
+        let subject = match get("NENUFAR_VAPID_SUBJECT") {
+            None => None,
+            Some(v) => {
+                crate::push::vapid::check_subject(v).map_err(|e| ConfigError {
+                    variable: "NENUFAR_VAPID_SUBJECT",
+                    problem: e.to_string(),
+                })?;
+                Some(v.to_owned())
+            }
+        };
+        let allow_http_loopback = match get("NENUFAR_PUSH_ALLOW_HTTP_LOOPBACK") {
+            None | Some("0") => false,
+            Some("1") => true,
+            Some(v) => {
+                return Err(ConfigError {
+                    variable: "NENUFAR_PUSH_ALLOW_HTTP_LOOPBACK",
+                    problem: format!("expected 0 or 1, got {v:?}"),
+                });
+            }
+        };
         Ok(Self {
             database_url,
             data_dir: get("NENUFAR_DATA_DIR").map(PathBuf::from),
             bind,
             db_pool_size,
             log_format,
+            push: crate::push::PushSettings {
+                subject,
+                allow_http_loopback: crate::push::subscription::AllowHttpLoopback(
+                    allow_http_loopback,
+                ),
+            },
         })
     }
 }

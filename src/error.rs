@@ -16,6 +16,8 @@ pub enum AppError {
     },
     #[error("invalid fix: {0}")]
     InvalidFix(String),
+    #[error("invalid push subscription: {0}")]
+    InvalidSubscription(String),
     #[error("invalid GeoJSON: {reason}")]
     InvalidGeoJson {
         feature_index: Option<usize>,

@@ -18,6 +18,7 @@ pub mod error;
 pub mod http;
 pub mod jobs;
 pub mod live;
+pub mod push;
 pub mod service;
 pub mod spatial;
 pub mod telemetry;

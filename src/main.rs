@@ -153,6 +153,11 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Demo { fixture } => {
+            // The demo pushes without configuration (README line 1); production sets its own.
+            let mut config = config;
+            if config.push.subject.is_none() {
+                config.push.subject = Some(DEMO_VAPID_SUBJECT.to_owned());
+            }
             let state = prepare(&config).await?;
             let owner = service::seed::demo_owner(&state.ctx).await?;
             let hunt = service::seed::demo_hunt(&state.ctx, owner, &fixture).await?;
@@ -209,6 +214,9 @@ async fn database_url(config: &Config) -> anyhow::Result<String> {
     Ok(cluster.database_url("postgres"))
 }
 
+/// The VAPID contact of `nenufar demo` when `NENUFAR_VAPID_SUBJECT` is not set.
+const DEMO_VAPID_SUBJECT: &str = "mailto:demo@nenufar.example";
+
 /// Connects, checks versions, migrates, builds the state.
 async fn prepare(config: &Config) -> anyhow::Result<AppState> {
     let url = database_url(config).await?;
@@ -219,7 +227,7 @@ async fn prepare(config: &Config) -> anyhow::Result<AppState> {
     if applied > 0 {
         tracing::info!(applied, "migrations applied");
     }
-    Ok(AppState::new(pool))
+    Ok(AppState::new(pool).with_push(config.push.clone()))
 }
 
 async fn serve(state: AppState, config: &Config) -> anyhow::Result<()> {

@@ -12,6 +12,7 @@ pub mod geo;
 pub mod hunts;
 pub mod migrate;
 pub mod pool;
+pub mod push;
 pub mod schema;
 pub mod targets;
 pub mod teams;

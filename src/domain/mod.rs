@@ -8,3 +8,4 @@ pub mod hunt;
 pub mod ids;
 pub mod leaderboard;
 pub mod position;
+pub mod push;

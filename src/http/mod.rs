@@ -37,6 +37,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::clues::router())
         .merge(routes::leaderboard::router())
         .merge(routes::game_master::router())
+        .merge(routes::push::router())
         .split_for_parts()
 }
 

@@ -2,6 +2,7 @@
 //! conditional updates, primary keys).
 
 pub mod phases;
+pub mod push;
 pub mod sequencer;
 pub mod timed_clues;
 
@@ -17,4 +18,12 @@ pub fn spawn_all(ctx: &Ctx) {
     tokio::spawn(sequencer::run(ctx.clone()));
     tokio::spawn(phases::run(ctx.clone()));
     tokio::spawn(timed_clues::run(ctx.clone()));
+    match &ctx.push.settings.subject {
+        Some(subject) => {
+            tokio::spawn(push::run(ctx.clone(), subject.clone()));
+        }
+        None => tracing::warn!(
+            "NENUFAR_VAPID_SUBJECT is not set: this node queues push notifications but sends none"
+        ),
+    }
 }

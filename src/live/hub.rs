@@ -9,6 +9,7 @@ use tokio::time::Instant;
 
 use super::feed::Feed;
 use super::keepalive::Keepalive;
+use super::presence::Presence;
 use crate::db;
 use crate::domain::ids::HuntId;
 use crate::error::AppError;
@@ -28,6 +29,8 @@ pub struct Hub {
     next_session: AtomicU64,
     /// Pings every WebSocket connection of this node and closes the silent ones.
     pub keepalive: Arc<Keepalive>,
+    /// Players connected here, for the push trigger (no push while connected).
+    pub presence: Arc<Presence>,
 }
 
 impl std::fmt::Debug for Hub {
@@ -41,10 +44,11 @@ impl std::fmt::Debug for Hub {
 impl Hub {
     pub fn new(pool: db::Pool) -> Self {
         Self {
-            pool,
+            pool: pool.clone(),
             feeds: Mutex::new(HashMap::new()),
             next_session: AtomicU64::new(1),
             keepalive: Arc::default(),
+            presence: Arc::new(Presence::new(pool.clone())),
         }
     }
 

@@ -8,6 +8,7 @@ pub mod handshake;
 pub mod hub;
 pub mod keepalive;
 pub mod outbox;
+pub mod presence;
 pub mod relay;
 pub mod session;
 pub mod wire;

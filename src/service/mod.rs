@@ -11,6 +11,7 @@ pub mod hunts;
 pub mod index_cache;
 pub mod orgs;
 pub mod publish;
+pub mod push;
 pub mod seed;
 pub mod targets;
 pub mod teams;
@@ -41,6 +42,8 @@ pub struct Ctx {
     pub metrics: Arc<Metrics>,
     /// Woken after a commit that appended events, so this node's sequencer numbers them at once.
     pub sequencer: Arc<tokio::sync::Notify>,
+    /// Web Push: settings, key, sender, counters.
+    pub push: Arc<crate::push::Push>,
 }
 
 impl std::fmt::Debug for Ctx {

@@ -91,9 +91,9 @@ async fn openapi_and_docs_are_served() {
 async fn every_migration_reverts_and_applies_again() {
     let url = fresh_database().await;
     let reverted = nenufar::db::migrate::revert_all(&url).await.unwrap();
-    assert_eq!(reverted, 7);
+    assert_eq!(reverted, 8);
     let applied = nenufar::db::migrate::run_pending(&url).await.unwrap();
-    assert_eq!(applied, 7);
+    assert_eq!(applied, 8);
     let app = TestApp::spawn_on(url).await;
     let staff = app.staff().await;
     app.draft_hunt(&staff, paris_area(), serde_json::json!({}))

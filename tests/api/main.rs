@@ -18,4 +18,5 @@ mod hunts;
 mod live;
 mod nodes;
 mod oracle;
+mod push;
 mod support;

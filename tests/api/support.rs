@@ -65,8 +65,26 @@ impl TestApp {
 
     /// Another node on an existing database (its own pool and index cache).
     pub async fn spawn_on(db_url: String) -> Self {
+        Self::spawn_with(db_url, nenufar::push::PushSettings::default()).await
+    }
+
+    /// A node on a fresh database that sends pushes (to plain-http loopback push services).
+    pub async fn spawn_pushing() -> Self {
+        Self::spawn_pushing_on(fresh_database().await).await
+    }
+
+    /// Another pushing node on an existing database: its own pool and push dispatcher.
+    pub async fn spawn_pushing_on(db_url: String) -> Self {
+        let settings = nenufar::push::PushSettings {
+            subject: Some("mailto:tests@nenufar.example".into()),
+            allow_http_loopback: nenufar::push::subscription::AllowHttpLoopback(true),
+        };
+        Self::spawn_with(db_url, settings).await
+    }
+
+    async fn spawn_with(db_url: String, push: nenufar::push::PushSettings) -> Self {
         let pool = nenufar::db::connect(&db_url, 8).expect("pool");
-        let state = AppState::new(pool);
+        let state = AppState::new(pool).with_push(push);
         state.start_background(db_url.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

@@ -39,10 +39,11 @@ async fn readyz(State(state): State<AppState>) -> Result<Json<serde_json::Value>
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let status = state.ctx.pool.status();
-    let body = state
+    let mut body = state
         .ctx
         .metrics
         .render(status.size, status.available, state.ctx.indexes.len());
+    body.push_str(&crate::service::push::metrics(&state.ctx).await);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
 }
 

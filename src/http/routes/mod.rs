@@ -8,6 +8,7 @@ pub mod hunts;
 pub mod leaderboard;
 pub mod live;
 pub mod players;
+pub mod push;
 pub mod staff;
 pub mod targets;
 pub mod teams;

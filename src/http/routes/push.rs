@@ -1,0 +1,121 @@
+//! Web Push for players: the VAPID public key, device subscriptions and preferences
+//! (`mobile-api/push.md`).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::app::AppState;
+use crate::domain::push::Category;
+use crate::error::AppError;
+use crate::http::error::ErrorBody;
+use crate::http::extract::{ApiJson, Auth};
+use crate::push::subscription::SubscriptionJson;
+use crate::service;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(vapid_public_key))
+        .routes(routes!(subscribe, unsubscribe))
+        .routes(routes!(get_preferences, put_preferences))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublicKey {
+    /// The uncompressed P-256 point, base64url without padding: the browser's
+    /// `applicationServerKey`.
+    pub public_key: String,
+}
+
+/// The key to subscribe with (`pushManager.subscribe({applicationServerKey})`). No token needed.
+#[utoipa::path(get, path = "/v1/push/vapid-public-key", tag = "push",
+    responses((status = 200, body = PublicKey)))]
+async fn vapid_public_key(State(state): State<AppState>) -> Result<Json<PublicKey>, AppError> {
+    let public_key = service::push::public_key(&state.ctx).await?;
+    Ok(Json(PublicKey { public_key }))
+}
+
+/// Stores this device's subscription (the browser's `PushSubscription.toJSON()`); sending the
+/// same endpoint again updates it, and moves it to the caller if another player had it.
+#[utoipa::path(post, path = "/v1/push/subscriptions", tag = "push", security(("bearer" = [])),
+    request_body = SubscriptionJson,
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn subscribe(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiJson(body): ApiJson<SubscriptionJson>,
+) -> Result<StatusCode, AppError> {
+    service::push::subscribe(&state.ctx, principal, &body).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Unsubscribe {
+    pub endpoint: String,
+}
+
+/// Deletes the caller's subscription for this endpoint; its queued notifications are dropped.
+#[utoipa::path(delete, path = "/v1/push/subscriptions", tag = "push", security(("bearer" = [])),
+    request_body = Unsubscribe,
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn unsubscribe(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiJson(body): ApiJson<Unsubscribe>,
+) -> Result<StatusCode, AppError> {
+    service::push::unsubscribe(&state.ctx, principal, &body.endpoint).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PreferencesBody {
+    /// Categories not pushed to this player.
+    #[schema(value_type = Vec<Category>)]
+    pub muted: Vec<String>,
+    /// Push even while the app holds a live WebSocket (default false: a connected app gets the
+    /// event live and no push).
+    #[serde(default)]
+    pub also_when_connected: bool,
+}
+
+/// The caller's push preferences.
+#[utoipa::path(get, path = "/v1/push/preferences", tag = "push", security(("bearer" = [])),
+    responses((status = 200, body = PreferencesBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn get_preferences(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+) -> Result<Json<PreferencesBody>, AppError> {
+    let p = service::push::preferences(&state.ctx, principal).await?;
+    Ok(Json(PreferencesBody {
+        muted: p.muted,
+        also_when_connected: p.also_when_connected,
+    }))
+}
+
+/// Replaces the caller's push preferences.
+#[utoipa::path(put, path = "/v1/push/preferences", tag = "push", security(("bearer" = [])),
+    request_body = PreferencesBody,
+    responses((status = 200, body = PreferencesBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn put_preferences(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiJson(body): ApiJson<PreferencesBody>,
+) -> Result<Json<PreferencesBody>, AppError> {
+    let p = service::push::set_preferences(
+        &state.ctx,
+        principal,
+        &body.muted,
+        body.also_when_connected,
+    )
+    .await?;
+    Ok(Json(PreferencesBody {
+        muted: p.muted,
+        also_when_connected: p.also_when_connected,
+    }))
+}

@@ -1,0 +1,210 @@
+//! The outbox dispatcher's round: claim due notifications with a lease (no lock held across the
+//! HTTP calls), send them concurrently, then settle each by its outcome: delivered, refused or
+//! expired rows are deleted, gone subscriptions pruned, 429/5xx retried with exponential backoff
+//! (honouring `Retry-After`) until the TTL runs out, unknown outcomes left to their lease.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use chrono::Utc;
+use futures_util::StreamExt;
+
+use super::Push;
+use super::send::{self, Message, Outcome};
+use crate::db;
+use crate::db::push::Claimed;
+use crate::domain::event::EventKind;
+use crate::domain::push::{self, Category};
+
+/// Notifications claimed per round.
+pub const BATCH: i64 = 256;
+/// Sends in flight at once per node.
+const CONCURRENCY: usize = 64;
+/// How long a claim lasts: longer than a send may take (`send::TIMEOUT`), so only a send whose
+/// outcome is unknown (or a node that died) lets a notification be claimed again.
+pub const LEASE: Duration = Duration::from_secs(60);
+/// First retry delay; doubled per attempt, at most `MAX_BACKOFF`.
+const FIRST_BACKOFF: Duration = Duration::from_secs(2);
+const MAX_BACKOFF: Duration = Duration::from_secs(10 * 60);
+
+/// What one round did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Round {
+    pub claimed: usize,
+    pub sent: usize,
+}
+
+/// Claims, sends and settles one batch. Needs the VAPID subject (`push.settings.subject`).
+pub async fn round(push: &Push, pool: &db::Pool, subject: &str) -> anyhow::Result<Round> {
+    let vapid = push.vapid(pool).await?;
+    let sender = push.sender()?;
+    let claimed = {
+        let mut conn = pool.get().await?;
+        db::push::claim(&mut conn, BATCH, LEASE.as_secs() as i64).await?
+    };
+    let mut round = Round {
+        claimed: claimed.len(),
+        sent: 0,
+    };
+    let sends = futures_util::stream::iter(claimed)
+        .map(|row| async move {
+            let outcome = deliver(sender, vapid, subject, &row).await;
+            (row, outcome)
+        })
+        .buffer_unordered(CONCURRENCY)
+        .ready_chunks(CONCURRENCY);
+    let mut sends = std::pin::pin!(sends);
+    while let Some(done) = sends.next().await {
+        round.sent += done
+            .iter()
+            .filter(|(_, o)| *o == Some(Outcome::Delivered))
+            .count();
+        settle(push, pool, done).await?;
+    }
+    Ok(round)
+}
+
+/// Sends one claimed notification; `None` when it expired or cannot be pushed (settled unsent).
+async fn deliver(
+    sender: &send::Sender,
+    vapid: &super::vapid::Vapid,
+    subject: &str,
+    row: &Claimed,
+) -> Option<Outcome> {
+    let category = Category::parse(&row.category)?;
+    let kind = EventKind::parse(&row.kind)?;
+    let age_s = (Utc::now() - row.created_at).num_seconds().max(0);
+    let ttl_left = i64::from(category.ttl_s()) - age_s;
+    if ttl_left <= 0 {
+        return None;
+    }
+    let payload = push::payload(
+        category,
+        row.hunt(),
+        &row.hunt_title,
+        row.event_offset,
+        kind,
+        &row.data,
+    )?;
+    let topic = category
+        .collapses()
+        .then(|| send::topic(&format!("{}:{}", category.as_str(), row.hunt_id)));
+    let message = Message {
+        endpoint: &row.endpoint,
+        p256dh: &row.p256dh,
+        auth: &row.auth,
+        payload: payload.to_string().into_bytes(),
+        ttl_s: u32::try_from(ttl_left).unwrap_or(0),
+        urgency: category.urgency(),
+        topic,
+    };
+    Some(sender.send(vapid, subject, message).await)
+}
+
+/// Records the outcomes of a group of sends in a few statements.
+async fn settle(
+    push: &Push,
+    pool: &db::Pool,
+    done: Vec<(Claimed, Option<Outcome>)>,
+) -> anyhow::Result<()> {
+    let m = &push.metrics;
+    let (mut delete, mut prune, mut retry_ids, mut retry_ms) = (vec![], vec![], vec![], vec![]);
+    for (row, outcome) in done {
+        match outcome {
+            Some(Outcome::Delivered) => {
+                m.sent.fetch_add(1, Ordering::Relaxed);
+                delete.push(row.id);
+            }
+            Some(Outcome::Gone) => {
+                m.pruned.fetch_add(1, Ordering::Relaxed);
+                prune.push(row.subscription_id);
+            }
+            Some(Outcome::Rejected(status)) => {
+                tracing::warn!(push.status = status, push.category = %row.category, "a push service refused a notification; dropped");
+                m.dropped.fetch_add(1, Ordering::Relaxed);
+                delete.push(row.id);
+            }
+            Some(Outcome::Retry(after)) => match backoff(&row, after) {
+                Some(delay) => {
+                    retry_ids.push(row.id);
+                    retry_ms.push(delay.as_millis() as i64);
+                }
+                None => {
+                    m.failed.fetch_add(1, Ordering::Relaxed);
+                    delete.push(row.id);
+                }
+            },
+            Some(Outcome::Unknown) => {
+                m.unknown.fetch_add(1, Ordering::Relaxed);
+            }
+            // Expired before it could be sent, or not a pushable event.
+            None => {
+                m.failed.fetch_add(1, Ordering::Relaxed);
+                delete.push(row.id);
+            }
+        }
+    }
+    let mut conn = pool.get().await?;
+    db::push::settle(&mut conn, &delete).await?;
+    db::push::prune(&mut conn, &prune).await?;
+    db::push::retry(&mut conn, &retry_ids, &retry_ms).await?;
+    Ok(())
+}
+
+/// The delay before the next attempt, or `None` when it would come after the TTL.
+fn backoff(row: &Claimed, retry_after: Option<Duration>) -> Option<Duration> {
+    let category = Category::parse(&row.category)?;
+    let exponent = u32::try_from(row.attempts.max(1) - 1).unwrap_or(0).min(16);
+    let doubling = FIRST_BACKOFF.saturating_mul(1 << exponent).min(MAX_BACKOFF);
+    let delay = retry_after.map_or(doubling, |r| r.max(doubling));
+    let expires = row.created_at + chrono::Duration::seconds(i64::from(category.ttl_s()));
+    let next = Utc::now() + chrono::Duration::from_std(delay).ok()?;
+    (next < expires).then_some(delay)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(attempts: i32, age_s: i64, category: &str) -> Claimed {
+        Claimed {
+            id: 1,
+            category: category.into(),
+            created_at: Utc::now() - chrono::Duration::seconds(age_s),
+            attempts,
+            hunt_id: uuid::Uuid::nil(),
+            hunt_title: "Paris".into(),
+            event_offset: 1,
+            kind: "broadcast".into(),
+            data: serde_json::json!({}),
+            subscription_id: 1,
+            endpoint: "https://push.example.net/x".into(),
+            p256dh: vec![],
+            auth: vec![],
+        }
+    }
+
+    #[test]
+    fn backoff_doubles_honours_retry_after_and_stops_at_the_ttl() {
+        assert_eq!(
+            backoff(&row(1, 0, "clue"), None),
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(
+            backoff(&row(3, 0, "clue"), None),
+            Some(Duration::from_secs(8))
+        );
+        assert_eq!(backoff(&row(30, 0, "clue"), None), Some(MAX_BACKOFF));
+        let asked = Some(Duration::from_secs(120));
+        assert_eq!(
+            backoff(&row(1, 0, "clue"), asked),
+            Some(Duration::from_secs(120))
+        );
+        // A rank change lives 10 minutes: a retry 9 minutes in would land after it expired.
+        assert_eq!(backoff(&row(9, 9 * 60, "rank"), None), None);
+        assert_eq!(
+            backoff(&row(1, 0, "rank"), Some(Duration::from_secs(3600))),
+            None
+        );
+    }
+}

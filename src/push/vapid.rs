@@ -1,0 +1,190 @@
+//! VAPID (RFC 8292): the deployment's P-256 key and the signed `Authorization` header that tells a
+//! push service who sends. The JWT is built here (ES256 over `aud`, `exp`, `sub`) rather than by a
+//! JWT crate: it is three fields, and RFC 8292 caps `exp` at 24 hours whatever the message's TTL.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use p256::ecdsa::signature::Signer;
+use p256::ecdsa::{Signature, SigningKey};
+use p256::elliptic_curve::sec1::ToEncodedPoint;
+
+/// How long a signature stays valid: 12 hours (RFC 8292 allows at most 24).
+const VALID_S: u64 = 12 * 60 * 60;
+/// How long a signed header is reused for the same push service (an ECDSA signature costs about
+/// as much as encrypting a message): it then still has at least 11 hours to run.
+const REUSE_S: u64 = 60 * 60;
+
+/// Why a VAPID subject is refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("must be a mailto: or https: URI (push services refuse others), got {0:?}")]
+pub struct BadSubject(pub String);
+
+/// Checks `NENUFAR_VAPID_SUBJECT`: a `mailto:` address or an `https:` URL.
+pub fn check_subject(subject: &str) -> Result<(), BadSubject> {
+    let ok = match subject.split_once(':') {
+        Some(("mailto", rest)) => {
+            rest.split_once('@')
+                .is_some_and(|(user, host)| !user.is_empty() && host.contains('.'))
+                && !rest.contains(char::is_whitespace)
+        }
+        Some(("https", rest)) => {
+            rest.starts_with("//") && rest.len() > 2 && !rest.contains(char::is_whitespace)
+        }
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(BadSubject(subject.to_owned()))
+    }
+}
+
+/// The deployment's key pair.
+#[derive(Clone)]
+pub struct Vapid {
+    key: SigningKey,
+    /// The uncompressed public point, base64url without padding (the `k=` of the header and the
+    /// browser's `applicationServerKey`).
+    public_b64: String,
+    /// Signed headers by (push service origin, subject), with when they were signed.
+    signed: Arc<Mutex<HashMap<(String, String), (String, u64)>>>,
+}
+
+impl std::fmt::Debug for Vapid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vapid")
+            .field("public", &self.public_b64)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A fresh key pair: (32-byte private scalar, 65-byte uncompressed public point).
+pub fn generate() -> (Vec<u8>, Vec<u8>) {
+    let secret = p256::SecretKey::random(&mut p256::elliptic_curve::rand_core::OsRng);
+    let public = secret
+        .public_key()
+        .to_encoded_point(false)
+        .as_bytes()
+        .to_vec();
+    (secret.to_bytes().to_vec(), public)
+}
+
+impl Vapid {
+    /// The stored key (`private`: the 32-byte scalar).
+    pub fn from_private(private: &[u8]) -> anyhow::Result<Self> {
+        let key = SigningKey::from_slice(private)
+            .map_err(|_| anyhow::anyhow!("the stored VAPID private key is not a P-256 scalar"))?;
+        let point = key.verifying_key().to_encoded_point(false);
+        Ok(Self {
+            key,
+            public_b64: URL_SAFE_NO_PAD.encode(point.as_bytes()),
+            signed: Arc::default(),
+        })
+    }
+
+    pub fn public_key_b64(&self) -> &str {
+        &self.public_b64
+    }
+
+    /// The `Authorization` header for a push to `endpoint` (its origin is the JWT's `aud`) by
+    /// the contact `subject`; signed at most once an hour per push service.
+    pub fn authorization(&self, endpoint: &reqwest::Url, subject: &str) -> String {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let key = (endpoint.origin().ascii_serialization(), subject.to_owned());
+        let mut signed = self.signed.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((header, at)) = signed.get(&key) {
+            if now.saturating_sub(*at) < REUSE_S {
+                return header.clone();
+            }
+        }
+        let token = self.jwt(&key.0, now + VALID_S, subject);
+        let header = format!("vapid t={token}, k={}", self.public_b64);
+        signed.insert(key, (header.clone(), now));
+        header
+    }
+
+    fn jwt(&self, audience: &str, exp: u64, subject: &str) -> String {
+        let header = URL_SAFE_NO_PAD.encode(br#"{"typ":"JWT","alg":"ES256"}"#);
+        let claims = serde_json::json!({"aud": audience, "exp": exp, "sub": subject});
+        let claims = URL_SAFE_NO_PAD.encode(claims.to_string());
+        let signing_input = format!("{header}.{claims}");
+        let signature: Signature = self.key.sign(signing_input.as_bytes());
+        format!(
+            "{signing_input}.{}",
+            URL_SAFE_NO_PAD.encode(signature.to_bytes())
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use p256::ecdsa::VerifyingKey;
+    use p256::ecdsa::signature::Verifier;
+
+    use super::*;
+
+    #[test]
+    fn subjects_must_be_mailto_or_https() {
+        for good in ["mailto:ops@brand.example", "https://brand.example/contact"] {
+            assert_eq!(check_subject(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "ops@brand.example",
+            "mailto:nobody",
+            "http://brand.example",
+            "https:",
+            "mailto:a b@x.example",
+            "",
+        ] {
+            assert!(check_subject(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_jwt_is_es256_over_aud_exp_sub_and_verifies_with_the_public_key() {
+        let (private, public) = generate();
+        let vapid = Vapid::from_private(&private).unwrap();
+        assert_eq!(vapid.public_key_b64(), URL_SAFE_NO_PAD.encode(&public));
+        let url = reqwest::Url::parse("https://push.example.net:8443/p/abc?x=1").unwrap();
+        let header = vapid.authorization(&url, "mailto:ops@brand.example");
+        let (t, k) = header
+            .strip_prefix("vapid t=")
+            .and_then(|rest| rest.split_once(", k="))
+            .unwrap();
+        assert_eq!(k, vapid.public_key_b64());
+        let parts: Vec<&str> = t.split('.').collect();
+        assert_eq!(parts.len(), 3);
+        let claims: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+        // The origin keeps a non-default port; the path and query are not part of it.
+        assert_eq!(claims["aud"], "https://push.example.net:8443");
+        assert_eq!(claims["sub"], "mailto:ops@brand.example");
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let exp = claims["exp"].as_u64().unwrap();
+        assert!(exp > now && exp <= now + 24 * 60 * 60);
+        let key = VerifyingKey::from_sec1_bytes(&public).unwrap();
+        let sig = Signature::from_slice(&URL_SAFE_NO_PAD.decode(parts[2]).unwrap()).unwrap();
+        let input = format!("{}.{}", parts[0], parts[1]);
+        assert!(key.verify(input.as_bytes(), &sig).is_ok());
+        assert!(key.verify(b"tampered", &sig).is_err());
+        // Reused for the same push service, signed anew for another.
+        assert_eq!(
+            vapid.authorization(&url, "mailto:ops@brand.example"),
+            header
+        );
+        let other = reqwest::Url::parse("https://fcm.googleapis.com/x").unwrap();
+        assert_ne!(
+            vapid.authorization(&other, "mailto:ops@brand.example"),
+            header
+        );
+    }
+}

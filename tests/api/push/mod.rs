@@ -1,0 +1,94 @@
+//! Web Push against a real push service peer (web-push-testing on loopback): subscriptions, what
+//! each category pushes and to whom, pruning, a frozen peer, two dispatching nodes; and the RFC
+//! test vectors. Shared helpers live here; each submodule is one theme.
+
+mod delivery;
+mod peer;
+mod reliability;
+mod subscriptions;
+mod vectors;
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::live::rows;
+use crate::support::*;
+pub use peer::PushPeer;
+
+/// How long a push may take to arrive (generous: a loaded 2-core machine).
+pub const ARRIVES: Duration = Duration::from_secs(20);
+/// How long to keep watching for a push that must not come.
+pub const QUIET: Duration = Duration::from_millis(1500);
+
+/// The deployment's VAPID public key, as `GET /v1/push/vapid-public-key` gives it.
+pub async fn vapid_key(app: &TestApp) -> String {
+    let (status, body) = app.get("/v1/push/vapid-public-key", None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["public_key"].as_str().expect("public_key").to_owned()
+}
+
+/// Subscribes `player`'s device through the peer (as a browser would) and registers it with the
+/// server; returns the endpoint.
+pub async fn subscribe(app: &TestApp, peer: &PushPeer, player: &Player) -> String {
+    let subscription = peer.subscribe(&vapid_key(app).await).await;
+    let (status, body) = app
+        .post(
+            "/v1/push/subscriptions",
+            Some(&player.token),
+            subscription.clone(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    subscription["endpoint"]
+        .as_str()
+        .expect("endpoint")
+        .to_owned()
+}
+
+/// Sets `player`'s preferences.
+pub async fn prefer(app: &TestApp, player: &Player, prefs: Value) -> Value {
+    let (status, body) = app
+        .send(
+            reqwest::Method::PUT,
+            "/v1/push/preferences",
+            Some(&player.token),
+            Some(prefs),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body
+}
+
+/// Waits until `endpoint` has `count` notifications, then watches a little longer and returns
+/// everything it got (so an unexpected extra one shows).
+pub async fn exactly(peer: &PushPeer, endpoint: &str, count: usize) -> Vec<Value> {
+    if count > 0 {
+        peer.wait_for_notifications(endpoint, count, ARRIVES).await;
+    }
+    tokio::time::sleep(QUIET).await;
+    peer.notifications(endpoint).await
+}
+
+/// The `category` of each notification, sorted.
+pub fn categories(pushes: &[Value]) -> Vec<String> {
+    let mut c: Vec<String> = pushes
+        .iter()
+        .map(|p| p["category"].as_str().unwrap_or("?").to_owned())
+        .collect();
+    c.sort();
+    c
+}
+
+/// Waits until `sql` (a `select ... as ok`) answers true.
+pub async fn until_db(db: &str, sql: &str, what: &str) {
+    let deadline = tokio::time::Instant::now() + ARRIVES;
+    while rows(db, sql).await[0]["ok"] != json!(true) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what}: not in time"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
