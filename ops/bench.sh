@@ -2,7 +2,7 @@
 # Runs the performance benchmarks and prints their figures (see BENCHMARKS.md). Benchmarks print
 # numbers and assert nothing; on a shared machine run them 2-3 times and keep the median.
 #
-# Usage: ops/bench.sh [lookup|checkin_http|checkin_live|index_rebuild ...]
+# Usage: ops/bench.sh [lookup|checkin_http|checkin_live|index_rebuild|push ...]
 #   (default: lookup checkin_http index_rebuild, in that order). checkin_live is checkin_http with
 #   NENUFAR_BENCH_SOCKETS (default 2,000) WebSocket clients subscribed to the hunt during the load.
 #
@@ -23,8 +23,8 @@ benches=("$@")
 ((${#benches[@]})) || benches=(lookup checkin_http index_rebuild)
 for b in "${benches[@]}"; do
   case "$b" in
-    lookup | checkin_http | checkin_live | index_rebuild) ;;
-    *) echo "bench.sh: unknown benchmark $b (known: lookup, checkin_http, checkin_live, index_rebuild)" >&2; exit 2 ;;
+    lookup | checkin_http | checkin_live | index_rebuild | push) ;;
+    *) echo "bench.sh: unknown benchmark $b (known: lookup, checkin_http, checkin_live, index_rebuild, push)" >&2; exit 2 ;;
   esac
 done
 

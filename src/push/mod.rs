@@ -3,6 +3,7 @@
 //! see migration 8). Protocol for apps: `mobile-api/push.md`.
 
 pub mod dispatch;
+pub mod ece;
 pub mod send;
 pub mod subscription;
 pub mod vapid;

@@ -1,6 +1,6 @@
-//! One push request: the payload encrypted for the device (aes128gcm, RFC 8291, by
-//! `web-push-native`), VAPID, `TTL`, `Urgency` and `Topic` headers, sent with `reqwest`; and what
-//! the push service's answer means for the notification.
+//! One push request: the payload encrypted for the device (aes128gcm, RFC 8291, see `ece`),
+//! VAPID, `TTL`, `Urgency` and `Topic` headers, sent with `reqwest`; and what the push service's
+//! answer means for the notification.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -10,8 +10,10 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::StatusCode;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use reqwest::header::HeaderValue;
 use sha2::{Digest, Sha256};
 
+use super::ece;
 use super::subscription::{self, AllowHttpLoopback};
 use super::vapid::Vapid;
 use crate::domain::push::Urgency;
@@ -90,7 +92,8 @@ impl Sender {
         }
     }
 
-    fn request(
+    /// Builds the encrypted, signed request for `m` without sending it.
+    pub fn request(
         &self,
         vapid: &Vapid,
         subject: &str,
@@ -98,23 +101,27 @@ impl Sender {
     ) -> anyhow::Result<reqwest::Request> {
         // Checked again: the rules may have changed since the subscription was stored.
         let url = subscription::check_endpoint(m.endpoint, self.allow)?;
-        let ua_public = web_push_native::p256::PublicKey::from_sec1_bytes(m.p256dh)
-            .map_err(|_| anyhow::anyhow!("stored p256dh is not a P-256 point"))?;
-        let auth = web_push_native::Auth::clone_from_slice(m.auth);
-        let built = web_push_native::WebPushBuilder::new(m.endpoint.parse()?, ua_public, auth)
-            .with_valid_duration(Duration::from_secs(u64::from(m.ttl_s)))
-            .build(m.payload)
-            .map_err(|e| anyhow::anyhow!("encrypting: {e}"))?;
-        let mut request = reqwest::Request::try_from(built)?;
+        let body = ece::encrypt(&m.payload, m.p256dh, m.auth)?;
+        let mut request = reqwest::Request::new(reqwest::Method::POST, url.clone());
         let headers = request.headers_mut();
+        headers.insert("ttl", m.ttl_s.into());
+        headers.insert(
+            reqwest::header::CONTENT_ENCODING,
+            HeaderValue::from_static("aes128gcm"),
+        );
+        headers.insert(
+            reqwest::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/octet-stream"),
+        );
         headers.insert(
             reqwest::header::AUTHORIZATION,
             vapid.authorization(&url, subject).parse()?,
         );
-        headers.insert("urgency", m.urgency.as_str().parse()?);
+        headers.insert("urgency", HeaderValue::from_static(m.urgency.as_str()));
         if let Some(topic) = m.topic {
             headers.insert("topic", topic.parse()?);
         }
+        *request.body_mut() = Some(body.into());
         Ok(request)
     }
 }

@@ -43,6 +43,9 @@ pub fn check_subject(subject: &str) -> Result<(), BadSubject> {
     }
 }
 
+/// An `Authorization` header and when it was signed (Unix seconds).
+type Signed = (String, u64);
+
 /// The deployment's key pair.
 #[derive(Clone)]
 pub struct Vapid {
@@ -51,7 +54,7 @@ pub struct Vapid {
     /// browser's `applicationServerKey`).
     public_b64: String,
     /// Signed headers by (push service origin, subject), with when they were signed.
-    signed: Arc<Mutex<HashMap<(String, String), (String, u64)>>>,
+    signed: Arc<Mutex<HashMap<(String, String), Signed>>>,
 }
 
 impl std::fmt::Debug for Vapid {
