@@ -181,7 +181,13 @@ async fn drain(admin: &str, db: &str) -> anyhow::Result<()> {
         start.elapsed().as_secs_f64()
     );
     for (batch, nodes) in [1usize, 2].into_iter().enumerate() {
+        let filling = Instant::now();
         let queued = world.fill(BROADCASTS, batch).await?;
+        println!(
+            "push drain: {BROADCASTS} broadcasts posted, numbered and expanded to {queued} \
+             notifications (one per device) in {:.2} s",
+            filling.elapsed().as_secs_f64()
+        );
         let mut procs = Vec::new();
         let spawned = Instant::now();
         for _ in 0..nodes {

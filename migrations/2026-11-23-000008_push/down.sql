@@ -1,5 +1,4 @@
-drop trigger events_push_enqueue on events;
-drop function push_enqueue();
+drop table push_jobs;
 drop table push_outbox;
 drop table push_presence;
 drop table push_preferences;

@@ -1,11 +1,15 @@
 -- Web Push: the node-shared VAPID key, players' push subscriptions and preferences, live presence,
--- and the outbox of notifications to send.
+-- the push jobs and the outbox of notifications to send.
 --
--- Notifications are written to the outbox by a statement trigger on `events`, so every change
--- that appends events (a check-in batch, a clue reveal, a broadcast, a phase change) writes its
--- notifications in the same transaction and in one statement, whatever code path appended them.
--- Dispatchers on every node claim rows with a lease (`for update skip locked`, committed before
--- any HTTP call); a row is deleted only once its outcome is known.
+-- The statements that append events (`db::events::append_many`, the clue reveals in
+-- `db::clues`) record every event that may be pushed in `push_jobs`, in the same statement and so
+-- the same transaction: a committed event's notification is never lost. Dispatchers on every node then expand each job to the devices of
+-- its audience (`push_outbox`, one row per device; see `db::push::expand`) and send those rows,
+-- claimed with a lease (`for update skip locked`, committed before any HTTP call); a row is
+-- deleted only once its outcome is known. Expanding outside the event's transaction keeps the
+-- audience query (teams, members, subscriptions, preferences, presence) off the check-in path:
+-- run inside it (a statement trigger), it cost PostgreSQL 130 us per check-in (BENCHMARKS.md,
+-- "Web Push").
 
 -- One P-256 key pair for the whole deployment: nodes insert a fresh one if absent, then read.
 create table vapid_keys (
@@ -62,55 +66,7 @@ create index push_outbox_due_idx on push_outbox (not_before, id);
 create index push_outbox_subscription_idx on push_outbox (subscription_id);
 create index push_outbox_event_idx on push_outbox (event_id);
 
--- Who is told what:
---   target_found  -> `find`, the finder's teammates (not the finder);
---   clue_revealed -> `clue`, the team;
---   broadcast     -> `broadcast`, the team or every player of the hunt;
---   phase_changed -> `phase`, every player, when the hunt goes live or ends;
---   score_changed -> `rank`, the members of every team it overtook: a positive delta that took
---                    the team from below or level with another to strictly above it (not while
---                    the leaderboard is frozen: the scores are secret then).
--- Never to a muted category, nor to a player with a live WebSocket on any node (seen within the
--- presence window) unless they asked for both.
-create function push_enqueue() returns trigger language plpgsql as $$
-begin
-    insert into push_outbox (event_id, subscription_id, category)
-    select n.event_id, s.id, n.category
-    from (
-        select e.id as event_id, e.hunt_id, 'find' as category, e.team_id as team,
-               (e.data ->> 'player_id')::uuid as skip
-        from new_events e where e.kind = 'target_found'
-        union all
-        select e.id, e.hunt_id, 'clue', e.team_id, null from new_events e
-        where e.kind = 'clue_revealed'
-        union all
-        select e.id, e.hunt_id, 'broadcast', e.team_id, null from new_events e
-        where e.kind = 'broadcast'
-        union all
-        select e.id, e.hunt_id, 'phase', null, null from new_events e
-        where e.kind = 'phase_changed' and e.data ->> 'phase' in ('live', 'ended')
-        union all
-        select e.id, e.hunt_id, 'rank', t.id, null
-        from new_events e
-        join hunts h on h.id = e.hunt_id and h.frozen_at_offset is null
-        join teams t on t.hunt_id = e.hunt_id
-        where e.kind = 'score_changed'
-          and (e.data ->> 'delta')::bigint > 0
-          and t.id <> (e.data ->> 'team_id')::uuid
-          and t.score >= (e.data ->> 'score')::bigint - (e.data ->> 'delta')::bigint
-          and t.score < (e.data ->> 'score')::bigint
-    ) n
-    join team_members m on m.hunt_id = n.hunt_id and (n.team is null or m.team_id = n.team)
-    join push_subscriptions s on s.player_id = m.player_id
-    left join push_preferences p on p.player_id = m.player_id
-    where (n.skip is null or m.player_id <> n.skip)
-      and not (n.category = any (coalesce(p.muted, '{}')))
-      and (coalesce(p.also_when_connected, false) or not exists (
-          select 1 from push_presence pr
-          where pr.player_id = m.player_id and pr.seen_at > now() - interval '45 seconds'));
-    return null;
-end
-$$;
-create trigger events_push_enqueue after insert on events
-    referencing new table as new_events
-    for each statement execute function push_enqueue();
+-- Events that may be pushed, until a dispatcher expands them to devices.
+create table push_jobs (
+    event_id bigint primary key references events (id) on delete cascade
+);

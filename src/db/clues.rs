@@ -176,10 +176,13 @@ pub async fn reveal_after_targets(
              select f.team_id, c.id, f.hunt_id, f.at from f \
              join clues c on c.hunt_id = f.hunt_id and c.after_target = f.target_id \
              order by f.n, c.created_at, c.id \
-             on conflict do nothing returning team_id, clue_id, hunt_id) \
-         insert into events (hunt_id, kind, team_id, data) \
-         select ins.hunt_id, 'clue_revealed', ins.team_id, jsonb_build_object('clue_id', c.id, 'text', c.text, 'media_url', c.media_url, 'rule', 'after_target') \
-         from ins join clues c on c.id = ins.clue_id order by ins.team_id, c.created_at, c.id",
+             on conflict do nothing returning team_id, clue_id, hunt_id), \
+         ev as ( \
+             insert into events (hunt_id, kind, team_id, data) \
+             select ins.hunt_id, 'clue_revealed', ins.team_id, jsonb_build_object('clue_id', c.id, 'text', c.text, 'media_url', c.media_url, 'rule', 'after_target') \
+             from ins join clues c on c.id = ins.clue_id order by ins.team_id, c.created_at, c.id \
+             returning id) \
+         insert into push_jobs (event_id) select id from ev",
     )
     .bind::<Array<SqlUuid>, _>(hunts)
     .bind::<Array<SqlUuid>, _>(teams)
@@ -189,7 +192,7 @@ pub async fn reveal_after_targets(
     .await
 }
 
-/// Reveals every due timed clue to every team that lacks it, with events, in one statement; safe
+/// Reveals every due timed clue to every team that lacks it, with events and their push jobs, in one statement; safe
 /// to run on every node at once. Returns how many reveals it made.
 pub async fn reveal_due(conn: &mut AsyncPgConnection, now: DateTime<Utc>) -> QueryResult<usize> {
     super::cached::cached(diesel::sql_query(
@@ -201,11 +204,14 @@ pub async fn reveal_due(conn: &mut AsyncPgConnection, now: DateTime<Utc>) -> Que
                and not exists (select 1 from clue_reveals r where r.team_id = t.id and r.clue_id = c.id)), \
          ins as ( \
              insert into clue_reveals (team_id, clue_id, hunt_id, revealed_at) \
-             select team_id, clue_id, hunt_id, $1 from due on conflict do nothing returning team_id, clue_id, hunt_id) \
-         insert into events (hunt_id, kind, team_id, data) \
-         select ins.hunt_id, 'clue_revealed', ins.team_id, \
-                jsonb_build_object('clue_id', c.id, 'text', c.text, 'media_url', c.media_url, 'rule', 'at') \
-         from ins join clues c on c.id = ins.clue_id",
+             select team_id, clue_id, hunt_id, $1 from due on conflict do nothing returning team_id, clue_id, hunt_id), \
+         ev as ( \
+             insert into events (hunt_id, kind, team_id, data) \
+             select ins.hunt_id, 'clue_revealed', ins.team_id, \
+                    jsonb_build_object('clue_id', c.id, 'text', c.text, 'media_url', c.media_url, 'rule', 'at') \
+             from ins join clues c on c.id = ins.clue_id \
+             returning id) \
+         insert into push_jobs (event_id) select id from ev",
     )
     .bind::<Timestamptz, _>(now))
     .execute(conn)

@@ -17,8 +17,20 @@ pub async fn append(
     append_many(&*conn, &events).await
 }
 
+/// The events that may be pushed (`push_jobs`, expanded to devices by `db::push::expand`): an
+/// SQL condition on `kind` and `data`.
+macro_rules! pushable {
+    () => {
+        "(kind in ('target_found', 'clue_revealed', 'broadcast') \
+          or (kind = 'phase_changed' and data ->> 'phase' in ('live', 'ended')) \
+          or (kind = 'score_changed' and (data ->> 'delta')::bigint > 0))"
+    };
+}
+
 /// Appends events of several hunts in one statement, in the order given (the sequencer numbers
-/// them after commit in insertion order).
+/// them after commit in insertion order), and records those that may be pushed in `push_jobs` in
+/// the same statement (so in the same transaction: a committed event's notification is never
+/// lost).
 pub async fn append_many(
     mut conn: &AsyncPgConnection,
     events: &[(HuntId, &NewEvent)],
@@ -30,10 +42,13 @@ pub async fn append_many(
     let kinds: Vec<&str> = events.iter().map(|(_, e)| e.kind.as_str()).collect();
     let teams: Vec<Option<uuid::Uuid>> = events.iter().map(|(_, e)| e.team.map(|t| t.0)).collect();
     let data: Vec<&serde_json::Value> = events.iter().map(|(_, e)| &e.data).collect();
-    super::cached::cached(diesel::sql_query(
-        "insert into events (hunt_id, kind, team_id, data) \
-         select h, k, t, d from unnest($1::uuid[], $2::text[], $3::uuid[], $4::jsonb[]) with ordinality as u(h, k, t, d, n) order by n",
-    )
+    super::cached::cached(diesel::sql_query(concat!(
+        "with ev as (insert into events (hunt_id, kind, team_id, data) \
+         select h, k, t, d from unnest($1::uuid[], $2::text[], $3::uuid[], $4::jsonb[]) with ordinality as u(h, k, t, d, n) order by n \
+         returning id, kind, data) \
+         insert into push_jobs (event_id) select id from ev where ",
+        pushable!()
+    ))
     .bind::<diesel::sql_types::Array<SqlUuid>, _>(hunts)
     .bind::<diesel::sql_types::Array<Text>, _>(kinds)
     .bind::<diesel::sql_types::Array<Nullable<SqlUuid>>, _>(teams)

@@ -192,6 +192,95 @@ pub async fn absent(
     .map(drop)
 }
 
+/// What one expansion did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, QueryableByName)]
+pub struct Expanded {
+    /// Push jobs (events) expanded.
+    #[diesel(sql_type = BigInt)]
+    pub jobs: i64,
+    /// Notifications (one per device) written.
+    #[diesel(sql_type = BigInt)]
+    pub notifications: i64,
+}
+
+/// Expands up to `limit` push jobs of numbered events into one outbox row per device of their
+/// audience, and deletes the jobs, in one statement (so once, with any number of nodes:
+/// `skip locked`). Who is told what:
+/// - `target_found` -> `find`: the finder's teammates, not the finder;
+/// - `clue_revealed` -> `clue`: the team;
+/// - `broadcast` -> `broadcast`: the team it names, or every player of the hunt;
+/// - `phase_changed` (live or ended) -> `phase`: every player of the hunt;
+/// - `score_changed` with a positive delta -> `rank`: the members of every team it overtook,
+///   from below or level to strictly above (team scores as they are now; none while the
+///   leaderboard is frozen, as the scores are secret then). A team's several climbs in one
+///   expansion count as one, from its lowest to its highest score, announced with its last
+///   event (push services keep only the latest rank push anyway: one `Topic`).
+///
+/// The work follows the subscribed players of the hunts concerned: a hunt where nobody
+/// subscribed costs one lookup.
+///
+/// Never for a muted category, nor to a player with a live WebSocket on any node (seen in the
+/// last 45 s) unless they asked for both.
+pub async fn expand(conn: &mut AsyncPgConnection, limit: i64) -> diesel::QueryResult<Expanded> {
+    cached(
+        diesel::sql_query(
+            "with jobs as ( \
+               select j.event_id from push_jobs j join events e on e.id = j.event_id \
+               where e.event_offset is not null order by j.event_id limit $1 \
+               for update of j skip locked), \
+             gone as (delete from push_jobs j using jobs where j.event_id = jobs.event_id \
+               returning j.event_id), \
+             ev as materialized (select e.id, e.created_at, e.hunt_id, e.kind, e.team_id, e.data \
+               from events e join gone on gone.event_id = e.id), \
+             subs as materialized ( \
+               select m.hunt_id, m.team_id, m.player_id, s.id as sub_id, \
+                 coalesce(p.muted, '{}') as muted \
+               from (select distinct hunt_id from ev) h \
+               join team_members m on m.hunt_id = h.hunt_id \
+               join push_subscriptions s on s.player_id = m.player_id \
+               left join push_preferences p on p.player_id = m.player_id \
+               where coalesce(p.also_when_connected, false) or not exists ( \
+                 select 1 from push_presence pr \
+                 where pr.player_id = m.player_id and pr.seen_at > now() - interval '45 seconds')), \
+             scored as ( \
+               select e.id, e.created_at, e.hunt_id, (e.data ->> 'team_id')::uuid as team, \
+                 (e.data ->> 'score')::bigint as high, \
+                 (e.data ->> 'score')::bigint - (e.data ->> 'delta')::bigint as low \
+               from ev e where e.kind = 'score_changed' \
+                 and exists (select 1 from subs where subs.hunt_id = e.hunt_id)), \
+             climbs as ( \
+               select distinct on (team) team, hunt_id, id, created_at, \
+                 min(low) over (partition by team) as low, max(high) over (partition by team) as high \
+               from scored order by team, id desc), \
+             wanted as ( \
+               select e.id as event_id, e.created_at, e.hunt_id, \
+                 case e.kind when 'target_found' then 'find' when 'clue_revealed' then 'clue' \
+                   when 'broadcast' then 'broadcast' else 'phase' end as category, \
+                 e.team_id as team, \
+                 case when e.kind = 'target_found' then (e.data ->> 'player_id')::uuid end as skip \
+               from ev e where e.kind <> 'score_changed' \
+               union all \
+               select c.id, c.created_at, c.hunt_id, 'rank', t.id, null \
+               from climbs c \
+               join hunts h on h.id = c.hunt_id and h.frozen_at_offset is null \
+               join teams t on t.hunt_id = c.hunt_id \
+               where t.id <> c.team and t.score >= c.low and t.score < c.high), \
+             ins as ( \
+               insert into push_outbox (event_id, subscription_id, category, created_at) \
+               select n.event_id, u.sub_id, n.category, n.created_at \
+               from wanted n \
+               join subs u on u.hunt_id = n.hunt_id and (n.team is null or u.team_id = n.team) \
+               where (n.skip is null or u.player_id <> n.skip) \
+                 and not (n.category = any (u.muted)) \
+               returning 1) \
+             select (select count(*) from gone) as jobs, (select count(*) from ins) as notifications",
+        )
+        .bind::<BigInt, _>(limit),
+    )
+    .get_result(conn)
+    .await
+}
+
 /// A notification claimed for sending, with what it takes to build it.
 #[derive(Debug, Clone, QueryableByName)]
 pub struct Claimed {
@@ -271,6 +360,13 @@ pub async fn settle(conn: &mut AsyncPgConnection, ids: &[i64]) -> diesel::QueryR
     .execute(conn)
     .await
     .map(drop)
+}
+
+/// Deletes notifications older than any TTL (12 h) could keep: nothing will send them now.
+pub async fn delete_stale(conn: &mut AsyncPgConnection) -> diesel::QueryResult<usize> {
+    diesel::sql_query("delete from push_outbox where created_at < now() - interval '24 hours'")
+        .execute(conn)
+        .await
 }
 
 /// Deletes subscriptions the push service says are gone (their queued notifications go too).

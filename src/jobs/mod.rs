@@ -18,12 +18,10 @@ pub fn spawn_all(ctx: &Ctx) {
     tokio::spawn(sequencer::run(ctx.clone()));
     tokio::spawn(phases::run(ctx.clone()));
     tokio::spawn(timed_clues::run(ctx.clone()));
-    match &ctx.push.settings.subject {
-        Some(subject) => {
-            tokio::spawn(push::run(ctx.clone(), subject.clone()));
-        }
-        None => tracing::warn!(
+    if ctx.push.settings.subject.is_none() {
+        tracing::warn!(
             "NENUFAR_VAPID_SUBJECT is not set: this node queues push notifications but sends none"
-        ),
+        );
     }
+    tokio::spawn(push::run(ctx.clone()));
 }

@@ -1,25 +1,52 @@
-//! The push dispatcher loop every node with a VAPID subject runs: rounds back to back while the
-//! outbox has due notifications, a short pause when it is empty. Many nodes drain one outbox
-//! safely: claims skip rows another node holds (see `push::dispatch`).
+//! The push loop every node runs: expand new push jobs to devices, and with a VAPID subject send
+//! what is due; rounds back to back while there is work, a short pause when there is none. Many
+//! nodes share one outbox safely: claims skip rows another node holds (see `push::dispatch`).
+//! Once a minute, notifications older than any TTL (left by a deployment with no sending node)
+//! are deleted.
 
 use std::time::Duration;
 
+use tokio::time::Instant;
+
+use crate::db;
 use crate::push::dispatch;
 use crate::service::Ctx;
 
-/// Pause after a round that found nothing due (the longest a new notification waits here).
+/// Pause after a round that found nothing to do (the longest a new notification waits here).
 pub const IDLE_POLL: Duration = Duration::from_millis(250);
+/// How often stale notifications are deleted.
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
-pub async fn run(ctx: Ctx, subject: String) {
+pub async fn run(ctx: Ctx) {
+    let subject = ctx.push.settings.subject.clone();
+    let mut swept = Instant::now();
     loop {
-        let pause = match dispatch::round(&ctx.push, &ctx.pool, &subject).await {
-            Ok(r) if r.claimed as i64 == dispatch::BATCH => Duration::ZERO,
+        let pause = match dispatch::round(&ctx.push, &ctx.pool, subject.as_deref()).await {
+            Ok(r) if r.full() => Duration::ZERO,
             Ok(_) => IDLE_POLL,
             Err(e) => {
-                tracing::warn!(error = ?e, "a push dispatch round failed");
+                tracing::warn!(error = ?e, "a push round failed");
                 Duration::from_secs(1)
             }
         };
+        if swept.elapsed() >= SWEEP_EVERY {
+            swept = Instant::now();
+            if let Err(e) = sweep(&ctx).await {
+                tracing::warn!(error = ?e, "deleting stale push notifications failed");
+            }
+        }
         tokio::time::sleep(pause).await;
     }
+}
+
+async fn sweep(ctx: &Ctx) -> anyhow::Result<()> {
+    let mut conn = ctx.pool.get().await?;
+    let n = db::push::delete_stale(&mut conn).await?;
+    if n > 0 {
+        ctx.push
+            .metrics
+            .failed
+            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+    }
+    Ok(())
 }

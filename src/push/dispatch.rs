@@ -1,4 +1,5 @@
-//! The outbox dispatcher's round: claim due notifications with a lease (no lock held across the
+//! The outbox dispatcher's round: expand new push jobs to one notification per device (see
+//! `db::push::expand`), claim due notifications with a lease (no lock held across the
 //! HTTP calls), send them concurrently, then settle each by its outcome: delivered, refused or
 //! expired rows are deleted, gone subscriptions pruned, 429/5xx retried with exponential backoff
 //! (honouring `Retry-After`) until the TTL runs out, unknown outcomes left to their lease.
@@ -16,6 +17,8 @@ use crate::db::push::Claimed;
 use crate::domain::event::EventKind;
 use crate::domain::push::{self, Category};
 
+/// Push jobs (events) expanded to devices per round.
+pub const EXPAND: i64 = 1000;
 /// Notifications claimed per round.
 pub const BATCH: i64 = 256;
 /// Sends in flight at once per node.
@@ -30,19 +33,42 @@ const MAX_BACKOFF: Duration = Duration::from_secs(10 * 60);
 /// What one round did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Round {
+    /// Push jobs (events) expanded to devices.
+    pub expanded: usize,
     pub claimed: usize,
     pub sent: usize,
 }
 
-/// Claims, sends and settles one batch. Needs the VAPID subject (`push.settings.subject`).
-pub async fn round(push: &Push, pool: &db::Pool, subject: &str) -> anyhow::Result<Round> {
+impl Round {
+    /// Whether work was left for the next round (a full expansion or claim).
+    pub fn full(&self) -> bool {
+        self.expanded as i64 == EXPAND || self.claimed as i64 == BATCH
+    }
+}
+
+/// Expands new push jobs, then (with a VAPID `subject`) claims, sends and settles one batch. A
+/// node without a subject only expands: notifications wait for a node that sends.
+pub async fn round(push: &Push, pool: &db::Pool, subject: Option<&str>) -> anyhow::Result<Round> {
+    let (expanded, claimed) = {
+        let mut conn = pool.get().await?;
+        let expanded = db::push::expand(&mut conn, EXPAND).await?;
+        let claimed = match subject {
+            Some(_) => db::push::claim(&mut conn, BATCH, LEASE.as_secs() as i64).await?,
+            None => Vec::new(),
+        };
+        (expanded, claimed)
+    };
+    let Some(subject) = subject.filter(|_| !claimed.is_empty()) else {
+        return Ok(Round {
+            expanded: expanded.jobs as usize,
+            claimed: 0,
+            sent: 0,
+        });
+    };
     let vapid = push.vapid(pool).await?;
     let sender = push.sender()?;
-    let claimed = {
-        let mut conn = pool.get().await?;
-        db::push::claim(&mut conn, BATCH, LEASE.as_secs() as i64).await?
-    };
     let mut round = Round {
+        expanded: expanded.jobs as usize,
         claimed: claimed.len(),
         sent: 0,
     };
