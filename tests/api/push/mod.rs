@@ -3,6 +3,7 @@
 //! test vectors. Shared helpers live here; each submodule is one theme.
 
 mod delivery;
+mod hiccups;
 mod peer;
 mod reliability;
 mod subscriptions;
