@@ -121,11 +121,8 @@ async fn each_category_reaches_its_audience_only_with_its_text_and_a_deep_link()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn muted_categories_and_connected_players_get_no_push_unless_they_ask_for_both() {
-    let app = TestApp::spawn_pushing().await;
+    let (app, staff, hunt) = pushing_hunt().await;
     let peer = PushPeer::start().await;
-    let staff = app.staff().await;
-    let (hunt, _) = live_hunt(&app, &staff, json!({}), &[(PLACES[0].0, PLACES[0].1, 5)]).await;
-    settle(&app.db_url, &hunt).await;
     let team = new_team(&app, &hunt).await;
     let (muting, connected, both) = (
         team.captain,

@@ -12,7 +12,7 @@ use axum::response::IntoResponse;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::live::{PLACES, broadcast, live_hunt, new_team, settle};
+use crate::live::{broadcast, new_team};
 
 const P256DH: &str =
     "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4";
@@ -55,10 +55,7 @@ async fn metric(app: &TestApp, name: &str) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_push_service_hiccup_is_retried_until_accepted_and_a_refusal_is_dropped() {
-    let app = TestApp::spawn_pushing().await;
-    let staff = app.staff().await;
-    let (hunt, _) = live_hunt(&app, &staff, json!({}), &[(PLACES[0].0, PLACES[0].1, 5)]).await;
-    settle(&app.db_url, &hunt).await;
+    let (app, staff, hunt) = pushing_hunt().await;
     let flaky = new_team(&app, &hunt).await;
     let refusing = new_team(&app, &hunt).await;
     let (flaky_url, flaky_hits) = scripted(vec![(503, Some("1")), (429, None)]).await;

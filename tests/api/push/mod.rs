@@ -23,6 +23,18 @@ pub const ARRIVES: Duration = Duration::from_secs(20);
 /// How long to keep watching for a push that must not come.
 pub const QUIET: Duration = Duration::from_millis(1500);
 
+/// A node that pushes, a staff member, and a live hunt (one target) whose going live was
+/// announced before anyone subscribed.
+pub async fn pushing_hunt() -> (TestApp, Staff, String) {
+    let app = TestApp::spawn_pushing().await;
+    let staff = app.staff().await;
+    let eiffel = crate::live::PLACES[0];
+    let (hunt, _) =
+        crate::live::live_hunt(&app, &staff, json!({}), &[(eiffel.0, eiffel.1, 5)]).await;
+    crate::live::settle(&app.db_url, &hunt).await;
+    (app, staff, hunt)
+}
+
 /// The deployment's VAPID public key, as `GET /v1/push/vapid-public-key` gives it.
 pub async fn vapid_key(app: &TestApp) -> String {
     let (status, body) = app.get("/v1/push/vapid-public-key", None).await;

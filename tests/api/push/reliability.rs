@@ -11,11 +11,8 @@ use crate::live::{PLACES, broadcast, join, live_hunt, new_team, settle};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_subscription_the_push_service_expired_is_pruned_on_the_next_push() {
-    let app = TestApp::spawn_pushing().await;
+    let (app, staff, hunt) = pushing_hunt().await;
     let peer = PushPeer::start().await;
-    let staff = app.staff().await;
-    let (hunt, _) = live_hunt(&app, &staff, json!({}), &[(PLACES[0].0, PLACES[0].1, 5)]).await;
-    settle(&app.db_url, &hunt).await;
     let team = new_team(&app, &hunt).await;
     let mate = join(&app, &team.invite).await;
     let expired = subscribe(&app, &peer, &team.captain).await;
@@ -53,11 +50,8 @@ async fn a_subscription_the_push_service_expired_is_pruned_on_the_next_push() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_push_service_frozen_during_the_send_gets_the_notification_once_after_it_wakes() {
-    let app = TestApp::spawn_pushing().await;
+    let (app, staff, hunt) = pushing_hunt().await;
     let peer = PushPeer::start().await;
-    let staff = app.staff().await;
-    let (hunt, _) = live_hunt(&app, &staff, json!({}), &[(PLACES[0].0, PLACES[0].1, 5)]).await;
-    settle(&app.db_url, &hunt).await;
     let team = new_team(&app, &hunt).await;
     let endpoint = subscribe(&app, &peer, &team.captain).await;
 
