@@ -84,8 +84,11 @@ async fn two_nodes_draining_one_outbox_deliver_each_notification_once() {
         TestApp::spawn_pushing_on(db.clone()),
         TestApp::spawn_pushing_on(db.clone())
     );
-    // One key for both nodes, whichever created it.
-    assert_eq!(vapid_key(&a).await, vapid_key(&b).await);
+    // Both nodes create a key at the same moment: they end with one, whichever stored it.
+    let (ka, kb) = tokio::join!(vapid_key(&a), vapid_key(&b));
+    assert_eq!(ka, kb);
+    let keys = rows(&db, "select count(*) as n from vapid_keys").await;
+    assert_eq!(keys[0]["n"], 1);
     let peer = PushPeer::start().await;
     let staff = a.staff().await;
     let (hunt, _) = live_hunt(&a, &staff, json!({}), &[(PLACES[0].0, PLACES[0].1, 5)]).await;
