@@ -19,7 +19,9 @@
 //! `NENUFAR_BENCH_PGBENCH` (`/usr/lib/postgresql/15/bin/pgbench`), `NENUFAR_BENCH_PROFILE_SQL=1`
 //! (a statement-level profile of the HTTP window, see `sqlprofile`; slows that run down),
 //! `NENUFAR_BENCH_SOCKETS` (0: WebSocket clients subscribed to the hunt during the load, each
-//! receiving its live events, see `sockets`; `ops/bench.sh checkin_live` sets 2,000).
+//! receiving its live events, see `sockets`; `ops/bench.sh checkin_live` sets 2,000),
+//! `NENUFAR_BENCH_PUSH_SUBSCRIBERS=1` (every player has a push subscription: the server prepares
+//! one notification per device for finds, clues and rank changes, and sends none).
 //! Without `--bench` (as under `cargo test` or nextest) it does nothing.
 #![expect(clippy::print_stdout, reason = "a benchmark prints its figures")]
 
@@ -66,6 +68,8 @@ struct Settings {
     pool_size: Option<String>,
     pgbench: String,
     sockets: usize,
+    /// Every player has a push subscription (`NENUFAR_BENCH_PUSH_SUBSCRIBERS=1`).
+    push: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -81,6 +85,7 @@ fn main() -> anyhow::Result<()> {
         pool_size: std::env::var("NENUFAR_BENCH_POOL_SIZE").ok(),
         pgbench: env_or("NENUFAR_BENCH_PGBENCH", PGBENCH.to_owned())?,
         sockets: env_or("NENUFAR_BENCH_SOCKETS", 0usize)?,
+        push: env_or("NENUFAR_BENCH_PUSH_SUBSCRIBERS", 0u8)? == 1,
     };
     let db = format!(
         "nenufar_bench_http_{}",
@@ -129,6 +134,12 @@ async fn run(settings: &Settings, db: &str) -> anyhow::Result<()> {
         settings.pool_size.as_deref().unwrap_or("default")
     );
 
+    if settings.push {
+        setup::subscribe_all(&base, &client, &tokens).await?;
+        println!(
+            "checkin_http: every player has a push subscription (expanded into the outbox, not sent)"
+        );
+    }
     let clients = if settings.sockets > 0 {
         let (n, hunt, tokens) = (settings.sockets, hunt.clone(), tokens.clone());
         let start = Instant::now();
@@ -215,6 +226,13 @@ async fn run(settings: &Settings, db: &str) -> anyhow::Result<()> {
     let mut conn = AsyncPgConnection::establish(&url).await?;
     let stored = count(&mut conn, "select count(*) as n from checkins").await?;
     println!("  check-in rows stored (warm-up and measured window): {stored}");
+    if settings.push {
+        let queued = count(&mut conn, "select count(*) as n from push_outbox").await?;
+        let jobs = count(&mut conn, "select count(*) as n from push_jobs").await?;
+        println!(
+            "  push notifications prepared (one per device): {queued}; push jobs left: {jobs}"
+        );
+    }
 
     let pg = pgbench(settings, &url, &hunt).await?;
     println!(

@@ -235,3 +235,31 @@ pub async fn set_up(
     }
     Ok((hunt, players, staff))
 }
+
+/// Registers a push subscription for every player (an https endpoint per device that is never
+/// called: the benchmark's server has no VAPID subject, so it expands notifications into the
+/// outbox but sends none). Measures what preparing pushes costs the check-in path.
+pub async fn subscribe_all(
+    base: &str,
+    client: &reqwest::Client,
+    tokens: &[String],
+) -> anyhow::Result<()> {
+    // RFC 8291's example device key and secret: any valid pair will do.
+    let keys = json!({
+        "p256dh": "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4",
+        "auth": "BTBZMqHH6r4Tts7J_aSIgg",
+    });
+    for (i, token) in tokens.iter().enumerate() {
+        let body = json!({"endpoint": format!("https://push.example.net/bench/{i}"), "keys": keys});
+        let resp = client
+            .post(format!("{base}/v1/push/subscriptions"))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await?;
+        if !resp.status().is_success() {
+            bail!("subscribing player {i}: {}", resp.status());
+        }
+    }
+    Ok(())
+}
