@@ -84,7 +84,9 @@ pub async fn run(stream: TcpStream, first: Bytes, ctx: SessionCtx, peer: Peer) {
         hunts: Vec::new(),
         client_closed: false,
     };
-    session.ctx.hub.presence.opened(peer.player).await;
+    // Boxed, like `subscribe`: the database futures are large and would otherwise enlarge every
+    // idle session's task for its whole life.
+    Box::pin(session.ctx.hub.presence.opened(peer.player)).await;
     let slot = session.ctx.hub.keepalive.add(session.outbox.clone());
     let opened = session.received(&first).await;
     // `first` may share the HTTP server's read buffer (kilobytes): let it go before idling.
@@ -100,7 +102,7 @@ pub async fn run(stream: TcpStream, first: Bytes, ctx: SessionCtx, peer: Peer) {
     }
     // The socket closes when this task drops its handle.
     session.outbox.shut();
-    session.ctx.hub.presence.closed(peer.player).await;
+    Box::pin(session.ctx.hub.presence.closed(peer.player)).await;
 }
 
 impl Session {
