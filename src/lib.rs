@@ -7,7 +7,8 @@
 //! transaction for every check-in waiting) -> [`db::checkins`] (the batched statements).
 //!
 //! Layers, inner to outer: `domain` (pure rules) <- `spatial` (pure geometry) <- `service`
-//! (use cases) <- `http` <- `app`; `db` is used by `service` only.
+//! (use cases) <- `http` <- `app`; `db` is used by `service` (and the background `jobs`, `live`
+//! feeds and `push` dispatcher). Web Push starts at [`jobs::push`] -> [`push::dispatch`].
 
 pub mod app;
 pub mod clock;

@@ -8,7 +8,6 @@ pub mod send;
 pub mod subscription;
 pub mod vapid;
 
-use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
 use subscription::AllowHttpLoopback;
@@ -139,6 +138,3 @@ impl Push {
             .await
     }
 }
-
-/// Shared handle.
-pub type PushRef = Arc<Push>;
