@@ -251,6 +251,20 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn names_resolve_to_public_addresses_only_loopback_when_allowed() {
+        let resolve = |allow: bool| {
+            PublicOnly {
+                allow: AllowHttpLoopback(allow),
+            }
+            .resolve("localhost".parse().unwrap())
+        };
+        // localhost has only loopback addresses: refused, unless loopback is allowed.
+        assert!(resolve(false).await.is_err());
+        let found: Vec<SocketAddr> = resolve(true).await.unwrap().collect();
+        assert!(!found.is_empty() && found.iter().all(|a| a.ip().is_loopback()));
+    }
+
     #[test]
     fn topics_are_32_base64url_characters() {
         let t = topic("rank:0f650b00-cdae-4176-9c13-840c9c100f2c");

@@ -2,6 +2,7 @@
 //! each category pushes and to whom, pruning, a frozen peer, two dispatching nodes; and the RFC
 //! test vectors. Shared helpers live here; each submodule is one theme.
 
+mod audience;
 mod delivery;
 mod hiccups;
 mod peer;
