@@ -106,12 +106,21 @@ impl Metrics {
                 indexed_hunts as u64,
             ),
         ];
-        let mut out = String::new();
-        for (name, kind, help, value) in rows {
-            out.push_str(&format!(
-                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
-            ));
-        }
-        out
+        let rows: Vec<(&str, &str, &str, f64)> = rows
+            .into_iter()
+            .map(|(name, kind, help, value)| (name, kind, help, value as f64))
+            .collect();
+        exposition(&rows)
     }
+}
+
+/// Prometheus exposition text for (name, type, help, value) rows.
+pub fn exposition(rows: &[(&str, &str, &str, f64)]) -> String {
+    let mut out = String::new();
+    for (name, kind, help, value) in rows {
+        out.push_str(&format!(
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
+        ));
+    }
+    out
 }

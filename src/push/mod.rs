@@ -88,13 +88,7 @@ impl PushMetrics {
                 d.oldest_s.unwrap_or(0.0),
             ));
         }
-        let mut out = String::new();
-        for (name, kind, help, value) in rows {
-            out.push_str(&format!(
-                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
-            ));
-        }
-        out
+        crate::telemetry::exposition(&rows)
     }
 }
 
