@@ -25,6 +25,8 @@
 //! Without `--bench` (as under `cargo test` or nextest) it does nothing.
 #![expect(clippy::print_stdout, reason = "a benchmark prints its figures")]
 
+#[path = "../support/api.rs"]
+mod api;
 mod load;
 mod meter;
 mod pgbench;

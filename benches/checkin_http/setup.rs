@@ -6,11 +6,11 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use chrono::Utc;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 
+use crate::api::{field, live_hunt, owner_token, post};
 use crate::{LAT, LON, MAX_RADIUS_M, Settings, TARGETS, TEAM_SIZE, TEAMS};
 
 /// The server child process, killed when dropped; its log is removed then unless a failure
@@ -89,32 +89,6 @@ pub async fn wait_ready(
     )
 }
 
-pub async fn post(
-    client: &reqwest::Client,
-    url: String,
-    token: Option<&str>,
-    body: Value,
-) -> anyhow::Result<Value> {
-    let mut req = client.post(&url).json(&body);
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    let resp = req.send().await?;
-    let status = resp.status();
-    let value: Value = resp.json().await.unwrap_or(Value::Null);
-    if !status.is_success() {
-        bail!("POST {url}: {status} {value}");
-    }
-    Ok(value)
-}
-
-fn field(v: &Value, key: &str) -> anyhow::Result<String> {
-    v[key]
-        .as_str()
-        .map(str::to_owned)
-        .with_context(|| format!("no {key} in {v}"))
-}
-
 /// A live hunt with its targets, players and teams, made through the API (the organisation and
 /// its owner through the service, as `nenufar org create` does). Returns the hunt id, every
 /// player's bearer token and the owner's.
@@ -124,43 +98,7 @@ pub async fn set_up(
     client: &reqwest::Client,
 ) -> anyhow::Result<(String, Vec<String>, String)> {
     let state = nenufar::app::AppState::new(nenufar::db::connect(url, 2)?);
-    let email = "bench-owner@brand.example";
-    nenufar::service::orgs::create_org(&state.ctx, "Bench", email, "correct horse battery".into())
-        .await
-        .map_err(|e| anyhow::anyhow!("create_org: {e}"))?;
-    let login = post(
-        client,
-        format!("{base}/v1/staff/login"),
-        None,
-        json!({"email": email, "password": "correct horse battery"}),
-    )
-    .await?;
-    let staff = field(&login, "token")?;
-    let now = Utc::now();
-    let ring = [
-        [2.2, 48.8],
-        [2.5, 48.8],
-        [2.5, 48.93],
-        [2.2, 48.93],
-        [2.2, 48.8],
-    ];
-    let area = json!({"type": "Polygon", "coordinates": [ring]});
-    let hunt = post(
-        client,
-        format!("{base}/v1/hunts"),
-        Some(&staff),
-        json!({
-            "title": "Benchmark hunt", "city": "Paris", "area": area,
-            "teaser_at": now - chrono::Duration::hours(1),
-            "live_at": now - chrono::Duration::minutes(1),
-            "ends_at": now + chrono::Duration::days(1),
-            "rules": {
-                "accuracy_policy": "centre", "max_accuracy_m": 50, "team_max_size": TEAM_SIZE,
-            },
-        }),
-    )
-    .await?;
-    let hunt = field(&hunt, "id")?;
+    let staff = owner_token(&state, base, client, "bench-owner@brand.example").await?;
     let mut rng = StdRng::seed_from_u64(0x6e65_6e75);
     let features: Vec<Value> = (0..TARGETS)
         .map(|i| {
@@ -178,20 +116,9 @@ pub async fn set_up(
             })
         })
         .collect();
-    post(
-        client,
-        format!("{base}/v1/hunts/{hunt}/targets/import"),
-        Some(&staff),
-        json!({"type": "FeatureCollection", "features": features}),
-    )
-    .await?;
-    post(
-        client,
-        format!("{base}/v1/hunts/{hunt}/publish"),
-        Some(&staff),
-        json!({}),
-    )
-    .await?;
+    let rules =
+        json!({"accuracy_policy": "centre", "max_accuracy_m": 50, "team_max_size": TEAM_SIZE});
+    let hunt = live_hunt(base, client, &staff, "Benchmark hunt", rules, features).await?;
 
     let mut players = Vec::new();
     for team in 0..TEAMS {

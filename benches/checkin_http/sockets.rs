@@ -46,7 +46,7 @@ pub async fn probe(client: reqwest::Client, base: String, hunt: String, staff: S
         tick.tick().await;
         let marker = String::from_utf8_lossy(PROBE_MARKER);
         let body = serde_json::json!({"message": format!("{marker}{}", now_us())});
-        if let Err(e) = crate::setup::post(&client, url.clone(), Some(&staff), body).await {
+        if let Err(e) = crate::api::post(&client, url.clone(), Some(&staff), body).await {
             eprintln!("checkin_http: a probe broadcast failed: {e}");
         }
     }

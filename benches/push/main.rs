@@ -17,6 +17,8 @@
 //! --bench push`. Knobs: `NENUFAR_BENCH_ENCRYPTIONS` (20,000). Without `--bench` it does nothing.
 #![expect(clippy::print_stdout, reason = "a benchmark prints its figures")]
 
+#[path = "../support/api.rs"]
+mod api;
 #[path = "../../tests/api/push/peer.rs"]
 #[allow(
     clippy::expect_used,

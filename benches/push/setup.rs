@@ -6,11 +6,11 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use chrono::Utc;
 use diesel::QueryableByName;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde_json::{Value, json};
 
+use crate::api::{field, live_hunt, owner_token, post};
 use crate::peer::PushPeer;
 use crate::{PLAYERS, TEAM_SIZE};
 
@@ -22,32 +22,6 @@ pub struct World {
     staff: String,
     hunt: String,
     endpoints: Vec<String>,
-}
-
-async fn post(
-    client: &reqwest::Client,
-    url: String,
-    token: Option<&str>,
-    body: Value,
-) -> anyhow::Result<Value> {
-    let mut req = client.post(&url).json(&body);
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    let resp = req.send().await?;
-    let status = resp.status();
-    let text = resp.text().await?;
-    if !status.is_success() {
-        bail!("POST {url}: {status} {text}");
-    }
-    Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
-}
-
-fn field(v: &Value, key: &str) -> anyhow::Result<String> {
-    v[key]
-        .as_str()
-        .map(str::to_owned)
-        .with_context(|| format!("no {key} in {v}"))
 }
 
 #[derive(QueryableByName)]
@@ -75,61 +49,18 @@ impl World {
         let router = nenufar::http::router(state.clone());
         tokio::spawn(async move { axum::serve(listener, router).await });
         let client = reqwest::Client::new();
-        let email = "bench-push@brand.example";
-        nenufar::service::orgs::create_org(
-            &state.ctx,
-            "Bench",
-            email,
-            "correct horse battery".into(),
-        )
-        .await
-        .map_err(|e| anyhow::anyhow!("create_org: {e}"))?;
-        let login = post(
-            &client,
-            format!("{base}/v1/staff/login"),
-            None,
-            json!({"email": email, "password": "correct horse battery"}),
-        )
-        .await?;
-        let staff = field(&login, "token")?;
-        let now = Utc::now();
-        let ring = [
-            [2.2, 48.8],
-            [2.5, 48.8],
-            [2.5, 48.93],
-            [2.2, 48.93],
-            [2.2, 48.8],
-        ];
-        let hunt = post(
-            &client,
-            format!("{base}/v1/hunts"),
-            Some(&staff),
-            json!({
-                "title": "Push benchmark", "city": "Paris",
-                "area": {"type": "Polygon", "coordinates": [ring]},
-                "teaser_at": now - chrono::Duration::hours(1),
-                "live_at": now - chrono::Duration::minutes(1),
-                "ends_at": now + chrono::Duration::days(1),
-                "rules": {"team_max_size": TEAM_SIZE},
-            }),
-        )
-        .await?;
-        let hunt = field(&hunt, "id")?;
-        let target = json!({"type": "FeatureCollection", "features": [{"type": "Feature",
+        let staff = owner_token(&state, &base, &client, "bench-push@brand.example").await?;
+        let target = json!({"type": "Feature",
             "geometry": {"type": "Point", "coordinates": [2.29448, 48.85837]},
-            "properties": {"name": "Tour Eiffel", "radius_m": 40, "points": 5}}]});
-        post(
+            "properties": {"name": "Tour Eiffel", "radius_m": 40, "points": 5}});
+        let rules = json!({"team_max_size": TEAM_SIZE});
+        let hunt = live_hunt(
+            &base,
             &client,
-            format!("{base}/v1/hunts/{hunt}/targets/import"),
-            Some(&staff),
-            target,
-        )
-        .await?;
-        post(
-            &client,
-            format!("{base}/v1/hunts/{hunt}/publish"),
-            Some(&staff),
-            json!({}),
+            &staff,
+            "Push benchmark",
+            rules,
+            vec![target],
         )
         .await?;
         // The schedule job announces the hunt live; before any device subscribes, so that the
