@@ -1,6 +1,7 @@
 //! Who gets a notification prepared, read from the outbox of a node that prepares but does not
 //! send: rank changes follow overtaking only (not while the board is frozen, not for spending),
-//! and a device that moves to another player loses the notifications queued for the first one.
+//! a device that moves to another player loses the notifications queued for the first one, and
+//! notifications older than any TTL are swept.
 
 use serde_json::{Value, json};
 
@@ -141,4 +142,39 @@ async fn a_device_that_moves_to_another_player_loses_what_was_queued_for_the_fir
     )
     .await;
     assert_eq!(owner[0]["p"], outsider.id.as_str());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifications_older_than_any_ttl_are_swept() {
+    let app = TestApp::spawn().await;
+    let staff = app.staff().await;
+    let (hunt, _) = live_hunt(&app, &staff, json!({}), &[(PLACES[0].0, PLACES[0].1, 5)]).await;
+    settle(&app.db_url, &hunt).await;
+    let team = new_team(&app, &hunt).await;
+    device(&app, &team.captain, "https://push.example.net/old").await;
+    device(
+        &app,
+        &join(&app, &team.invite).await,
+        "https://push.example.net/new",
+    )
+    .await;
+    broadcast(&app, &staff, &hunt, "nobody sends me", None).await;
+    assert_eq!(prepared(&app).await.len(), 2);
+    crate::live::exec(
+        &app.db_url,
+        "update push_outbox set created_at = now() - interval '25 hours' \
+         where subscription_id = (select id from push_subscriptions \
+                                  where endpoint = 'https://push.example.net/old')",
+    )
+    .await;
+    let pool = nenufar::db::connect(&app.db_url, 1).unwrap();
+    let mut conn = pool.get().await.unwrap();
+    assert_eq!(nenufar::db::push::delete_stale(&mut conn).await.unwrap(), 1);
+    assert_eq!(
+        prepared(&app).await,
+        [(
+            "https://push.example.net/new".to_owned(),
+            "broadcast".to_owned()
+        )]
+    );
 }
