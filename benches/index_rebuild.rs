@@ -10,6 +10,9 @@
 //! Without `--bench` (as under `cargo test` or nextest) it does nothing.
 #![expect(clippy::print_stdout, reason = "a benchmark prints its figures")]
 
+#[path = "support/scratch.rs"]
+mod scratch;
+
 use std::time::Instant;
 
 use anyhow::Context;
@@ -42,23 +45,14 @@ fn main() -> anyhow::Result<()> {
         .context("NENUFAR_BENCH_ADMIN_URL is not set: run ops/bench.sh")?;
     let n = env_usize("NENUFAR_BENCH_REBUILD_TARGETS", 1_000_000)?;
     let repeat = env_usize("NENUFAR_BENCH_REPEAT", 3)?.max(1);
-    let db = format!(
-        "nenufar_bench_rebuild_{}",
-        &uuid::Uuid::new_v4().simple().to_string()[..12]
-    );
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let outcome = rt.block_on(run(&admin, &db, n, repeat));
-    rt.block_on(async {
-        let mut conn = AsyncPgConnection::establish(&admin).await?;
-        diesel::sql_query(format!("drop database if exists {db} with (force)"))
-            .execute(&mut conn)
-            .await?;
-        anyhow::Ok(())
-    })?;
-    outcome
+    let admin = admin.as_str();
+    scratch::run_then_drop(&rt, admin, "rebuild", |db| async move {
+        run(admin, &db, n, repeat).await
+    })
 }
 
 async fn run(admin: &str, db: &str, n: usize, repeat: usize) -> anyhow::Result<()> {

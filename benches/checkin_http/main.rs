@@ -34,6 +34,9 @@ mod setup;
 mod sockets;
 mod sqlprofile;
 
+#[path = "../support/scratch.rs"]
+mod scratch;
+
 use std::time::Instant;
 
 use anyhow::Context;
@@ -89,23 +92,14 @@ fn main() -> anyhow::Result<()> {
         sockets: env_or("NENUFAR_BENCH_SOCKETS", 0usize)?,
         push: env_or("NENUFAR_BENCH_PUSH_SUBSCRIBERS", 0u8)? == 1,
     };
-    let db = format!(
-        "nenufar_bench_http_{}",
-        &uuid::Uuid::new_v4().simple().to_string()[..12]
-    );
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let outcome = rt.block_on(run(&settings, &db));
-    rt.block_on(async {
-        let mut conn = AsyncPgConnection::establish(&settings.admin).await?;
-        diesel::sql_query(format!("drop database if exists {db} with (force)"))
-            .execute(&mut conn)
-            .await?;
-        anyhow::Ok(())
-    })?;
-    outcome
+    let settings = &settings;
+    scratch::run_then_drop(&rt, &settings.admin, "http", |db| async move {
+        run(settings, &db).await
+    })
 }
 
 async fn run(settings: &Settings, db: &str) -> anyhow::Result<()> {

@@ -37,6 +37,9 @@ mod report;
 mod resp;
 mod setup;
 
+#[path = "../support/scratch.rs"]
+mod scratch;
+
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
@@ -97,25 +100,16 @@ fn main() -> anyhow::Result<()> {
         }
     }
     generator::program()?;
-    let db = format!(
-        "nenufar_bench_fanout_{}",
-        &uuid::Uuid::new_v4().simple().to_string()[..12]
-    );
     // One worker: this process only paces the messages and must take little CPU from the others
     // (multi-threaded all the same, as the migrations need).
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
         .build()?;
-    let outcome = rt.block_on(run(&settings, &db));
-    rt.block_on(async {
-        let mut conn = AsyncPgConnection::establish(&settings.admin).await?;
-        diesel::sql_query(format!("drop database if exists {db} with (force)"))
-            .execute(&mut conn)
-            .await?;
-        anyhow::Ok(())
-    })?;
-    outcome
+    let settings = &settings;
+    scratch::run_then_drop(&rt, &settings.admin, "fanout", |db| async move {
+        run(settings, &db).await
+    })
 }
 
 fn now_us() -> i64 {

@@ -32,6 +32,9 @@ mod peer;
 mod procfs;
 mod setup;
 
+#[path = "../support/scratch.rs"]
+mod scratch;
+
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -60,23 +63,17 @@ fn main() -> anyhow::Result<()> {
     encryption(n)?;
     let admin = std::env::var("NENUFAR_BENCH_ADMIN_URL")
         .context("NENUFAR_BENCH_ADMIN_URL is not set: run ops/bench.sh push")?;
-    let db = format!(
-        "nenufar_bench_push_{}",
-        &uuid::Uuid::new_v4().simple().to_string()[..12]
-    );
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let outcome = rt.block_on(drain(&admin, &db));
-    rt.block_on(async {
-        let mut conn = AsyncPgConnection::establish(&admin).await?;
-        diesel::sql_query(format!("drop database if exists {db} with (force)"))
-            .execute(&mut conn)
-            .await?;
-        anyhow::Ok(())
-    })?;
-    outcome
+    let admin = admin.as_str();
+    scratch::run_then_drop(
+        &rt,
+        admin,
+        "push",
+        |db| async move { drain(admin, &db).await },
+    )
 }
 
 /// Part 1: key agreements and whole requests per second on one thread.
