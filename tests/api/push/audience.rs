@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 
 use super::*;
-use crate::live::{PLACES, broadcast, clue, find, join, live_hunt, new_team, settle};
+use crate::live::{PLACES, broadcast, clue, find, join, live_hunt, new_team};
 
 const P256DH: &str =
     "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4";
@@ -60,7 +60,7 @@ async fn rank_pushes_follow_overtaking_but_not_a_frozen_board_nor_spending() {
         (PLACES[1].0, PLACES[1].1, 10),
     ];
     let (hunt, _) = live_hunt(&app, &staff, json!({}), &targets).await;
-    settle(&app.db_url, &hunt).await;
+    settle_pushes(&app.db_url, &hunt).await;
     let sold = clue(&app, &staff, &hunt, "for sale", json!({"cost": 8})).await;
     let (a, b) = (new_team(&app, &hunt).await, new_team(&app, &hunt).await);
     let (ea, eb) = ("https://push.example.net/a", "https://push.example.net/b");
@@ -116,7 +116,7 @@ async fn a_device_that_moves_to_another_player_loses_what_was_queued_for_the_fir
     let app = TestApp::spawn().await;
     let staff = app.staff().await;
     let (hunt, _) = live_hunt(&app, &staff, json!({}), &[(PLACES[0].0, PLACES[0].1, 5)]).await;
-    settle(&app.db_url, &hunt).await;
+    settle_pushes(&app.db_url, &hunt).await;
     let team = new_team(&app, &hunt).await;
     let mate = join(&app, &team.invite).await;
     let shared = "https://push.example.net/shared-tablet";
@@ -149,7 +149,7 @@ async fn notifications_older_than_any_ttl_are_swept() {
     let app = TestApp::spawn().await;
     let staff = app.staff().await;
     let (hunt, _) = live_hunt(&app, &staff, json!({}), &[(PLACES[0].0, PLACES[0].1, 5)]).await;
-    settle(&app.db_url, &hunt).await;
+    settle_pushes(&app.db_url, &hunt).await;
     let team = new_team(&app, &hunt).await;
     device(&app, &team.captain, "https://push.example.net/old").await;
     device(

@@ -4,9 +4,7 @@
 use serde_json::{Value, json};
 
 use super::*;
-use crate::live::{
-    PLACES, broadcast, clue, connect, exec, find, join, live_hunt, new_team, settle,
-};
+use crate::live::{PLACES, broadcast, clue, connect, exec, find, join, live_hunt, new_team};
 
 fn by_category<'a>(pushes: &'a [Value], category: &str) -> Vec<&'a Value> {
     pushes
@@ -22,7 +20,7 @@ async fn each_category_reaches_its_audience_only_with_its_text_and_a_deep_link()
     let staff = app.staff().await;
     let eiffel = PLACES[0];
     let (hunt, targets) = live_hunt(&app, &staff, json!({}), &[(eiffel.0, eiffel.1, 5)]).await;
-    settle(&app.db_url, &hunt).await;
+    settle_pushes(&app.db_url, &hunt).await;
     let a = new_team(&app, &hunt).await;
     let a2 = join(&app, &a.invite).await;
     let b = new_team(&app, &hunt).await;

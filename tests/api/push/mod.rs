@@ -32,8 +32,20 @@ pub async fn pushing_hunt() -> (TestApp, Staff, String) {
     let eiffel = crate::live::PLACES[0];
     let (hunt, _) =
         crate::live::live_hunt(&app, &staff, json!({}), &[(eiffel.0, eiffel.1, 5)]).await;
-    crate::live::settle(&app.db_url, &hunt).await;
+    settle_pushes(&app.db_url, &hunt).await;
     (app, staff, hunt)
+}
+
+/// Waits until the hunt went live (see `live::settle`) and its push jobs were expanded, so that
+/// devices registered next are not told the hunt went live.
+pub async fn settle_pushes(db: &str, hunt: &str) {
+    crate::live::settle(db, hunt).await;
+    until_db(
+        db,
+        "select not exists (select 1 from push_jobs) as ok",
+        "push jobs expanded",
+    )
+    .await;
 }
 
 /// The deployment's VAPID public key, as `GET /v1/push/vapid-public-key` gives it.

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::live::{PLACES, broadcast, join, live_hunt, new_team, settle};
+use crate::live::{PLACES, broadcast, join, live_hunt, new_team};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_subscription_the_push_service_expired_is_pruned_on_the_next_push() {
@@ -92,7 +92,7 @@ async fn two_nodes_draining_one_outbox_deliver_each_notification_once() {
     let peer = PushPeer::start().await;
     let staff = a.staff().await;
     let (hunt, _) = live_hunt(&a, &staff, json!({}), &[(PLACES[0].0, PLACES[0].1, 5)]).await;
-    settle(&db, &hunt).await;
+    settle_pushes(&db, &hunt).await;
     let mut endpoints = Vec::new();
     for _ in 0..4 {
         let team = new_team(&a, &hunt).await;
