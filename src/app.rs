@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::cache::CacheConfig;
 use crate::clock::{Clock, SystemClock};
 use crate::db;
 use crate::live::hub::Hub;
@@ -20,6 +21,8 @@ pub struct AppState {
     /// This node's live feeds and WebSocket sessions.
     pub hub: Arc<Hub>,
     pub openapi_json: Arc<str>,
+    /// Bounds and idle time of the node's caches, and how often they are swept.
+    pub caches: CacheConfig,
 }
 
 impl AppState {
@@ -50,7 +53,24 @@ impl AppState {
             ctx,
             hub,
             openapi_json: crate::http::openapi_json().into(),
+            caches: CacheConfig::default(),
         }
+    }
+
+    /// Sets the bounds and idle time of the node's caches (before any use and `start_background`).
+    pub fn with_caches(mut self, caches: CacheConfig) -> Self {
+        self.ctx.indexes = Arc::new(IndexCache::new(&caches));
+        self.ctx.gates = Arc::new(HuntGates::new(&caches));
+        self.ctx.members = Arc::new(Memberships::new(&caches));
+        self.ctx.tokens = Arc::new(TokenCache::new(&caches));
+        self.hub = Arc::new(Hub::with_caches(self.ctx.pool.clone(), &caches));
+        self.caches = caches;
+        self
+    }
+
+    /// Sweeps every cache of the node now (idle entries, archived hunts); see `cache::node`.
+    pub async fn sweep_caches(&self) -> crate::cache::node::Swept {
+        crate::cache::node::sweep(self).await
     }
 
     /// Sets how this node pushes (before `start_background`).
@@ -63,5 +83,9 @@ impl AppState {
     pub fn start_background(&self, database_url: String) {
         crate::jobs::spawn_all(&self.ctx);
         tokio::spawn(crate::live::relay::run(database_url, self.hub.clone()));
+        tokio::spawn(crate::cache::node::run(
+            self.clone(),
+            self.caches.sweep_every,
+        ));
     }
 }

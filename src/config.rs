@@ -50,6 +50,8 @@ pub struct Config {
     /// `NENUFAR_VAPID_SUBJECT` (a `mailto:` or `https:` URI) and
     /// `NENUFAR_PUSH_ALLOW_HTTP_LOOPBACK` (`1`: plain-http push endpoints on loopback, for tests).
     pub push: crate::push::PushSettings,
+    /// `NENUFAR_CACHE_*`: bounds and idle time of the node's caches (`cache::config`).
+    pub caches: crate::cache::CacheConfig,
 }
 
 /// A variable with a bad value.
@@ -141,6 +143,7 @@ impl Config {
                     allow_http_loopback,
                 ),
             },
+            caches: crate::cache::CacheConfig::from_vars(vars)?,
         })
     }
 }

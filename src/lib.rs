@@ -11,6 +11,7 @@
 //! feeds and `push` dispatcher). Web Push starts at [`jobs::push`] -> [`push::dispatch`].
 
 pub mod app;
+pub mod cache;
 pub mod clock;
 pub mod config;
 pub mod db;

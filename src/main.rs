@@ -227,7 +227,9 @@ async fn prepare(config: &Config) -> anyhow::Result<AppState> {
     if applied > 0 {
         tracing::info!(applied, "migrations applied");
     }
-    Ok(AppState::new(pool).with_push(config.push.clone()))
+    Ok(AppState::new(pool)
+        .with_push(config.push.clone())
+        .with_caches(config.caches))
 }
 
 async fn serve(state: AppState, config: &Config) -> anyhow::Result<()> {

@@ -114,6 +114,19 @@ impl Metrics {
     }
 }
 
+/// The `nenufar_cache_entries{cache="..."}` gauge, one row per cache of the node.
+pub fn cache_gauges(caches: &[(&str, usize)]) -> String {
+    let mut out = String::from(
+        "# HELP nenufar_cache_entries Entries held by each cache of this node
+# TYPE nenufar_cache_entries gauge
+",
+    );
+    for (cache, n) in caches {
+        out.push_str(&format!("nenufar_cache_entries{{cache=\"{cache}\"}} {n}\n"));
+    }
+    out
+}
+
 /// Prometheus exposition text for (name, type, help, value) rows.
 pub fn exposition(rows: &[(&str, &str, &str, f64)]) -> String {
     let mut out = String::new();

@@ -26,6 +26,8 @@ pub struct HuntRecord {
     pub targets_version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// A game master froze the leaderboard (players see it as it was then).
+    pub leaderboard_frozen: bool,
 }
 
 #[derive(Queryable, Selectable)]
@@ -41,12 +43,24 @@ struct HuntRow {
     ends_at: DateTime<Utc>,
     archive_at: Option<DateTime<Utc>>,
     status: String,
-    accuracy_policy: String,
-    max_accuracy_m: f64,
-    team_max_size: i32,
+    // Nested, so the row stays within diesel's 16-element tuples.
+    #[diesel(embed)]
+    rules: RuleColumns,
     targets_version: i64,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    // Beyond diesel's 16 columns of `schema::hunts`: read as an expression.
+    #[diesel(select_expression = diesel::dsl::sql::<diesel::sql_types::Bool>("frozen_at_offset is not null"))]
+    #[diesel(select_expression_type = diesel::expression::SqlLiteral<diesel::sql_types::Bool>)]
+    leaderboard_frozen: bool,
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = hunts)]
+struct RuleColumns {
+    accuracy_policy: String,
+    max_accuracy_m: f64,
+    team_max_size: i32,
 }
 
 impl From<HuntRow> for HuntRecord {
@@ -66,13 +80,15 @@ impl From<HuntRow> for HuntRecord {
             // The table's check constraints allow only the names we parse.
             status: HuntStatus::parse(&r.status).unwrap_or(HuntStatus::Draft),
             rules: Rules {
-                accuracy_policy: AccuracyPolicy::parse(&r.accuracy_policy).unwrap_or_default(),
-                max_accuracy_m: r.max_accuracy_m,
-                team_max_size: r.team_max_size,
+                accuracy_policy: AccuracyPolicy::parse(&r.rules.accuracy_policy)
+                    .unwrap_or_default(),
+                max_accuracy_m: r.rules.max_accuracy_m,
+                team_max_size: r.rules.team_max_size,
             },
             targets_version: r.targets_version,
             created_at: r.created_at,
             updated_at: r.updated_at,
+            leaderboard_frozen: r.leaderboard_frozen,
         }
     }
 }
@@ -398,4 +414,22 @@ pub async fn frozen_for_share(conn: &mut AsyncPgConnection, id: HuntId) -> Query
     .get_result(conn)
     .await?;
     Ok(f.frozen)
+}
+
+/// Which of `ids` are archived at `now` (`archive_at` passed): the cache sweep lets them go.
+pub async fn archived_among(
+    conn: &mut AsyncPgConnection,
+    ids: &[uuid::Uuid],
+    now: DateTime<Utc>,
+) -> QueryResult<Vec<HuntId>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    hunts::table
+        .filter(hunts::id.eq_any(ids))
+        .filter(hunts::archive_at.le(now))
+        .select(hunts::id)
+        .load::<uuid::Uuid>(conn)
+        .await
+        .map(|v| v.into_iter().map(HuntId).collect())
 }

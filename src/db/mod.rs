@@ -14,6 +14,7 @@ pub mod migrate;
 pub mod pool;
 pub mod push;
 pub mod schema;
+pub mod snapshots;
 pub mod targets;
 pub mod teams;
 

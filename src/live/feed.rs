@@ -1,8 +1,11 @@
-//! One hunt's feed on this node: reads numbered events after its head, folds them into the
-//! boards, keeps recent frames for resumes, and hands each batch of frames to the fan-out pass.
+//! One hunt's feed on this node: starts from the hunt's leaderboard snapshot (if any), reads
+//! numbered events after its head, folds them into the boards, keeps recent frames for resumes,
+//! and hands each batch of frames to the fan-out pass. A pooled connection is held only while a
+//! batch is read, never during a fan-out pass. The hub ends a feed that nobody uses any more.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use serde_json::json;
@@ -10,14 +13,21 @@ use serde_json::json;
 use super::boards::{Boards, RankMove};
 use super::fanout::{self, Target};
 use super::outbox::Outbox;
+use super::snapshot::{self, BoardsState, FeedState};
 use super::wire;
 use crate::db;
 use crate::domain::event::{Event, EventKind};
+use crate::domain::hunt::Phase;
 use crate::domain::ids::{HuntId, TeamId};
 use crate::error::AppError;
 
-/// Recent frames kept per hunt for resumes without a database read.
+/// Recent frames kept per hunt for resumes without a database read, and their bytes at most.
 const RECENT: usize = 4096;
+const RECENT_BYTES: usize = 1024 * 1024;
+/// Events folded after which the feed stores a snapshot, at most once per `SNAPSHOT_GAP` (and
+/// always when it is evicted), so a new feed folds at most about this many events.
+pub const SNAPSHOT_EVERY: usize = 10_000;
+const SNAPSHOT_GAP: Duration = Duration::from_secs(60);
 /// Events read per database round trip while catching up.
 const READ_BATCH: i64 = 2000;
 
@@ -44,13 +54,27 @@ struct Subscriber {
 #[derive(Debug, Default)]
 struct State {
     head: i64,
+    /// `recent` holds every event after this offset up to `head`: 0 when the feed folded the
+    /// whole log, the snapshot's offset after a snapshot start, then the last frame let go.
+    window_start: i64,
     recent: VecDeque<Frame>,
+    recent_bytes: usize,
     subscribers: HashMap<u64, Subscriber>,
     /// The subscribers as the fan-out pass walks them, rebuilt after any change.
     targets: Option<Arc<[Target]>>,
     boards: Boards,
     /// The boards as they were when the leaderboard was frozen, and the offset they include.
     frozen: Option<(Boards, i64)>,
+    /// The hunt was archived (a `phase_changed` to `archived`).
+    archived: bool,
+    /// The snapshot was read (or is not to be used).
+    started: bool,
+    /// The offset of the last snapshot read or stored, the events folded since, and when.
+    snapshot_at: i64,
+    since_snapshot: usize,
+    snapshot_time: Option<Instant>,
+    /// The hub let go of this feed: its task ends and nobody may register any more.
+    ended: bool,
 }
 
 impl State {
@@ -75,6 +99,8 @@ impl State {
 #[derive(Debug)]
 pub struct Feed {
     pub hunt: HuntId,
+    /// Start from the stored snapshot (tests fold the whole log to compare).
+    from_snapshot: bool,
     catching_up: tokio::sync::Mutex<()>,
     wake: tokio::sync::Notify,
     state: Mutex<State>,
@@ -89,10 +115,25 @@ pub struct Registration {
     pub through: i64,
 }
 
+/// The feed was ended by the hub: ask the hub for the hunt's feed again.
+#[derive(Debug)]
+pub struct Ended;
+
 impl Feed {
+    /// A feed that starts from the hunt's snapshot.
     pub fn new(hunt: HuntId) -> Self {
+        Self::starting(hunt, true)
+    }
+
+    /// A feed that folds the hunt's whole log (to check snapshots against).
+    pub fn folding_the_whole_log(hunt: HuntId) -> Self {
+        Self::starting(hunt, false)
+    }
+
+    fn starting(hunt: HuntId, from_snapshot: bool) -> Self {
         Self {
             hunt,
+            from_snapshot,
             catching_up: tokio::sync::Mutex::new(()),
             wake: tokio::sync::Notify::new(),
             state: Mutex::new(State::default()),
@@ -113,15 +154,44 @@ impl Feed {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Reads and applies every numbered event after the head, and fans each batch out before
-    /// reading the next (so every socket gets frames in offset order). Safe to call from anywhere,
-    /// any time.
+    /// Ends the feed if nobody is subscribed (the hub's eviction, under the hub's lock): nobody
+    /// can register after this, and its task stops at its next wake-up. Whether it ended.
+    pub fn try_end(&self) -> bool {
+        let mut st = self.state();
+        if !st.subscribers.is_empty() {
+            return false;
+        }
+        st.ended = true;
+        st.targets = None;
+        drop(st);
+        self.wake();
+        true
+    }
+
+    /// The hub let go of this feed.
+    pub fn ended(&self) -> bool {
+        self.state().ended
+    }
+
+    /// The hunt was archived.
+    pub fn archived(&self) -> bool {
+        self.state().archived
+    }
+
+    /// Reads the snapshot once (the first catch-up), then applies every numbered event after the
+    /// head, fanning each batch out before reading the next (so every socket gets frames in
+    /// offset order). Safe to call from anywhere, any time.
     pub async fn catch_up(&self, pool: &db::Pool) -> Result<(), AppError> {
         let _one_at_a_time = self.catching_up.lock().await;
-        let mut conn = pool.get().await?;
+        if !self.state().started {
+            self.start(pool).await?;
+        }
         loop {
             let head = self.state().head;
-            let events = db::events::read(&mut conn, self.hunt, head, READ_BATCH, None).await?;
+            let events = {
+                let mut conn = pool.get().await?;
+                db::events::read(&mut conn, self.hunt, head, READ_BATCH, None).await?
+            };
             let n = events.len();
             if n > 0 {
                 let (frames, targets) = {
@@ -132,6 +202,7 @@ impl Feed {
                     }
                     (Arc::from(frames), st.targets())
                 };
+                drop(events);
                 let gone = fanout::deliver(self.hunt, frames, targets).await;
                 if !gone.is_empty() {
                     let mut st = self.state();
@@ -147,13 +218,83 @@ impl Feed {
         }
     }
 
+    async fn start(&self, pool: &db::Pool) -> Result<(), AppError> {
+        let stored = if self.from_snapshot {
+            snapshot::load(pool, self.hunt).await?
+        } else {
+            None
+        };
+        let mut st = self.state();
+        if let Some((through, state)) = stored {
+            st.boards = state.boards.into_boards();
+            st.frozen = state.frozen.map(|(b, offset)| (b.into_boards(), offset));
+            st.archived = state.archived;
+            st.head = through;
+            // Nothing before the snapshot is in memory: older resumes read the log.
+            st.window_start = through;
+            st.snapshot_at = through;
+        }
+        st.snapshot_time = Some(Instant::now());
+        st.started = true;
+        Ok(())
+    }
+
+    /// Whether enough was folded since the last snapshot to store another.
+    pub fn snapshot_due(&self) -> bool {
+        let st = self.state();
+        st.since_snapshot >= SNAPSHOT_EVERY
+            && st.snapshot_time.is_none_or(|t| t.elapsed() >= SNAPSHOT_GAP)
+    }
+
+    /// Stores the feed's state as the hunt's snapshot if it folded anything since the last one.
+    pub async fn store_snapshot(&self, pool: &db::Pool) -> Result<(), AppError> {
+        let (through, folded, state) = {
+            let st = self.state();
+            if !st.started || st.head <= st.snapshot_at {
+                return Ok(());
+            }
+            (st.head, st.since_snapshot, self.feed_state(&st))
+        };
+        snapshot::store(pool, self.hunt, through, &state).await?;
+        let mut st = self.state();
+        if through > st.snapshot_at {
+            // Events folded meanwhile count towards the next snapshot.
+            st.since_snapshot -= folded.min(st.since_snapshot);
+            st.snapshot_at = through;
+            st.snapshot_time = Some(Instant::now());
+        }
+        Ok(())
+    }
+
+    fn feed_state(&self, st: &State) -> FeedState {
+        FeedState {
+            boards: BoardsState::of(&st.boards),
+            frozen: st
+                .frozen
+                .as_ref()
+                .map(|(b, offset)| (BoardsState::of(b), *offset)),
+            archived: st.archived,
+        }
+    }
+
+    /// The feed's state as a snapshot would store it, and the last offset it includes.
+    pub fn state_now(&self) -> (i64, FeedState) {
+        let st = self.state();
+        (st.head, self.feed_state(&st))
+    }
+
     /// Folds one event into the state; appends its frame and the frames it causes to `out`.
     fn apply(&self, st: &mut State, e: &Event, out: &mut Vec<Frame>) {
         st.head = e.offset;
+        st.since_snapshot += 1;
         let moves = st.boards.apply(e);
         match e.kind {
             EventKind::LeaderboardFrozen => st.frozen = Some((st.boards.clone(), e.offset)),
             EventKind::LeaderboardUnfrozen => st.frozen = None,
+            EventKind::PhaseChanged => {
+                st.archived = e.data.get("phase").and_then(serde_json::Value::as_str)
+                    == Some(Phase::Archived.as_str());
+            }
             _ => {}
         }
         let frame = Frame {
@@ -163,10 +304,15 @@ impl Feed {
             team: e.team,
             wire: wire::text(&e.frame()),
         };
-        if st.recent.len() == RECENT {
-            st.recent.pop_front();
-        }
+        st.recent_bytes += frame.wire.len();
         st.recent.push_back(frame.clone());
+        while st.recent.len() > RECENT || st.recent_bytes > RECENT_BYTES {
+            let Some(old) = st.recent.pop_front() else {
+                break;
+            };
+            st.recent_bytes -= old.wire.len();
+            st.window_start = old.offset;
+        }
         out.push(frame);
         if st.frozen.is_none() {
             if let Some(moved) = moves.first() {
@@ -187,42 +333,37 @@ impl Feed {
 
     /// Registers a session that has seen everything up to `after` (`None`: live events only).
     /// Its outbox holds live frames from now on until the session has sent `subscribed` and the
-    /// backlog (see [`Outbox::release`]).
+    /// backlog (see [`Outbox::release`]). `Ended` if the hub let go of this feed meanwhile.
     pub fn register(
         &self,
         id: u64,
         team: Option<TeamId>,
         after: Option<i64>,
         outbox: Arc<Outbox>,
-    ) -> Registration {
+    ) -> Result<Registration, Ended> {
         let mut st = self.state();
+        if st.ended {
+            return Err(Ended);
+        }
         let head = st.head;
         let backlog = match after {
             None => Some(Vec::new()),
-            Some(after) if after >= head => Some(Vec::new()),
-            Some(after) => {
-                let oldest_kept = st.recent.front().map_or(head + 1, |f| f.offset);
-                // The window is complete after `after` if it starts at or before the next offset
-                // (offsets skip, so "before" means nothing between `after` and the window is missing).
-                let complete = st.recent.len() < RECENT || oldest_kept <= after + 1;
-                complete.then(|| {
-                    st.recent
-                        .iter()
-                        .filter(|f| f.offset > after && (f.team.is_none() || f.team == team))
-                        .cloned()
-                        .collect()
-                })
-            }
+            Some(after) => window(&st, after, head, team),
         };
         let through = after.map_or(head, |a| a.max(head));
         outbox.hold(self.hunt, after.unwrap_or(head), through);
         st.subscribers.insert(id, Subscriber { team, outbox });
         st.targets = None;
-        Registration {
+        Ok(Registration {
             head,
             backlog,
             through,
-        }
+        })
+    }
+
+    /// The frames visible to `team` after `after` up to `upto`, if the recent window has them all.
+    pub fn window(&self, after: i64, upto: i64, team: Option<TeamId>) -> Option<Vec<Frame>> {
+        window(&self.state(), after, upto, team)
     }
 
     /// Forgets a session.
@@ -249,15 +390,32 @@ impl Feed {
         }
     }
 
-    /// Reads the live boards (staff always see them).
-    pub fn with_live_boards<R>(&self, f: impl FnOnce(&Boards) -> R) -> R {
-        f(&self.state().boards)
+    /// Reads the live boards (staff always see them), whether players see a frozen copy, and the
+    /// last offset they include.
+    pub fn with_live_boards<R>(&self, f: impl FnOnce(&Boards, bool, i64) -> R) -> R {
+        let st = self.state();
+        f(&st.boards, st.frozen.is_some(), st.head)
     }
 
     /// The last offset applied.
     pub fn head(&self) -> i64 {
         self.state().head
     }
+}
+
+fn window(st: &State, after: i64, upto: i64, team: Option<TeamId>) -> Option<Vec<Frame>> {
+    if after >= upto {
+        return Some(Vec::new());
+    }
+    (after >= st.window_start).then(|| {
+        st.recent
+            .iter()
+            .filter(|f| {
+                f.offset > after && f.offset <= upto && (f.team.is_none() || f.team == team)
+            })
+            .cloned()
+            .collect()
+    })
 }
 
 fn rank_frame(hunt: HuntId, offset: i64, m: &RankMove) -> Frame {
@@ -273,11 +431,13 @@ fn rank_frame(hunt: HuntId, offset: i64, m: &RankMove) -> Frame {
     }
 }
 
+/// The `leaderboard` message sent with an unfreeze: the top 20 of the team board, each entry named
+/// as in `GET .../leaderboard` (`kind` is that endpoint's `kind`: always `team` here).
 fn board_frame(hunt: HuntId, offset: i64, boards: &Boards) -> Frame {
     let entries: Vec<_> = boards
         .team_page(0, 20)
         .into_iter()
-        .map(|(s, name)| json!({"rank": s.rank, "team_id": s.member, "name": name, "score": s.score}))
+        .map(|(s, name)| json!({"rank": s.rank, "name": name, "score": s.score, "id": s.member}))
         .collect();
     let text = json!({"type": "leaderboard", "hunt_id": hunt, "offset": offset, "kind": "team", "entries": entries, "frozen": false})
         .to_string();

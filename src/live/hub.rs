@@ -1,8 +1,9 @@
 //! The node's hub: one feed per hunt that anyone here cares about, and the wake-ups that drive them.
+//! Feeds are a bounded cache: one nobody subscribes to goes when idle or when its hunt is archived
+//! (its task ends, its state is stored as the hunt's snapshot), and comes back from the snapshot.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -10,6 +11,7 @@ use tokio::time::Instant;
 use super::feed::Feed;
 use super::keepalive::Keepalive;
 use super::presence::Presence;
+use crate::cache::{Cache, CacheConfig};
 use crate::db;
 use crate::domain::ids::HuntId;
 use crate::error::AppError;
@@ -25,8 +27,10 @@ const PACED_FROM: usize = 256;
 /// Feeds by hunt.
 pub struct Hub {
     pool: db::Pool,
-    feeds: Mutex<HashMap<HuntId, Arc<Feed>>>,
+    feeds: Cache<HuntId, Arc<Feed>>,
     next_session: AtomicU64,
+    /// Sessions sending a backlog right now.
+    replaying: Arc<AtomicUsize>,
     /// Pings every WebSocket connection of this node and closes the silent ones.
     pub keepalive: Arc<Keepalive>,
     /// Players connected here, for the push trigger (no push while connected).
@@ -43,40 +47,93 @@ impl std::fmt::Debug for Hub {
 
 impl Hub {
     pub fn new(pool: db::Pool) -> Self {
+        Self::with_caches(pool, &CacheConfig::default())
+    }
+
+    /// A hub whose feeds follow `config` (bound, idle time).
+    pub fn with_caches(pool: db::Pool, config: &CacheConfig) -> Self {
         Self {
             pool: pool.clone(),
-            feeds: Mutex::new(HashMap::new()),
+            // A feed with subscribers is never evicted; one without ends atomically as it goes.
+            feeds: Cache::new("live_feeds", config.max_hunts, config.idle)
+                .with_evictable(|_, feed| feed.try_end()),
             next_session: AtomicU64::new(1),
+            replaying: Arc::default(),
             keepalive: Arc::default(),
             presence: Arc::new(Presence::new(pool.clone())),
         }
     }
 
-    /// The hunt's feed, created empty on first use (its first `catch_up` folds the whole log) with
-    /// a task that catches it up whenever it is woken; wake-ups coalesce.
+    /// The cache of feeds (its gauge).
+    pub fn cache(&self) -> &Cache<HuntId, Arc<Feed>> {
+        &self.feeds
+    }
+
+    /// The hunt's feed, created empty on first use (its first `catch_up` starts from the hunt's
+    /// snapshot) with a task that catches it up whenever it is woken, until the feed ends;
+    /// wake-ups coalesce.
     pub fn feed(&self, hunt: HuntId) -> Arc<Feed> {
-        let mut feeds = self.feeds.lock().unwrap_or_else(PoisonError::into_inner);
-        feeds
-            .entry(hunt)
-            .or_insert_with(|| {
-                let feed = Arc::new(Feed::new(hunt));
-                let (task_feed, pool) = (feed.clone(), self.pool.clone());
-                tokio::spawn(async move {
-                    loop {
-                        task_feed.woken().await;
-                        let started = Instant::now();
-                        if let Err(e) = task_feed.catch_up(&pool).await {
-                            tracing::warn!(hunt.id = %task_feed.hunt, error = ?e, "catching up a hunt feed failed");
-                        }
-                        // Wake-ups meanwhile coalesce: the next pass carries all they announced.
-                        if task_feed.subscribers() >= PACED_FROM {
-                            tokio::time::sleep_until(started + PASS_INTERVAL).await;
-                        }
+        let (feed, evicted) = self.feeds.upsert(hunt, |current| match current {
+            Some(feed) => feed.clone(),
+            None => self.spawn(hunt),
+        });
+        self.let_go(evicted);
+        feed
+    }
+
+    fn spawn(&self, hunt: HuntId) -> Arc<Feed> {
+        let feed = Arc::new(Feed::new(hunt));
+        let (task_feed, pool) = (feed.clone(), self.pool.clone());
+        tokio::spawn(async move {
+            loop {
+                task_feed.woken().await;
+                if task_feed.ended() {
+                    return;
+                }
+                let started = Instant::now();
+                if let Err(e) = task_feed.catch_up(&pool).await {
+                    tracing::warn!(hunt.id = %task_feed.hunt, error = ?e, "catching up a hunt feed failed");
+                }
+                if task_feed.snapshot_due() {
+                    if let Err(e) = task_feed.store_snapshot(&pool).await {
+                        tracing::warn!(hunt.id = %task_feed.hunt, error = ?e, "storing a leaderboard snapshot failed");
                     }
-                });
-                feed
-            })
-            .clone()
+                }
+                // Wake-ups meanwhile coalesce: the next pass carries all they announced.
+                if task_feed.subscribers() >= PACED_FROM {
+                    tokio::time::sleep_until(started + PASS_INTERVAL).await;
+                }
+            }
+        });
+        feed
+    }
+
+    /// Stores the state of feeds that were let go as their hunts' snapshots (in the background).
+    fn let_go(&self, evicted: Vec<Arc<Feed>>) {
+        for feed in evicted {
+            let pool = self.pool.clone();
+            tokio::spawn(async move {
+                if let Err(e) = feed.store_snapshot(&pool).await {
+                    tracing::warn!(hunt.id = %feed.hunt, error = ?e, "storing a leaderboard snapshot failed");
+                }
+            });
+        }
+    }
+
+    /// Lets go of feeds nobody subscribes to that were unused for the idle time, or whose hunt
+    /// is archived (`archived`, or a `phase_changed` the feed read); their state is stored as
+    /// their hunts' snapshots before this returns. Returns how many went.
+    pub async fn sweep(&self, now: std::time::Instant, archived: impl Fn(HuntId) -> bool) -> usize {
+        let evicted = self
+            .feeds
+            .sweep(now, |hunt, feed| feed.archived() || archived(*hunt));
+        let n = evicted.len();
+        for feed in evicted {
+            if let Err(e) = feed.store_snapshot(&self.pool).await {
+                tracing::warn!(hunt.id = %feed.hunt, error = ?e, "storing a leaderboard snapshot failed");
+            }
+        }
+        n
     }
 
     /// Wakes a hunt's feed (after a notification), if this node has one.
@@ -102,25 +159,38 @@ impl Hub {
 
     /// Feeds that exist on this node.
     pub fn feeds(&self) -> Vec<Arc<Feed>> {
-        self.feeds
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .values()
-            .cloned()
-            .collect()
+        self.feeds.values()
     }
 
-    /// Wakes a hunt's feed after a notification, if this node has it.
+    /// The hunt's feed if this node has one (not counted as a use: notifications and
+    /// unsubscribes do not keep a feed alive).
     pub fn existing(&self, hunt: HuntId) -> Option<Arc<Feed>> {
-        self.feeds
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&hunt)
-            .cloned()
+        self.feeds.peek(&hunt)
+    }
+
+    /// Sessions sending a backlog (a replay) right now.
+    pub fn replays(&self) -> usize {
+        self.replaying.load(Ordering::Relaxed)
+    }
+
+    /// Counts a replay until the guard drops.
+    pub fn replay(&self) -> Replay {
+        self.replaying.fetch_add(1, Ordering::Relaxed);
+        Replay(self.replaying.clone())
     }
 
     /// A process-unique session id.
     pub fn next_session_id(&self) -> u64 {
         self.next_session.fetch_add(1, Ordering::Relaxed)
+    }
+}
+
+/// A replay under way (see [`Hub::replay`]).
+#[derive(Debug)]
+pub struct Replay(Arc<AtomicUsize>);
+
+impl Drop for Replay {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }

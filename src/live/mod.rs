@@ -1,5 +1,6 @@
 //! Live play on this node: per-hunt feeds that read the event log in offset order, keep the
-//! leaderboards, and fan events out to WebSocket sessions; the LISTEN relay that wakes them.
+//! leaderboards (from stored snapshots), and fan events out to WebSocket sessions; the LISTEN
+//! relay that wakes them.
 
 pub mod boards;
 pub mod fanout;
@@ -11,4 +12,5 @@ pub mod outbox;
 pub mod presence;
 pub mod relay;
 pub mod session;
+pub mod snapshot;
 pub mod wire;

@@ -18,9 +18,13 @@ use super::feed::Frame;
 use super::wire;
 use crate::domain::ids::HuntId;
 
-/// Frames a connection may have waiting (queued behind a full socket, or held while its backlog is
-/// sent) before it counts as too far behind: it then gets `resync` and is closed.
+/// Frames a connection may have waiting behind a full socket before it counts as too far behind:
+/// it then gets `resync` and is closed.
 pub const QUEUE: usize = 512;
+/// Live frames held per hunt while its backlog is sent. Past this they are dropped and the session
+/// sends them as more backlog (see [`Outbox::release`]): a client resuming from far back on a busy
+/// hunt catches up instead of overflowing and getting `resync` again.
+pub const HELD: usize = 256;
 /// Slices handed to one vectored write.
 const WRITE_SLICES: usize = 64;
 
@@ -64,6 +68,8 @@ struct Hunt {
     accepted: i64,
     /// Live frames that wait while the session sends `subscribed` and the backlog.
     held: Option<Vec<Queued>>,
+    /// More than `HELD` frames came while held: they were dropped (up to `accepted`).
+    dropped: bool,
 }
 
 #[derive(Debug)]
@@ -76,8 +82,6 @@ struct State {
     /// Bytes of the queue's front already written.
     written: usize,
     hunts: Vec<Hunt>,
-    /// Frames held across all hunts.
-    held: usize,
     /// A close frame is queued, or the socket failed: nothing more is taken.
     closing: bool,
     /// A write failed: the connection is dead.
@@ -101,7 +105,6 @@ impl Outbox {
                 queue: VecDeque::new(),
                 written: 0,
                 hunts: Vec::new(),
-                held: 0,
                 closing: false,
                 broken: false,
             }),
@@ -124,18 +127,26 @@ impl Outbox {
             delivered,
             accepted,
             held: Some(Vec::new()),
+            dropped: false,
         });
     }
 
     /// Ends the wait of [`Outbox::hold`] once `subscribed` and the backlog are queued: the client
-    /// then has everything up to `through`, and the held live frames follow.
-    pub fn release(&self, hunt: HuntId, through: i64) {
+    /// then has everything up to `through`, and the held live frames follow. If more than `HELD`
+    /// live frames came meanwhile they were dropped: the wait goes on, and `Err(upto)` asks the
+    /// session for the backlog up to `upto` first (frames after it are being held again).
+    pub fn release(&self, hunt: HuntId, through: i64) -> Result<(), i64> {
         let mut st = self.lock();
+        let closing = st.closing;
         let Some(h) = st.hunts.iter_mut().find(|h| h.id == hunt) else {
-            return;
+            return Ok(());
         };
+        if h.dropped && !closing {
+            h.dropped = false;
+            h.held = Some(Vec::new());
+            return Err(h.accepted);
+        }
         let held = h.held.take().unwrap_or_default();
-        st.held -= held.len();
         let marker = Queued {
             bytes: Bytes::new(),
             hunt: Some(hunt),
@@ -144,6 +155,7 @@ impl Outbox {
         if !st.closing {
             self.push(&mut st, std::iter::once(marker).chain(held));
         }
+        Ok(())
     }
 
     /// Ends the subscription to `hunt`: its frames not yet started are dropped, later ones ignored.
@@ -169,9 +181,16 @@ impl Outbox {
             return Offer::Taken;
         };
         st.hunts[h].accepted = last.offset;
-        if let Some(held) = &mut st.hunts[h].held {
-            held.extend(fresh.iter().map(|f| Queued::event(f)));
-            st.held += fresh.len();
+        let held_hunt = &mut st.hunts[h];
+        if let Some(held) = &mut held_hunt.held {
+            if !held_hunt.dropped {
+                held.extend(fresh.iter().map(|f| Queued::event(f)));
+                if held.len() > HELD {
+                    // The session sends these from the feed or the log instead (see `release`).
+                    *held = Vec::new();
+                    held_hunt.dropped = true;
+                }
+            }
         } else if st.queue.is_empty() {
             for chunk in fresh.chunks(WRITE_SLICES) {
                 if st.queue.is_empty() {
@@ -186,8 +205,8 @@ impl Outbox {
         if st.broken {
             return Offer::Gone;
         }
-        // Only what the socket did not take counts against the bound.
-        if st.queue.len() + st.held > QUEUE {
+        // Only what the socket did not take counts against the bound (held frames have their own).
+        if st.queue.len() > QUEUE {
             self.overflow(&mut st);
             return Offer::Gone;
         }
@@ -296,7 +315,6 @@ impl Outbox {
         for h in &mut st.hunts {
             h.held = None;
         }
-        st.held = 0;
         let resyncs: Vec<Queued> = st
             .hunts
             .iter()
@@ -392,7 +410,6 @@ impl Outbox {
         st.stream = None;
         st.queue.clear();
         st.hunts.clear();
-        st.held = 0;
     }
 }
 

@@ -23,6 +23,8 @@ use crate::error::AppError;
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
 /// Backlog events read per database round trip.
 const BACKLOG_BATCH: i64 = 500;
+/// Hunts one connection may follow at once (each may keep a feed alive on this node).
+pub const MAX_SUBSCRIPTIONS: usize = 16;
 /// Backlog frames queued ahead of the socket before the session waits for the client to read.
 const BACKLOG_WINDOW: usize = 64;
 /// Bytes read per system call (on the stack: an idle session keeps no read buffer).
@@ -246,60 +248,92 @@ impl Session {
             };
             json!({"type": "error", "hunt_id": hunt, "code": code, "message": message})
         };
+        if self.hunts.len() >= MAX_SUBSCRIPTIONS {
+            self.send_json(refused(AppError::invalid(format!(
+                "a connection follows at most {MAX_SUBSCRIPTIONS} hunts"
+            ))));
+            return Ok(());
+        }
         let registered = async {
             let team = visible_team(&self.ctx.pool, hunt, self.peer.player).await?;
-            let feed = self.ctx.hub.current(&self.ctx.pool, hunt).await?;
-            Ok::<_, AppError>((team, feed))
+            loop {
+                let feed = self.ctx.hub.current(&self.ctx.pool, hunt).await?;
+                // A feed the hub let go of meanwhile: the next one starts from its snapshot.
+                if let Ok(reg) = feed.register(self.id, team, after, self.outbox.clone()) {
+                    return Ok::<_, AppError>((team, feed, reg));
+                }
+            }
         };
-        let (team, feed) = match registered.await {
+        let (team, feed, reg) = match registered.await {
             Ok(r) => r,
             Err(e) => {
                 self.send_json(refused(e));
                 return Ok(());
             }
         };
-        let reg = feed.register(self.id, team, after, self.outbox.clone());
         self.hunts.push(hunt);
         self.send_json(json!({"type": "subscribed", "hunt_id": hunt, "head": reg.head}));
-        if let Some(after) = after {
-            let sent = match reg.backlog {
+        let Some(after) = after else {
+            // Nothing to replay: the marker cannot be refused.
+            let _ = self.outbox.release(hunt, reg.through);
+            return Ok(());
+        };
+        let _replay = self.ctx.hub.replay();
+        let (mut from, mut upto, mut window) = (after, reg.head, reg.backlog);
+        loop {
+            let sent = match window.take() {
                 Some(frames) => {
-                    for f in frames {
-                        if !self.backlog(hunt, f.offset, f.wire).await {
-                            break;
-                        }
-                    }
+                    self.backlog_frames(hunt, frames).await;
                     Ok(())
                 }
-                None => self.backlog_from_log(hunt, team, after, reg.head).await,
+                None => self.backlog_from_log(hunt, team, from, upto).await,
             };
             if let Err(e) = sent {
                 self.leave(hunt);
                 self.send_json(refused(e));
                 return Ok(());
             }
+            // A no-op if the connection started closing meanwhile (its queue then ends with the close).
+            match self.outbox.release(hunt, reg.through.max(upto)) {
+                Ok(()) => return Ok(()),
+                // Live frames came faster than the backlog went: they were dropped, and are sent
+                // as more backlog (from memory when the feed still has them).
+                Err(accepted) => {
+                    (from, upto) = (from.max(upto), accepted);
+                    window = feed.window(from, upto, team);
+                }
+            }
         }
-        // A no-op if the connection started closing meanwhile (its queue then ends with the close).
-        self.outbox.release(hunt, reg.through);
-        Ok(())
     }
 
-    /// Sends the events of `hunt` visible to `team` after `after` up to `head`, from the log.
+    /// Queues backlog frames from the feed's memory, waiting while the client has many unread.
+    async fn backlog_frames(&self, hunt: HuntId, frames: Vec<super::feed::Frame>) {
+        for f in frames {
+            if !self.backlog(hunt, f.offset, f.wire).await {
+                return;
+            }
+        }
+    }
+
+    /// Sends the events of `hunt` visible to `team` after `after` up to `upto`, from the log. A
+    /// pooled connection is held only while a batch is read, never while the client reads.
     async fn backlog_from_log(
         &self,
         hunt: HuntId,
         team: Option<TeamId>,
         after: i64,
-        head: i64,
+        upto: i64,
     ) -> Result<(), AppError> {
-        let mut conn = self.ctx.pool.get().await?;
         let mut from = after;
-        while from < head {
-            let events = db::events::read(&mut conn, hunt, from, BACKLOG_BATCH, Some(team)).await?;
+        while from < upto {
+            let events = {
+                let mut conn = self.ctx.pool.get().await?;
+                db::events::read(&mut conn, hunt, from, BACKLOG_BATCH, Some(team)).await?
+            };
             let Some(last) = events.last().map(|e| e.offset) else {
                 break;
             };
-            for e in events.iter().filter(|e| e.offset <= head) {
+            for e in events.iter().filter(|e| e.offset <= upto) {
                 if !self.backlog(hunt, e.offset, wire::text(&e.frame())).await {
                     return Ok(());
                 }
@@ -310,14 +344,19 @@ impl Session {
     }
 
     /// Queues one backlog frame, then waits while the client has many unread ones. False when
-    /// the connection is closing (or failed): the rest of the backlog is not sent.
+    /// the connection is closing (or failed): the rest of the backlog is not sent. A client whose
+    /// backlog drains is reading, so it counts as heard from (its pongs are read after the backlog).
     async fn backlog(&self, hunt: HuntId, offset: i64, frame: Bytes) -> bool {
         self.outbox.send_event(hunt, offset, frame);
         while self.outbox.queued() > BACKLOG_WINDOW && !self.outbox.closing() {
             if self.stream.writable().await.is_err() {
                 return false;
             }
+            let before = self.outbox.queued();
             self.outbox.flush();
+            if self.outbox.queued() < before {
+                self.outbox.heard();
+            }
         }
         !self.outbox.closing()
     }

@@ -121,6 +121,16 @@ impl Push {
         Ok(self.sender.get_or_init(|| built))
     }
 
+    /// Signed VAPID headers kept (a cache of the node, see `cache::node`).
+    pub fn header_entries(&self) -> usize {
+        self.vapid.get().map_or(0, Vapid::headers_kept)
+    }
+
+    /// Drops VAPID headers too old to be reused; returns how many.
+    pub fn sweep_headers(&self) -> usize {
+        self.vapid.get().map_or(0, Vapid::sweep)
+    }
+
     /// The deployment's key, created on first use by whichever node comes first.
     pub async fn vapid(&self, pool: &db::Pool) -> anyhow::Result<&Vapid> {
         self.vapid

@@ -2,9 +2,8 @@
 //! push service who sends. The JWT is built here (ES256 over `aud`, `exp`, `sub`) rather than by a
 //! JWT crate: it is three fields, and RFC 8292 caps `exp` at 24 hours whatever the message's TTL.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -12,11 +11,16 @@ use p256::ecdsa::signature::Signer;
 use p256::ecdsa::{Signature, SigningKey};
 use p256::elliptic_curve::sec1::ToEncodedPoint;
 
+use crate::cache::Cache;
+
 /// How long a signature stays valid: 12 hours (RFC 8292 allows at most 24).
 const VALID_S: u64 = 12 * 60 * 60;
 /// How long a signed header is reused for the same push service (an ECDSA signature costs about
 /// as much as encrypting a message): it then still has at least 11 hours to run.
 const REUSE_S: u64 = 60 * 60;
+/// Push services (origins, with a subject) whose header is kept. Browsers use a handful; a header
+/// is worth nothing after `REUSE_S`, when the sweep drops it, so the bound is not configurable.
+const MAX_PUSH_SERVICES: usize = 1024;
 
 /// Why a VAPID subject is refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -54,7 +58,7 @@ pub struct Vapid {
     /// browser's `applicationServerKey`).
     public_b64: String,
     /// Signed headers by (push service origin, subject), with when they were signed.
-    signed: Arc<Mutex<HashMap<(String, String), Signed>>>,
+    signed: Arc<Cache<(String, String), Signed>>,
 }
 
 impl std::fmt::Debug for Vapid {
@@ -85,7 +89,11 @@ impl Vapid {
         Ok(Self {
             key,
             public_b64: URL_SAFE_NO_PAD.encode(point.as_bytes()),
-            signed: Arc::default(),
+            signed: Arc::new(Cache::new(
+                "vapid_headers",
+                MAX_PUSH_SERVICES,
+                Duration::from_secs(REUSE_S),
+            )),
         })
     }
 
@@ -100,16 +108,31 @@ impl Vapid {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
         let key = (endpoint.origin().ascii_serialization(), subject.to_owned());
-        let mut signed = self.signed.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some((header, at)) = signed.get(&key) {
-            if now.saturating_sub(*at) < REUSE_S {
-                return header.clone();
-            }
+        if let Some((header, _)) = self
+            .signed
+            .get_if(&key, |(_, at)| now.saturating_sub(*at) < REUSE_S)
+        {
+            return header;
         }
         let token = self.jwt(&key.0, now + VALID_S, subject);
         let header = format!("vapid t={token}, k={}", self.public_b64);
-        signed.insert(key, (header.clone(), now));
+        self.signed.insert(key, (header.clone(), now));
         header
+    }
+
+    /// Signed headers kept.
+    pub fn headers_kept(&self) -> usize {
+        self.signed.len()
+    }
+
+    /// Drops headers too old to be reused; returns how many.
+    pub fn sweep(&self) -> usize {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        self.signed
+            .remove_where(|_, (_, at)| now.saturating_sub(*at) >= REUSE_S)
+            .len()
     }
 
     fn jwt(&self, audience: &str, exp: u64, subject: &str) -> String {

@@ -1,10 +1,12 @@
 //! What a check-in reads, kept in this node's memory: each hunt's gate (status, schedule, rules,
 //! index version, revision) and each player's team. The check-in writer verifies a gate's revision
-//! under a lock at commit, so a stale gate costs a re-judgement, never a wrong verdict.
+//! under a lock at commit, so a stale gate costs a re-judgement, never a wrong verdict. Both are
+//! bounded and emptied of idle and archived hunts by the node's sweep (`cache::node`): an evicted
+//! entry is read again by the next check-in that needs it.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
+use crate::cache::{Cache, CacheConfig};
 use crate::db;
 use crate::db::checkins::{HuntGate, Member};
 use crate::domain::ids::{HuntId, PlayerId};
@@ -12,12 +14,29 @@ use crate::error::AppError;
 
 /// Gates of the hunts this node judged check-ins for. Entries are replaced when the writer finds
 /// them stale; a hunt that became a draft again (never today) or vanished is simply not found.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct HuntGates {
-    entries: Mutex<HashMap<HuntId, Arc<HuntGate>>>,
+    entries: Cache<HuntId, Arc<HuntGate>>,
+}
+
+impl Default for HuntGates {
+    fn default() -> Self {
+        Self::new(&CacheConfig::default())
+    }
 }
 
 impl HuntGates {
+    pub fn new(config: &CacheConfig) -> Self {
+        Self {
+            entries: Cache::new("hunt_gates", config.max_hunts, config.idle),
+        }
+    }
+
+    /// The cache itself (its gauge, its sweep).
+    pub fn cache(&self) -> &Cache<HuntId, Arc<HuntGate>> {
+        &self.entries
+    }
+
     /// The cached gate, or the stored one; `None` when the hunt does not exist or is a draft
     /// (players never see drafts).
     pub async fn get(
@@ -25,7 +44,7 @@ impl HuntGates {
         pool: &db::Pool,
         hunt: HuntId,
     ) -> Result<Option<Arc<HuntGate>>, AppError> {
-        if let Some(hit) = self.lock().get(&hunt).cloned() {
+        if let Some(hit) = self.entries.get(&hunt) {
             return Ok(Some(hit));
         }
         self.reload(pool, hunt).await
@@ -38,9 +57,7 @@ impl HuntGates {
         hunt: HuntId,
         stale: &HuntGate,
     ) -> Result<Option<Arc<HuntGate>>, AppError> {
-        if let Some(hit) = self.lock().get(&hunt).cloned()
-            && hit.revision > stale.revision
-        {
+        if let Some(hit) = self.entries.get_if(&hunt, |g| g.revision > stale.revision) {
             return Ok(Some(hit));
         }
         self.reload(pool, hunt).await
@@ -53,33 +70,51 @@ impl HuntGates {
     ) -> Result<Option<Arc<HuntGate>>, AppError> {
         let mut conn = pool.get().await?;
         let Some(gate) = db::checkins::gate(&mut conn, hunt).await? else {
-            self.lock().remove(&hunt);
+            self.entries.remove(&hunt);
             return Ok(None);
         };
+        drop(conn);
         let gate = Arc::new(gate);
-        let mut entries = self.lock();
-        let slot = entries.entry(hunt).or_insert_with(|| gate.clone());
-        if slot.revision < gate.revision {
-            *slot = gate;
-        }
-        Ok(Some(slot.clone()))
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<HuntId, Arc<HuntGate>>> {
-        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+        let (slot, _) = self.entries.upsert(hunt, |current| match current {
+            Some(c) if c.revision >= gate.revision => c.clone(),
+            _ => gate.clone(),
+        });
+        Ok(Some(slot))
     }
 }
 
 /// Memberships this node has seen. Only members are cached: a player joins at most one team per
-/// hunt and nobody leaves or renames today, so an entry never goes stale; a player not yet in a
-/// team is read again on each check-in, so joining takes effect at once on every node. (A future
-/// "leave team" or rename must evict here: noted in the module's callers.)
-#[derive(Debug, Default)]
+/// hunt and nobody leaves or renames today, so an entry never goes stale while it is used; a
+/// player not yet in a team is read again on each check-in, so joining takes effect at once on
+/// every node. Entries go when idle, with their hunt's archive, or when the bound is reached.
+///
+/// A future "leave team" or rename changes what is cached here, on every node: it must bump the
+/// hunt's revision in its transaction (so every node's writer finds the check-ins judged before
+/// it stale) and call [`Memberships::evict`] on the node that serves it; the re-judging path of
+/// `service::checkin` then evicts and reads the player's membership again with the fresh gate.
+#[derive(Debug)]
 pub struct Memberships {
-    entries: Mutex<HashMap<(HuntId, PlayerId), Arc<Member>>>,
+    entries: Cache<(HuntId, PlayerId), Arc<Member>>,
+}
+
+impl Default for Memberships {
+    fn default() -> Self {
+        Self::new(&CacheConfig::default())
+    }
 }
 
 impl Memberships {
+    pub fn new(config: &CacheConfig) -> Self {
+        Self {
+            entries: Cache::new("memberships", config.max_members, config.idle),
+        }
+    }
+
+    /// The cache itself (its gauge, its sweep).
+    pub fn cache(&self) -> &Cache<(HuntId, PlayerId), Arc<Member>> {
+        &self.entries
+    }
+
     /// The player's team in the hunt, or `None` when the player has none.
     pub async fn get(
         &self,
@@ -87,7 +122,7 @@ impl Memberships {
         hunt: HuntId,
         player: PlayerId,
     ) -> Result<Option<Arc<Member>>, AppError> {
-        if let Some(hit) = self.lock().get(&(hunt, player)).cloned() {
+        if let Some(hit) = self.entries.get(&(hunt, player)) {
             return Ok(Some(hit));
         }
         let mut conn = pool.get().await?;
@@ -95,21 +130,22 @@ impl Memberships {
             return Ok(None);
         };
         let member = Arc::new(member);
-        self.lock().insert((hunt, player), member.clone());
+        self.entries.insert((hunt, player), member.clone());
         Ok(Some(member))
+    }
+
+    /// Forgets a player's membership (read again on next use).
+    pub fn evict(&self, hunt: HuntId, player: PlayerId) {
+        self.entries.remove(&(hunt, player));
     }
 
     /// Number of cached memberships.
     pub fn len(&self) -> usize {
-        self.lock().len()
+        self.entries.len()
     }
 
     /// Whether none is cached.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(HuntId, PlayerId), Arc<Member>>> {
-        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }

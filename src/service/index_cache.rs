@@ -1,5 +1,6 @@
 //! This node's cache of hunt indexes, keyed by `targets_version`: a check-in that reads a newer
 //! version than the cached one rebuilds the index first, so every node sees every target change.
+//! Bounded, and emptied of idle and archived hunts by the node's sweep (`cache::node`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -7,6 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
+use crate::cache::{Cache, CacheConfig};
 use crate::db;
 use crate::db::schema::hunts;
 use crate::db::targets::TargetRecord;
@@ -21,21 +23,32 @@ pub struct CachedIndex {
     pub index: HuntIndex,
 }
 
-/// Hunt indexes of this node. Each hunt has its own build lock, so one slow build never blocks
-/// check-ins of other hunts and concurrent check-ins of one hunt build it once.
-#[derive(Debug, Default)]
+/// Hunt indexes of this node, bounded and evicted when idle or archived (rebuilt on next use).
+/// Each hunt has its own build lock while it builds, so one slow build never blocks check-ins of
+/// other hunts and concurrent check-ins of one hunt build it once.
+#[derive(Debug)]
 pub struct IndexCache {
-    entries: Mutex<HashMap<HuntId, Arc<CachedIndex>>>,
+    entries: Cache<HuntId, Arc<CachedIndex>>,
     build_locks: Mutex<HashMap<HuntId, Arc<tokio::sync::Mutex<()>>>>,
 }
 
+impl Default for IndexCache {
+    fn default() -> Self {
+        Self::new(&CacheConfig::default())
+    }
+}
+
 impl IndexCache {
+    pub fn new(config: &CacheConfig) -> Self {
+        Self {
+            entries: Cache::new("hunt_indexes", config.max_hunts, config.idle),
+            build_locks: Mutex::default(),
+        }
+    }
+
     /// Number of hunts with an index in memory.
     pub fn len(&self) -> usize {
-        self.entries
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len()
+        self.entries.len()
     }
 
     /// Whether no index is cached.
@@ -43,12 +56,13 @@ impl IndexCache {
         self.len() == 0
     }
 
+    /// The cache itself (its gauge, its sweep).
+    pub fn cache(&self) -> &Cache<HuntId, Arc<CachedIndex>> {
+        &self.entries
+    }
+
     fn cached(&self, hunt: HuntId, min_version: i64) -> Option<Arc<CachedIndex>> {
-        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        entries
-            .get(&hunt)
-            .filter(|c| c.version >= min_version)
-            .cloned()
+        self.entries.get_if(&hunt, |c| c.version >= min_version)
     }
 
     /// The hunt's index at `min_version` or newer, built from PostgreSQL when missing or older.
@@ -61,25 +75,37 @@ impl IndexCache {
         if let Some(hit) = self.cached(hunt, min_version) {
             return Ok(hit);
         }
-        let lock = {
-            let mut locks = self
-                .build_locks
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            locks.entry(hunt).or_default().clone()
-        };
-        let _guard = lock.lock().await;
-        if let Some(hit) = self.cached(hunt, min_version) {
-            return Ok(hit);
+        let lock = self
+            .build_locks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(hunt)
+            .or_default()
+            .clone();
+        let built = async {
+            let _guard = lock.lock().await;
+            if let Some(hit) = self.cached(hunt, min_version) {
+                return Ok(hit);
+            }
+            let mut conn = pool.get().await?;
+            let built = Arc::new(build(&mut conn, hunt).await?);
+            drop(conn);
+            let (slot, _) = self.entries.upsert(hunt, |current| match current {
+                Some(c) if c.version >= built.version => c.clone(),
+                _ => built.clone(),
+            });
+            Ok(slot)
         }
-        let mut conn = pool.get().await?;
-        let built = Arc::new(build(&mut conn, hunt).await?);
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        let slot = entries.entry(hunt).or_insert_with(|| built.clone());
-        if slot.version < built.version {
-            *slot = built.clone();
+        .await;
+        // The lock goes with its last user (clones are only made under the map's lock).
+        let mut locks = self
+            .build_locks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if Arc::strong_count(&lock) == 2 {
+            locks.remove(&hunt);
         }
-        Ok(slot.clone())
+        built
     }
 }
 

@@ -1,36 +1,51 @@
 //! This node's short-lived cache of verified bearer tokens: saves a database round trip on every
 //! authenticated request (the check-in path above all). Entries live at most `TTL` and never past
 //! the token's own expiry, so a token deleted in PostgreSQL stops working within `TTL` on every node.
-
-use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+//! Bounded (`NENUFAR_CACHE_MAX_TOKENS`): a full cache drops its least recently used eighth, and the
+//! node's sweep drops expired entries.
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::cache::{Cache, CacheConfig};
 use crate::domain::account::Principal;
 
 /// How long a verified token is trusted without asking PostgreSQL again.
 pub const TTL: Duration = Duration::seconds(60);
-/// Entries kept at most; the cache is emptied when it would grow past this.
-const MAX_ENTRIES: usize = 200_000;
 
 /// A verified principal and until when it is trusted.
 type Entry = (Principal, DateTime<Utc>);
 
 /// Token hash -> entry.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct TokenCache {
-    entries: Mutex<HashMap<Vec<u8>, Entry>>,
+    entries: Cache<Vec<u8>, Entry>,
+}
+
+impl Default for TokenCache {
+    fn default() -> Self {
+        Self::new(&CacheConfig::default())
+    }
 }
 
 impl TokenCache {
+    pub fn new(config: &CacheConfig) -> Self {
+        // Entries expire by `until` (at most `TTL`); an unused one goes sooner if the idle time is.
+        let ttl = TTL.to_std().unwrap_or_default();
+        Self {
+            entries: Cache::new("tokens", config.max_tokens, config.idle.min(ttl)),
+        }
+    }
+
+    /// The cache itself (its gauge).
+    pub fn cache(&self) -> &Cache<Vec<u8>, Entry> {
+        &self.entries
+    }
+
     /// The principal of a token verified less than `TTL` ago, if any.
     pub fn get(&self, token_hash: &[u8], now: DateTime<Utc>) -> Option<Principal> {
-        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        entries
-            .get(token_hash)
-            .filter(|(_, until)| now < *until)
-            .map(|(p, _)| *p)
+        self.entries
+            .get_if(token_hash, |(_, until)| now < *until)
+            .map(|(p, _)| p)
     }
 
     /// Remembers a verified token until `min(now + TTL, expires_at)`.
@@ -41,11 +56,15 @@ impl TokenCache {
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) {
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        if entries.len() >= MAX_ENTRIES {
-            entries.clear();
-        }
-        entries.insert(token_hash, (principal, (now + TTL).min(expires_at)));
+        self.entries
+            .insert(token_hash, (principal, (now + TTL).min(expires_at)));
+    }
+
+    /// Drops the entries expired at `now` or unused for the idle time; returns how many.
+    pub fn sweep(&self, now: DateTime<Utc>) -> usize {
+        self.entries
+            .sweep(std::time::Instant::now(), |_, (_, until)| *until <= now)
+            .len()
     }
 }
 
@@ -66,5 +85,8 @@ mod tests {
         assert_eq!(cache.get(&[1], now + Duration::seconds(61)), None);
         cache.put(vec![2], p, now, now + Duration::seconds(5));
         assert_eq!(cache.get(&[2], now + Duration::seconds(6)), None);
+        assert_eq!(cache.sweep(now + Duration::seconds(6)), 1);
+        assert_eq!(cache.sweep(now + Duration::seconds(61)), 1);
+        assert!(cache.cache().is_empty());
     }
 }

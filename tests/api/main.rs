@@ -10,6 +10,7 @@
 
 mod authz;
 mod bad_input;
+mod caches;
 mod checkins;
 mod contract;
 mod geodesic;

@@ -84,7 +84,11 @@ impl TestApp {
 
     async fn spawn_with(db_url: String, push: nenufar::push::PushSettings) -> Self {
         let pool = nenufar::db::connect(&db_url, 8).expect("pool");
-        let state = AppState::new(pool).with_push(push);
+        Self::spawn_state(db_url, AppState::new(pool).with_push(push)).await
+    }
+
+    /// A node serving `state` (built on a pool of `db_url`), background jobs started.
+    pub async fn spawn_state(db_url: String, state: AppState) -> Self {
         state.start_background(db_url.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

@@ -43,6 +43,9 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         .ctx
         .metrics
         .render(status.size, status.available, state.ctx.indexes.len());
+    body.push_str(&crate::telemetry::cache_gauges(
+        &crate::cache::node::entries(&state),
+    ));
     body.push_str(&crate::service::push::metrics(&state.ctx).await);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
 }

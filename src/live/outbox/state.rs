@@ -10,8 +10,7 @@ use crate::domain::ids::HuntId;
 impl State {
     pub(super) fn forget(&mut self, hunt: HuntId) {
         if let Some(i) = self.hunts.iter().position(|h| h.id == hunt) {
-            let h = self.hunts.swap_remove(i);
-            self.held -= h.held.map_or(0, |v| v.len());
+            self.hunts.swap_remove(i);
         }
         // Frames not started yet are dropped; a started one must be finished.
         let keep_front = usize::from(self.written > 0);

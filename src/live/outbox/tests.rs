@@ -101,7 +101,7 @@ async fn a_socket_that_would_block_queues_its_frames_and_still_gets_every_one_in
     let (stream, outbox, mut client) = pair().await;
     let hunt = HuntId::new_random();
     outbox.hold(hunt, 0, 0);
-    outbox.release(hunt, 0);
+    outbox.release(hunt, 0).unwrap();
     // Offer 60 KiB frames, the client reading nothing, until the socket stops taking them.
     let mut offset = 0;
     while !outbox.pending() {
@@ -148,7 +148,7 @@ async fn a_client_too_far_behind_gets_what_it_started_then_resync_and_close() {
     let (stream, outbox, mut client) = pair().await;
     let hunt = HuntId::new_random();
     outbox.hold(hunt, 7, 7);
-    outbox.release(hunt, 7);
+    outbox.release(hunt, 7).unwrap();
     let mut offset = 7;
     loop {
         offset += 1;
@@ -189,7 +189,7 @@ async fn live_frames_wait_for_the_backlog_and_repeats_are_dropped() {
     for o in [4, 5] {
         outbox.send_event(hunt, o, event(hunt, o, 10).wire);
     }
-    outbox.release(hunt, 5);
+    outbox.release(hunt, 5).unwrap();
     assert_eq!(outbox.offer(hunt, &[&live[1], &live[2]]), Offer::Taken);
     let flushing = flusher(stream, outbox.clone());
     let frames = read_frames(&mut client, 5).await;
@@ -220,7 +220,7 @@ async fn the_keep_alive_pings_closes_a_silent_connection_then_gives_it_up() {
     let (_stream, stuck, _client) = pair().await;
     let hunt = HuntId::new_random();
     stuck.hold(hunt, 0, 0);
-    stuck.release(hunt, 0);
+    stuck.release(hunt, 0).unwrap();
     let mut offset = 0;
     while !stuck.pending() {
         offset += 1;

@@ -7,6 +7,7 @@ mod delivery;
 mod leaderboard;
 mod phases;
 mod protocol;
+mod replays;
 mod slow;
 
 use std::time::Duration;
