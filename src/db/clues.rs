@@ -179,7 +179,7 @@ pub async fn reveal_after_targets(
              on conflict do nothing returning team_id, clue_id, hunt_id), \
          ev as ( \
              insert into events (hunt_id, kind, team_id, data) \
-             select ins.hunt_id, 'clue_revealed', ins.team_id, jsonb_build_object('clue_id', c.id, 'text', c.text, 'media_url', c.media_url, 'rule', 'after_target') \
+             select ins.hunt_id, 'clue_revealed', ins.team_id, jsonb_build_object('clue_id', c.id, 'text', c.text, 'media_url', c.media_url, 'rule', 'after_target', 'cost', null) \
              from ins join clues c on c.id = ins.clue_id order by ins.team_id, c.created_at, c.id \
              returning id) \
          insert into push_jobs (event_id) select id from ev",
@@ -208,7 +208,7 @@ pub async fn reveal_due(conn: &mut AsyncPgConnection, now: DateTime<Utc>) -> Que
          ev as ( \
              insert into events (hunt_id, kind, team_id, data) \
              select ins.hunt_id, 'clue_revealed', ins.team_id, \
-                    jsonb_build_object('clue_id', c.id, 'text', c.text, 'media_url', c.media_url, 'rule', 'at') \
+                    jsonb_build_object('clue_id', c.id, 'text', c.text, 'media_url', c.media_url, 'rule', 'at', 'cost', null) \
              from ins join clues c on c.id = ins.clue_id \
              returning id) \
          insert into push_jobs (event_id) select id from ev",

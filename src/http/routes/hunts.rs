@@ -77,6 +77,8 @@ pub struct HuntResponse {
     pub rules: Rules,
     /// Changes with every target change.
     pub targets_version: i64,
+    /// A game master froze the leaderboard: players see it as it was at the freeze.
+    pub leaderboard_frozen: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -96,6 +98,7 @@ impl HuntResponse {
             phase: h.schedule.phase_at(now),
             rules: h.rules,
             targets_version: h.targets_version,
+            leaderboard_frozen: h.leaderboard_frozen,
             created_at: h.created_at,
             updated_at: h.updated_at,
         }

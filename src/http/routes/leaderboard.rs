@@ -1,4 +1,5 @@
-//! Leaderboards (teams, players), computed on this node from the event log; freeze and reveal.
+//! Leaderboards (teams, players), computed on this node from the event log (from the hunt's
+//! snapshot plus the events after it); freeze and reveal.
 
 use axum::Json;
 use axum::extract::State;
@@ -46,7 +47,8 @@ pub struct LeaderboardEntry {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LeaderboardResponse {
     pub entries: Vec<LeaderboardEntry>,
-    /// While frozen, players see the board as it was when it was frozen.
+    /// Whether a game master froze the board: players then see it as it was at the freeze (and
+    /// `offset` is the freeze's), staff still see the live board.
     pub frozen: bool,
     /// The last event offset this board includes.
     pub offset: i64,
@@ -133,8 +135,7 @@ async fn get_leaderboard(
         }
     };
     let response = if staff {
-        let head = feed.head();
-        feed.with_live_boards(|b| read(b, false, head))
+        feed.with_live_boards(read)
     } else {
         feed.with_boards(read)
     };

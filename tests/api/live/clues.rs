@@ -83,8 +83,11 @@ async fn a_timed_clue_is_revealed_once_per_team_with_two_nodes_running_their_sch
         .filter(|m| m["kind"] == json!("clue_revealed"))
         .collect();
     assert_eq!(clues.len(), 1, "received once: {got:?}");
-    assert_eq!(clues[0]["data"]["clue_id"], json!(id));
-    assert_eq!(clues[0]["data"]["text"], json!(text));
+    // Every field `live.md` documents, `cost` included (null: not bought).
+    assert_eq!(
+        clues[0]["data"],
+        json!({"clue_id": id, "text": text, "media_url": null, "rule": "at", "cost": null})
+    );
     let (status, body) = b
         .get(
             &format!("/v1/hunts/{hunt}/clues"),
@@ -224,4 +227,9 @@ async fn a_clue_bought_by_ten_members_at_once_through_two_nodes_is_paid_for_once
         "{got:?}"
     );
     assert_eq!(got[1]["data"]["score"], json!(3));
+    let data = got[0]["data"].as_object().unwrap();
+    let mut keys: Vec<&str> = data.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["clue_id", "cost", "media_url", "rule", "text"]);
+    assert_eq!((&data["rule"], &data["cost"]), (&json!("cost"), &json!(7)));
 }

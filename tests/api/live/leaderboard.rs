@@ -127,8 +127,16 @@ async fn ranks_move_live_a_freeze_hides_them_from_players_and_the_reveal_sends_t
             assert_eq!(board["entries"].as_array().unwrap().len(), 12);
         }
         let (_, board) = node.get(&path, Some(&staff.token)).await;
-        assert_eq!(board["frozen"], json!(false), "{board}");
+        assert_eq!(
+            board["frozen"],
+            json!(true),
+            "staff are told it is frozen: {board}"
+        );
         assert_eq!(top(&board, 3), live, "staff see the live board");
+        let (_, h) = node
+            .get(&format!("/v1/hunts/{hunt}"), Some(&staff.token))
+            .await;
+        assert_eq!(h["leaderboard_frozen"], json!(true), "{h}");
     }
 
     let (status, body) = app
@@ -143,13 +151,35 @@ async fn ranks_move_live_a_freeze_hides_them_from_players_and_the_reveal_sends_t
         let got = until(ws, ARRIVES, |m| m["type"] == json!("leaderboard")).await;
         assert_eq!(kinds(&stored(&got)), ["leaderboard_unfrozen"], "{got:?}");
         let board = got.last().unwrap();
+        // The fields of `GET .../leaderboard`, each entry named as there.
+        let mut keys: Vec<&str> = board
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            ["entries", "frozen", "hunt_id", "kind", "offset", "type"],
+            "{board}"
+        );
+        assert_eq!(board["kind"], json!("team"));
+        let mut entry: Vec<&str> = board["entries"][0]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        entry.sort_unstable();
+        assert_eq!(entry, ["id", "name", "rank", "score"], "{board}");
         assert_eq!(board["frozen"], json!(false));
         assert_eq!(board["offset"], got[0]["offset"], "sent with the unfreeze");
         let entries: Vec<(String, i64)> = board["entries"].as_array().unwrap()[..3]
             .iter()
             .map(|e| {
                 (
-                    e["team_id"].as_str().unwrap().to_owned(),
+                    e["id"].as_str().unwrap().to_owned(),
                     e["score"].as_i64().unwrap(),
                 )
             })
@@ -161,6 +191,10 @@ async fn ranks_move_live_a_freeze_hides_them_from_players_and_the_reveal_sends_t
         let (_, board) = node.get(&path, Some(&a.captain.token)).await;
         assert_eq!(board["frozen"], json!(false), "{board}");
         assert_eq!(top(&board, 3), live);
+        let (_, h) = node
+            .get(&format!("/v1/hunts/{hunt}"), Some(&staff.token))
+            .await;
+        assert_eq!(h["leaderboard_frozen"], json!(false), "{h}");
     }
 
     // around=me: B, C, A, then the others in creation order; the fifth of them ranks 8th.
