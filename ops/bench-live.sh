@@ -5,11 +5,13 @@
 #                the clients are a separate process, examples/fanout_clients.rs)
 #   leaderboard  score update + rank lookup on a 100,000-member board in process, beside Redis
 #                ZINCRBY + ZREVRANK over loopback (benches/leaderboard.rs)
+#   replay_outage  issue 9 item 1: stuck subscribers replaying a long history while check-ins and
+#                staff reads are timed (benches/replay_outage.rs; not in the default set)
 # Benchmarks print numbers and assert nothing. On a shared machine check that it is quiet first
 # (`uptime` load below 1, no one else's cargo, rustc or postgres in `ps aux --sort=-%cpu | head`),
 # run 2-3 times and keep the median.
 #
-# Usage: ops/bench-live.sh [fanout|leaderboard ...]   (default: both, in that order)
+# Usage: ops/bench-live.sh [fanout|leaderboard|replay_outage ...]   (default: fanout leaderboard)
 #
 # Needs redis-server (installed with apt-get when missing and run as root). Raises the open-files
 # soft limit to 20,000: the server and the load generator each hold 10,000 sockets, in separate
@@ -19,8 +21,9 @@
 # benchmark starts its own redis-server on a free port and kills it when done.
 # Knobs passed through from the environment: NENUFAR_BENCH_FANOUT_CLIENTS, _EVENTS, _WARMUP,
 # _MESSAGE_BYTES, _REDIS, NENUFAR_BENCH_POOL_SIZE, NENUFAR_BENCH_SERVER_BIN,
-# NENUFAR_BENCH_LEADERBOARD_OPS, _MEMBERS, NENUFAR_BENCH_REDIS_SERVER (documented at the top of
-# benches/fanout/main.rs and benches/leaderboard.rs).
+# NENUFAR_BENCH_LEADERBOARD_OPS, _MEMBERS, NENUFAR_BENCH_REDIS_SERVER,
+# NENUFAR_BENCH_OUTAGE_SUBSCRIBERS, _HISTORY_MB, _REQUESTS (documented at the top of
+# benches/fanout/main.rs, benches/leaderboard.rs and benches/replay_outage.rs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,8 +33,8 @@ benches=("$@")
 ((${#benches[@]})) || benches=(fanout leaderboard)
 for b in "${benches[@]}"; do
   case "$b" in
-    fanout | leaderboard) ;;
-    *) echo "bench-live.sh: unknown benchmark $b (known: fanout, leaderboard)" >&2; exit 2 ;;
+    fanout | leaderboard | replay_outage) ;;
+    *) echo "bench-live.sh: unknown benchmark $b (known: fanout, leaderboard, replay_outage)" >&2; exit 2 ;;
   esac
 done
 
@@ -73,7 +76,7 @@ cleanup() {
 trap cleanup EXIT
 
 for b in "${benches[@]}"; do
-  if [[ $b == fanout && -z $dir ]]; then
+  if [[ ($b == fanout || $b == replay_outage) && -z $dir ]]; then
     step "starting a throwaway database cluster (fsync off)"
     # Short path under /tmp: the unix socket lives in it and must stay under 100 bytes.
     dir=$(mktemp -d /tmp/nfb-XXXXXX)
