@@ -72,10 +72,12 @@ pub async fn import_targets(
     ctx: &Ctx,
     principal: Principal,
     hunt: HuntId,
-    doc: &Value,
+    doc: Value,
 ) -> Result<ImportOutcome, AppError> {
     let org = editor_org(principal)?;
-    let (parsed, mut errors) = match parse_targets(doc) {
+    // Up to 16 MiB of features to read and validate: CPU work kept off the async workers.
+    let parse = tokio::task::spawn_blocking(move || parse_targets(&doc));
+    let (parsed, mut errors) = match parse.await.map_err(|e| AppError::Internal(e.into()))? {
         Ok(parsed) => (parsed, Vec::new()),
         Err(refused) => refused,
     };

@@ -77,6 +77,10 @@ pub fn centre_for(mean_of: &[UnitVec], all: &[UnitVec]) -> Option<UnitVec> {
 /// A cap as the smallest-cap search holds it: centre and the cosine of its radius.
 type CapCos = (UnitVec, f64);
 
+/// Containment tests the smallest-cap search may make: expected a few per point.
+const CAP_WORK_PER_POINT: usize = 256;
+const CAP_WORK_BASE: usize = 1 << 22;
+
 /// Slack of the containment test, so that points on a cap's rim stay inside despite rounding.
 const RIM_SLACK: f64 = 1e-12;
 
@@ -103,7 +107,9 @@ fn cap3(a: UnitVec, b: UnitVec, c: UnitVec) -> Option<CapCos> {
 /// enclosing circle: each cap is fixed by at most three points on its rim). Correct when the points
 /// lie in an open hemisphere; otherwise it returns some cap and the caller's check refuses it. The
 /// points are visited in a fixed pseudo-random order (expected linear time; the core takes no
-/// randomness, and a fixed order is enough against shapes drawn by people).
+/// randomness, and a fixed order is enough against shapes drawn by people). A point order crafted
+/// against that shuffle could make it cubic: past `CAP_WORK_PER_POINT` tests per point it gives up
+/// (`None`, so the shape is refused as not fitting a hemisphere).
 pub fn smallest_cap(points: &[UnitVec]) -> Option<CapCos> {
     let mut order: Vec<UnitVec> = points.to_vec();
     let mut state: u64 = 0x9e37_79b9_7f4a_7c15 ^ order.len() as u64;
@@ -116,17 +122,24 @@ pub fn smallest_cap(points: &[UnitVec]) -> Option<CapCos> {
         order.swap(i, (r % (i as u64 + 1)) as usize);
     }
     let first = *order.first()?;
+    let mut work = CAP_WORK_BASE.saturating_add(CAP_WORK_PER_POINT.saturating_mul(order.len()));
+    let mut spend = |n: usize| -> Option<()> {
+        work = work.checked_sub(n)?;
+        Some(())
+    };
     let mut cap: CapCos = (first, 1.0);
     for i in 1..order.len() {
         if holds(cap, order[i]) {
             continue;
         }
         cap = (order[i], 1.0);
+        spend(i)?;
         for j in 0..i {
             if holds(cap, order[j]) {
                 continue;
             }
             cap = cap2(order[i], order[j])?;
+            spend(j)?;
             for k in 0..j {
                 if !holds(cap, order[k]) {
                     cap = cap3(order[i], order[j], order[k])?;

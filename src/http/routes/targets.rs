@@ -44,7 +44,7 @@ async fn import(
     state: &AppState,
     principal: crate::domain::account::Principal,
     hunt: HuntId,
-    doc: &serde_json::Value,
+    doc: serde_json::Value,
 ) -> Result<(StatusCode, Json<ImportResponse>), AppError> {
     let outcome = service::targets::import_targets(&state.ctx, principal, hunt, doc).await?;
     Ok((
@@ -71,7 +71,7 @@ async fn import_targets(
     ApiPath(hunt): ApiPath<HuntId>,
     GeoJsonBody(doc): GeoJsonBody,
 ) -> Result<(StatusCode, Json<ImportResponse>), AppError> {
-    import(&state, principal, hunt, &doc).await
+    import(&state, principal, hunt, doc).await
 }
 
 /// Adds one target (a GeoJSON Feature, same rules as the import).
@@ -89,7 +89,7 @@ async fn add_target(
         let e = crate::spatial::geojson::invalid("expected one GeoJSON Feature").at(0);
         return Err(service::targets::geojson_refusal(vec![e]));
     }
-    import(&state, principal, hunt, &doc).await
+    import(&state, principal, hunt, doc).await
 }
 
 /// A target with its full geometry (staff only).

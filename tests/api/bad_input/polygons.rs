@@ -204,6 +204,33 @@ async fn every_invalid_polygon_is_refused_into_a_draft_and_a_published_hunt_list
 }
 
 #[tokio::test]
+async fn a_target_changed_into_an_invalid_polygon_is_refused_and_kept_as_it_was() {
+    let app = TestApp::spawn().await;
+    let staff = app.staff().await;
+    let hunt = app.draft_hunt(&staff, paris_area(), json!({})).await;
+    let square = feature("square", rect(2.33, 48.86, 2.34, 48.87));
+    let ids = app.import(&staff, &hunt, collection(vec![square])).await;
+    let list = format!("/v1/hunts/{hunt}/targets");
+    let (_, before) = app.get(&list, Some(&staff.token)).await;
+    let path = format!("/v1/hunts/{hunt}/targets/{}", ids[0]);
+    for (case, geometry, words) in invalid_shapes() {
+        let patch = json!({"geometry": geometry});
+        let request = app.send(Method::PATCH, &path, Some(&staff.token), Some(patch));
+        let body = refuse(&app, case, request, INVALID_GEOJSON).await;
+        assert!(
+            body["details"]["reason"].as_str().unwrap().contains(words),
+            "{case}: {body}"
+        );
+        assert_eq!(
+            body["details"]["errors"][0]["feature_index"],
+            json!(0),
+            "{case}: {body}"
+        );
+    }
+    assert_eq!(app.get(&list, Some(&staff.token)).await.1, before);
+}
+
+#[tokio::test]
 async fn a_feature_without_its_properties_member_is_refused() {
     let app = TestApp::spawn().await;
     let staff = app.staff().await;
