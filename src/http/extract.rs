@@ -34,11 +34,8 @@ impl<S: Send + Sync> FromRequest<S> for GeoJsonBody {
             Ok(axum::Json(v)) => Ok(Self(v)),
             Err(JsonRejection::JsonSyntaxError(e)) => {
                 let reason = format!("not JSON: {}", e.body_text());
-                Err(AppError::InvalidGeoJson {
-                    feature_index: None,
-                    reason: reason.clone(),
-                }
-                .with_details(serde_json::json!({"feature_index": null, "reason": reason})))
+                let e = crate::spatial::geojson::invalid(reason);
+                Err(crate::service::targets::geojson_refusal(vec![e]))
             }
             Err(other) => Err(json_rejection(other)),
         }

@@ -10,7 +10,10 @@ use crate::domain::hunt::{Rules, Schedule};
 use crate::domain::ids::{HuntId, OrgId};
 use crate::domain::position::LatLon;
 use crate::error::AppError;
-use crate::spatial::geojson::{GeoJsonErrorKind, multipolygon_value, parse_polygonal};
+use crate::service::targets::geojson_refusal;
+use crate::spatial::geojson::{
+    GeoJsonError, invalid, multipolygon_value, parse_polygonal, polygon_errors,
+};
 use crate::spatial::polygon::{Rings, SphericalPolygon};
 
 /// Largest radius of the nearby search, metres.
@@ -43,28 +46,26 @@ pub fn staff_org(principal: Principal) -> Result<OrgId, AppError> {
     }
 }
 
-/// Parses and checks a hunt area (GeoJSON Polygon or MultiPolygon, any size below a hemisphere per part).
+/// Parses and checks a hunt area: a GeoJSON Polygon or MultiPolygon, valid as a simple feature on
+/// its great-circle edges (`spatial::validity`), each part inside a hemisphere. A refusal lists
+/// every problem with its part and ring.
 pub fn parse_area(area: &serde_json::Value) -> Result<Vec<Rings>, AppError> {
-    let polys = parse_polygonal(area).map_err(|e| match e.kind {
-        GeoJsonErrorKind::Invalid => AppError::InvalidGeoJson {
-            feature_index: None,
-            reason: format!("area: {}", e.reason),
-        },
-        GeoJsonErrorKind::Unsupported => AppError::UnsupportedGeometry {
-            feature_index: None,
-            reason: format!("area: {}", e.reason),
-        },
-    })?;
+    let area_error = |e: GeoJsonError| GeoJsonError {
+        reason: format!("area: {}", e.reason),
+        ..e
+    };
+    let polys = parse_polygonal(area).map_err(|e| geojson_refusal(vec![area_error(e)]))?;
     if polys.is_empty() {
-        return Err(AppError::InvalidGeoJson {
-            feature_index: None,
-            reason: "area: empty geometry".into(),
-        });
+        return Err(geojson_refusal(vec![invalid("area: empty geometry")]));
     }
-    SphericalPolygon::new(&polys).map_err(|e| AppError::InvalidGeoJson {
-        feature_index: None,
-        reason: format!("area: {e}"),
-    })?;
+    let errors = polygon_errors(&polys);
+    if !errors.is_empty() {
+        return Err(geojson_refusal(
+            errors.into_iter().map(area_error).collect(),
+        ));
+    }
+    SphericalPolygon::new(&polys)
+        .map_err(|e| geojson_refusal(vec![invalid(format!("area: {e}"))]))?;
     Ok(polys)
 }
 

@@ -131,18 +131,27 @@ pub async fn build(conn: &mut AsyncPgConnection, hunt: HuntId) -> Result<CachedI
     Ok(CachedIndex { version, index })
 }
 
-/// Stored targets as the index holds them. Stored shapes were validated on import; one that no
-/// longer builds is skipped rather than failing the whole hunt.
+/// Stored targets as the index holds them. Stored shapes were validated on import (as simple
+/// features since issue 9; a hunt published before that keeps its shapes and scores them as stored,
+/// even-odd, rather than losing targets mid-game: publishing checks them, see README); one that no
+/// longer builds at all is skipped, with a warning, rather than failing the whole hunt.
 pub fn indexed_targets(records: Vec<TargetRecord>) -> Vec<IndexedTarget> {
     records
         .into_iter()
         .filter_map(|r| {
+            let shape = r
+                .shape
+                .to_shape()
+                .inspect_err(|e| {
+                    tracing::warn!(target.id = %r.id, reason = %e.reason, "stored target shape skipped")
+                })
+                .ok()?;
             Some(IndexedTarget {
                 id: r.id,
                 name: r.name,
                 points: r.points,
                 prerequisites: r.prerequisites,
-                shape: r.shape.to_shape().ok()?,
+                shape,
             })
         })
         .collect()

@@ -1,4 +1,5 @@
-//! `publish_hunt`: the checks that make a draft playable (targets, schedule, every target inside the area).
+//! `publish_hunt`: the checks that make a draft playable (targets, schedule, valid shapes, every
+//! target inside the area).
 
 use diesel_async::AsyncConnection;
 
@@ -10,8 +11,10 @@ use crate::domain::account::Principal;
 use crate::domain::hunt::HuntStatus;
 use crate::domain::ids::HuntId;
 use crate::error::AppError;
+use crate::spatial::geojson::ShapeSpec;
 use crate::spatial::polygon::SphericalPolygon;
 use crate::spatial::sphere::UnitVec;
+use crate::spatial::validity;
 
 /// How far outside the area boundary a vertex may sit and still count as on it, metres (rounding).
 const BOUNDARY_TOLERANCE_M: f64 = 0.001;
@@ -56,7 +59,26 @@ pub async fn publish_hunt(
                 serde_json::json!({}),
             ));
         }
-        let area = SphericalPolygon::new(&db::geo::rings_of(&current.area))
+        // Shapes stored before validity was checked on import can still be in a draft: they must
+        // be fixed before the hunt is played.
+        let area_rings = db::geo::rings_of(&current.area);
+        if let Some(p) = validity::problems(&area_rings).first() {
+            return Err(not_publishable(
+                format!("the hunt area is not a valid polygon: {}", p.reason),
+                serde_json::json!({}),
+            ));
+        }
+        for t in &targets {
+            if let ShapeSpec::Polygons(polys) = &t.shape {
+                if let Some(p) = validity::problems(polys).first() {
+                    return Err(not_publishable(
+                        format!("target {:?} is not a valid polygon: {}", t.name, p.reason),
+                        serde_json::json!({"target_id": t.id}),
+                    ));
+                }
+            }
+        }
+        let area = SphericalPolygon::new(&area_rings)
             .map_err(|e| AppError::Internal(anyhow::anyhow!("stored area no longer valid: {e}")))?;
         for t in &targets {
             let outside = t.shape.anchor_points().into_iter().any(|p| {

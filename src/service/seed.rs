@@ -63,7 +63,7 @@ pub async fn seed_hunt(ctx: &Ctx, owner: Principal, dir: &Path) -> anyhow::Resul
         rules: fixture.rules,
     };
     let hunt = create_hunt(ctx, owner, &input).await.map_err(describe)?;
-    import_targets(ctx, owner, hunt.id, &targets)
+    import_targets(ctx, owner, hunt.id, targets)
         .await
         .map_err(describe)?;
     publish_hunt(ctx, owner, hunt.id).await.map_err(describe)?;

@@ -12,7 +12,7 @@ use crate::domain::hunt::HuntStatus;
 use crate::domain::ids::{HuntId, TargetId};
 use crate::error::AppError;
 use crate::spatial::geojson::{
-    GeoJsonError, GeoJsonErrorKind, TargetSpec, parse_feature, parse_targets, shape_value,
+    GeoJsonError, GeoJsonErrorKind, TargetSpec, invalid, parse_feature, parse_targets, shape_value,
 };
 use crate::spatial::polygon::SphericalPolygon;
 use crate::spatial::sphere::UnitVec;
@@ -29,54 +29,82 @@ pub struct ImportOutcome {
     pub skipped: Vec<usize>,
 }
 
-fn geojson_error(e: GeoJsonError) -> AppError {
-    let details = json!({"feature_index": e.feature_index, "reason": e.reason});
-    let inner = match e.kind {
+/// Most problems one refusal lists; `error_count` says how many there were.
+pub const MAX_LISTED_ERRORS: usize = 1000;
+
+/// The 400 for a refused GeoJSON document or hunt area (`errors` not empty): the code of the first
+/// problem (`invalid_geojson` or `unsupported_geometry`), that problem's `feature_index` and
+/// `reason` at the top of `details` as before, and every problem, in feature order, in `errors`.
+pub fn geojson_refusal(mut errors: Vec<GeoJsonError>) -> AppError {
+    // Stable: a feature's problems keep their order; document-level ones (no index) come first.
+    errors.sort_by_key(|e| e.feature_index);
+    let first = errors
+        .first()
+        .cloned()
+        .unwrap_or_else(|| invalid("the document was refused"));
+    let listed: Vec<Value> = errors
+        .iter()
+        .take(MAX_LISTED_ERRORS)
+        .map(|e| {
+            json!({"feature_index": e.feature_index, "part": e.part, "ring": e.ring,
+                "code": e.kind.code(), "reason": e.reason})
+        })
+        .collect();
+    let details = json!({"feature_index": first.feature_index, "reason": first.reason,
+        "errors": listed, "error_count": errors.len()});
+    let inner = match first.kind {
         GeoJsonErrorKind::Invalid => AppError::InvalidGeoJson {
-            feature_index: e.feature_index,
-            reason: e.reason,
+            feature_index: first.feature_index,
+            reason: first.reason,
         },
         GeoJsonErrorKind::Unsupported => AppError::UnsupportedGeometry {
-            feature_index: e.feature_index,
-            reason: e.reason,
+            feature_index: first.feature_index,
+            reason: first.reason,
         },
     };
     inner.with_details(details)
 }
 
-/// Imports a FeatureCollection or a Feature into a hunt. A refused document stores nothing.
-/// Into a published hunt, every target must lie inside its area (the publish rule keeps holding).
+/// Imports a FeatureCollection or a Feature into a hunt. A refused document stores nothing and
+/// lists every bad feature: its own problems, unknown prerequisites and, into a published hunt,
+/// targets outside the area (the publish rule keeps holding).
 pub async fn import_targets(
     ctx: &Ctx,
     principal: Principal,
     hunt: HuntId,
-    doc: &Value,
+    doc: Value,
 ) -> Result<ImportOutcome, AppError> {
     let org = editor_org(principal)?;
-    let parsed = parse_targets(doc).map_err(geojson_error)?;
+    // Up to 16 MiB of features to read and validate: CPU work kept off the async workers.
+    let parse = tokio::task::spawn_blocking(move || parse_targets(&doc));
+    let (parsed, mut errors) = match parse.await.map_err(|e| AppError::Internal(e.into()))? {
+        Ok(parsed) => (parsed, Vec::new()),
+        Err(refused) => refused,
+    };
     let mut conn = ctx.pool.get().await?;
     conn.transaction::<_, AppError, _>(async move |conn| {
         let current = db::hunts::get_for_org(conn, org, hunt, true)
             .await?
             .ok_or(AppError::NotFound("hunt"))?;
-        check_prerequisites(conn, hunt, parsed.targets.iter().map(|(i, t)| (*i, t))).await?;
+        let specs = || parsed.targets.iter().map(|(i, t)| (*i, t));
+        errors.extend(prerequisite_errors(conn, hunt, specs()).await?);
         if current.status != HuntStatus::Draft {
             let area = SphericalPolygon::new(&db::geo::rings_of(&current.area)).map_err(|e| {
                 AppError::Internal(anyhow::anyhow!("stored area no longer valid: {e}"))
             })?;
-            for (i, t) in &parsed.targets {
+            for (i, t) in specs() {
                 let inside = t.shape.anchor_points().into_iter().all(|p| {
                     let v = UnitVec::from_latlon(p);
                     area.covers(v) || area.boundary_distance_m(p, v) <= 0.001
                 });
                 if !inside {
-                    return Err(geojson_error(GeoJsonError {
-                        kind: GeoJsonErrorKind::Invalid,
-                        feature_index: Some(*i),
-                        reason: "a published hunt only takes targets inside its area".into(),
-                    }));
+                    errors
+                        .push(invalid("a published hunt only takes targets inside its area").at(i));
                 }
             }
+        }
+        if !errors.is_empty() {
+            return Err(geojson_refusal(errors));
         }
         let items: Vec<(TargetId, TargetSpec)> = parsed
             .targets
@@ -95,25 +123,23 @@ pub async fn import_targets(
     .await
 }
 
-async fn check_prerequisites<'a>(
+/// One error for each target whose prerequisites are not all targets of this hunt.
+async fn prerequisite_errors<'a>(
     conn: &mut diesel_async::AsyncPgConnection,
     hunt: HuntId,
     targets: impl Iterator<Item = (usize, &'a TargetSpec)>,
-) -> Result<(), AppError> {
+) -> Result<Vec<GeoJsonError>, AppError> {
+    let mut errors = Vec::new();
     for (i, t) in targets {
         if t.prerequisites.is_empty() {
             continue;
         }
         let found = db::targets::existing_ids(conn, hunt, &t.prerequisites).await?;
         if found.len() != t.prerequisites.len() {
-            return Err(geojson_error(GeoJsonError {
-                kind: GeoJsonErrorKind::Invalid,
-                feature_index: Some(i),
-                reason: "prerequisites must be ids of targets of this hunt".into(),
-            }));
+            errors.push(invalid("prerequisites must be ids of targets of this hunt").at(i));
         }
     }
-    Ok(())
+    Ok(errors)
 }
 
 /// A page of a hunt's targets with full geometry (staff only).
@@ -180,9 +206,12 @@ pub async fn update_target(
             }
             let feature = json!({"type": "Feature", "geometry": geometry, "properties": props});
             let spec = parse_feature(&feature)
-                .map_err(|e| geojson_error(GeoJsonError { feature_index: Some(0), ..e }))?
+                .map_err(|found| geojson_refusal(found.into_iter().map(|e| e.at(0)).collect()))?
                 .ok_or_else(|| AppError::invalid("geometry must not be empty"))?;
-            check_prerequisites(conn, hunt, std::iter::once((0, &spec))).await?;
+            let errors = prerequisite_errors(conn, hunt, std::iter::once((0, &spec))).await?;
+            if !errors.is_empty() {
+                return Err(geojson_refusal(errors));
+            }
             if spec.prerequisites.contains(&target.0) {
                 return Err(AppError::invalid("a target cannot be its own prerequisite"));
             }

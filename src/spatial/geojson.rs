@@ -2,8 +2,11 @@
 
 use serde_json::{Map, Value};
 
+use super::planar::TOL;
 use super::polygon::{Rings, SphericalPolygon};
 use super::shape::{Circle, MAX_RADIUS_M, Shape};
+use super::sphere::UnitVec;
+use super::validity;
 use crate::domain::position::LatLon;
 
 /// Which 400 code a refused document gets.
@@ -15,18 +18,33 @@ pub enum GeoJsonErrorKind {
     Unsupported,
 }
 
-/// A refused document: the first offending feature and why.
+impl GeoJsonErrorKind {
+    /// The stable code of this kind (`mobile-api/errors.md`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Invalid => "invalid_geojson",
+            Self::Unsupported => "unsupported_geometry",
+        }
+    }
+}
+
+/// One reason a document is refused: the feature (none for the document itself or a hunt area),
+/// the part and ring of its geometry when one is at fault, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GeoJsonError {
     pub kind: GeoJsonErrorKind,
     pub feature_index: Option<usize>,
+    pub part: Option<usize>,
+    pub ring: Option<usize>,
     pub reason: String,
 }
 
-fn invalid(reason: impl Into<String>) -> GeoJsonError {
+pub fn invalid(reason: impl Into<String>) -> GeoJsonError {
     GeoJsonError {
         kind: GeoJsonErrorKind::Invalid,
         feature_index: None,
+        part: None,
+        ring: None,
         reason: reason.into(),
     }
 }
@@ -34,16 +52,28 @@ fn invalid(reason: impl Into<String>) -> GeoJsonError {
 fn unsupported(reason: impl Into<String>) -> GeoJsonError {
     GeoJsonError {
         kind: GeoJsonErrorKind::Unsupported,
-        feature_index: None,
-        reason: reason.into(),
+        ..invalid(reason)
     }
 }
 
 impl GeoJsonError {
-    fn at(mut self, index: usize) -> Self {
+    /// The same error, of feature `index` (kept if it already names one).
+    pub fn at(mut self, index: usize) -> Self {
         self.feature_index.get_or_insert(index);
         self
     }
+}
+
+/// Every validity problem of polygons (`validity::problems`), as errors naming part and ring.
+pub fn polygon_errors(polys: &[Rings]) -> Vec<GeoJsonError> {
+    validity::problems(polys)
+        .into_iter()
+        .map(|p| GeoJsonError {
+            part: Some(p.part),
+            ring: p.ring,
+            ..invalid(p.reason)
+        })
+        .collect()
 }
 
 /// Largest `points` a target may give.
@@ -100,37 +130,43 @@ pub struct ParsedTargets {
     pub skipped: Vec<usize>,
 }
 
-/// Parses a FeatureCollection or a single Feature. All or nothing: the first bad feature refuses it.
-pub fn parse_targets(doc: &Value) -> Result<ParsedTargets, GeoJsonError> {
+/// Parses a FeatureCollection or a single Feature. All or nothing, but every bad feature is
+/// reported: `Err` holds each problem of each refused feature, in feature order; `targets` then
+/// holds the good ones, so the caller can add its own checks of them to the same list.
+pub fn parse_targets(doc: &Value) -> Result<ParsedTargets, (ParsedTargets, Vec<GeoJsonError>)> {
+    let refused = |e: GeoJsonError| (ParsedTargets::default(), vec![e]);
     let obj = doc
         .as_object()
-        .ok_or_else(|| invalid("expected a GeoJSON object"))?;
-    let mut parsed = ParsedTargets::default();
-    match obj.get("type").and_then(Value::as_str) {
-        Some("FeatureCollection") => {
-            let features = obj
-                .get("features")
-                .and_then(Value::as_array)
-                .ok_or_else(|| invalid("a FeatureCollection needs a \"features\" array"))?;
-            for (i, f) in features.iter().enumerate() {
-                match parse_feature(f).map_err(|e| e.at(i))? {
-                    Some(t) => parsed.targets.push((i, t)),
-                    None => parsed.skipped.push(i),
-                }
-            }
-        }
-        Some("Feature") => match parse_feature(doc).map_err(|e| e.at(0))? {
-            Some(t) => parsed.targets.push((0, t)),
-            None => parsed.skipped.push(0),
-        },
+        .ok_or_else(|| refused(invalid("expected a GeoJSON object")))?;
+    let features: Vec<&Value> = match obj.get("type").and_then(Value::as_str) {
+        Some("FeatureCollection") => obj
+            .get("features")
+            .and_then(Value::as_array)
+            .ok_or_else(|| refused(invalid("a FeatureCollection needs a \"features\" array")))?
+            .iter()
+            .collect(),
+        Some("Feature") => vec![doc],
         Some(other) if is_geometry_type(other) => {
-            return Err(invalid(format!(
+            return Err(refused(invalid(format!(
                 "expected a Feature or FeatureCollection, got a bare {other} geometry"
-            )));
+            ))));
         }
-        _ => return Err(invalid("expected a Feature or FeatureCollection")),
+        _ => return Err(refused(invalid("expected a Feature or FeatureCollection"))),
+    };
+    let mut parsed = ParsedTargets::default();
+    let mut errors = Vec::new();
+    for (i, f) in features.into_iter().enumerate() {
+        match parse_feature(f) {
+            Ok(Some(t)) => parsed.targets.push((i, t)),
+            Ok(None) => parsed.skipped.push(i),
+            Err(found) => errors.extend(found.into_iter().map(|e| e.at(i))),
+        }
     }
-    Ok(parsed)
+    if errors.is_empty() {
+        Ok(parsed)
+    } else {
+        Err((parsed, errors))
+    }
 }
 
 fn is_geometry_type(t: &str) -> bool {
@@ -146,32 +182,65 @@ fn is_geometry_type(t: &str) -> bool {
     )
 }
 
-/// Parses one Feature; `Ok(None)` when its geometry is empty.
-pub fn parse_feature(f: &Value) -> Result<Option<TargetSpec>, GeoJsonError> {
+/// Parses one Feature; `Ok(None)` when its geometry is empty. `Err` lists every problem found:
+/// the geometry's (all of its validity problems) and then the first bad property.
+pub fn parse_feature(f: &Value) -> Result<Option<TargetSpec>, Vec<GeoJsonError>> {
     let obj = f
         .as_object()
-        .ok_or_else(|| invalid("a feature must be an object"))?;
+        .ok_or_else(|| vec![invalid("a feature must be an object")])?;
     if obj.get("type").and_then(Value::as_str) != Some("Feature") {
-        return Err(invalid("expected \"type\": \"Feature\""));
+        return Err(vec![invalid("expected \"type\": \"Feature\"")]);
     }
+    // RFC 7946 section 3.2: the member is required, its value may be null.
     let empty = Map::new();
     let props = match obj.get("properties") {
-        None | Some(Value::Null) => &empty,
+        Some(Value::Null) => &empty,
         Some(Value::Object(m)) => m,
-        Some(_) => return Err(invalid("\"properties\" must be an object or null")),
+        None => {
+            return Err(vec![invalid(
+                "a feature needs a \"properties\" member (null if none)",
+            )]);
+        }
+        Some(_) => return Err(vec![invalid("\"properties\" must be an object or null")]),
     };
     let geometry = match obj.get("geometry") {
         Some(Value::Null) => return Ok(None),
         Some(g) => g,
         None => {
-            return Err(invalid(
+            return Err(vec![invalid(
                 "a feature needs a \"geometry\" member (null if empty)",
-            ));
+            )]);
         }
     };
-    let Some(shape) = parse_shape(geometry, props)? else {
-        return Ok(None);
+    let shape = match parse_shape(geometry, props) {
+        Ok(None) => return Ok(None),
+        Ok(Some(shape)) => Ok(shape),
+        Err(found) => Err(found),
     };
+    match (shape, parse_properties(props)) {
+        (Ok(shape), Ok(p)) => Ok(Some(TargetSpec {
+            name: p.name,
+            points: p.points,
+            prerequisites: p.prerequisites,
+            shape,
+        })),
+        (shape, props) => {
+            let mut errors = shape.err().unwrap_or_default();
+            errors.extend(props.err());
+            Err(errors)
+        }
+    }
+}
+
+/// A target's own properties.
+struct Properties {
+    name: String,
+    points: i32,
+    prerequisites: Vec<uuid::Uuid>,
+}
+
+/// The target properties of a feature.
+fn parse_properties(props: &Map<String, Value>) -> Result<Properties, GeoJsonError> {
     let name = match props.get("name") {
         Some(Value::String(s)) if !s.trim().is_empty() && s.chars().count() <= MAX_NAME_CHARS => {
             s.trim().to_owned()
@@ -207,15 +276,36 @@ pub fn parse_feature(f: &Value) -> Result<Option<TargetSpec>, GeoJsonError> {
             ));
         }
     };
-    Ok(Some(TargetSpec {
+    Ok(Properties {
         name,
         points,
         prerequisites,
-        shape,
-    }))
+    })
 }
 
+/// A feature's shape; a polygonal one is checked for validity, every problem reported.
 fn parse_shape(
+    geometry: &Value,
+    props: &Map<String, Value>,
+) -> Result<Option<ShapeSpec>, Vec<GeoJsonError>> {
+    let kind = geometry.get("type").and_then(Value::as_str);
+    if !matches!(kind, Some("Polygon" | "MultiPolygon")) {
+        return parse_other_shape(geometry, props).map_err(|e| vec![e]);
+    }
+    let polys = parse_polygonal(geometry).map_err(|e| vec![e])?;
+    if polys.is_empty() {
+        return Ok(None);
+    }
+    let errors = polygon_errors(&polys);
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let spec = ShapeSpec::Polygons(polys);
+    spec.to_shape().map_err(|e| vec![e])?;
+    Ok(Some(spec))
+}
+
+fn parse_other_shape(
     geometry: &Value,
     props: &Map<String, Value>,
 ) -> Result<Option<ShapeSpec>, GeoJsonError> {
@@ -247,15 +337,6 @@ fn parse_shape(
                     ))),
                 },
             }
-        }
-        "Polygon" | "MultiPolygon" => {
-            let polys = parse_polygonal(geometry)?;
-            if polys.is_empty() {
-                return Ok(None);
-            }
-            let spec = ShapeSpec::Polygons(polys);
-            spec.to_shape()?;
-            Ok(Some(spec))
         }
         "LineString" | "MultiLineString" | "MultiPoint" | "GeometryCollection" => {
             Err(unsupported(format!(
@@ -321,7 +402,30 @@ fn ring(v: &Value) -> Result<Vec<LatLon>, GeoJsonError> {
             "a linear ring must be closed (first and last positions equal)",
         ));
     }
-    Ok(positions)
+    Ok(without_repeats(positions))
+}
+
+/// The ring without consecutive repeats of a point (legal in OGC and harmless): the same position
+/// twice, or two positions within `TOL` on the sphere (two longitudes of a pole). Still closed.
+fn without_repeats(positions: Vec<LatLon>) -> Vec<LatLon> {
+    let same = |a: LatLon, b: LatLon| {
+        a == b || UnitVec::from_latlon(a).angle(UnitVec::from_latlon(b)) <= TOL
+    };
+    let mut out: Vec<LatLon> = Vec::with_capacity(positions.len());
+    for p in positions {
+        if out.last().is_none_or(|q| !same(*q, p)) {
+            out.push(p);
+        }
+    }
+    // Still closed on exactly the first position.
+    if let Some(&first) = out.first() {
+        let n = out.len();
+        match out.last_mut() {
+            Some(last) if n > 1 && same(*last, first) => *last = first,
+            _ => out.push(first),
+        }
+    }
+    out
 }
 
 /// `[lon, lat]` or `[lon, lat, altitude]`; the altitude is ignored.
@@ -366,95 +470,5 @@ pub fn shape_value(spec: &ShapeSpec) -> Value {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn feature(geometry: Value, props: Value) -> Value {
-        json!({"type": "Feature", "geometry": geometry, "properties": props})
-    }
-
-    #[test]
-    fn a_point_with_a_radius_is_a_circle_and_lon_comes_first() {
-        let f = feature(
-            json!({"type": "Point", "coordinates": [2.29, 48.85, 35.0]}),
-            json!({"name": "Eiffel", "radius_m": 40}),
-        );
-        let parsed = parse_targets(&f).unwrap();
-        let (_, t) = &parsed.targets[0];
-        assert_eq!(t.points, 1);
-        match &t.shape {
-            ShapeSpec::Circle { centre, radius_m } => {
-                assert_eq!((centre.lat(), centre.lon(), *radius_m), (48.85, 2.29, 40.0));
-            }
-            other => panic!("{other:?}"),
-        }
-    }
-
-    #[test]
-    fn a_point_without_radius_and_a_line_are_unsupported() {
-        let doc = json!({"type": "FeatureCollection", "features": [
-            feature(json!({"type": "Polygon", "coordinates": [[[0,0],[1,0],[1,1],[0,0]]]}), json!({"name": "ok"})),
-            feature(json!({"type": "LineString", "coordinates": [[0,0],[1,1]]}), json!({"name": "line"})),
-        ]});
-        let err = parse_targets(&doc).unwrap_err();
-        assert_eq!(
-            (err.kind, err.feature_index),
-            (GeoJsonErrorKind::Unsupported, Some(1))
-        );
-        let err = parse_targets(&feature(
-            json!({"type": "Point", "coordinates": [0, 0]}),
-            json!({"name": "p"}),
-        ))
-        .unwrap_err();
-        assert_eq!(err.kind, GeoJsonErrorKind::Unsupported);
-    }
-
-    #[test]
-    fn unclosed_rings_bad_positions_and_missing_names_are_invalid() {
-        let cases = [
-            feature(
-                json!({"type": "Polygon", "coordinates": [[[0,0],[1,0],[1,1],[0,1]]]}),
-                json!({"name": "open"}),
-            ),
-            feature(
-                json!({"type": "Polygon", "coordinates": [[[0,0],[1,0],[0,0]]]}),
-                json!({"name": "short"}),
-            ),
-            feature(
-                json!({"type": "Point", "coordinates": [0, 91]}),
-                json!({"name": "lat", "radius_m": 5}),
-            ),
-            feature(
-                json!({"type": "Point", "coordinates": [0]}),
-                json!({"name": "count", "radius_m": 5}),
-            ),
-            feature(
-                json!({"type": "Point", "coordinates": [1, 2]}),
-                json!({"radius_m": 5}),
-            ),
-            feature(
-                json!({"type": "Point", "coordinates": [1, 2]}),
-                json!({"name": "r", "radius_m": 50001}),
-            ),
-            json!({"type": "Feature", "properties": {"name": "no geometry member"}}),
-            json!({"type": "Circle"}),
-        ];
-        for case in cases {
-            let err = parse_targets(&case).unwrap_err();
-            assert_eq!(err.kind, GeoJsonErrorKind::Invalid, "{case}");
-        }
-    }
-
-    #[test]
-    fn empty_geometries_are_skipped_and_reported() {
-        let doc = json!({"type": "FeatureCollection", "features": [
-            {"type": "Feature", "geometry": null, "properties": {"name": "nothing"}},
-            feature(json!({"type": "MultiPolygon", "coordinates": []}), json!({"name": "empty"})),
-            feature(json!({"type": "Point", "coordinates": [1, 2]}), json!({"name": "c", "radius_m": 5})),
-        ]});
-        let parsed = parse_targets(&doc).unwrap();
-        assert_eq!(parsed.skipped, vec![0, 1]);
-        assert_eq!(parsed.targets.len(), 1);
-    }
-}
+#[path = "geojson_tests.rs"]
+mod tests;

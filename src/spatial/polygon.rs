@@ -3,6 +3,7 @@
 
 use thiserror::Error;
 
+use super::frame::{Frame, centre_for};
 use super::geodesic::distance_m;
 use super::sphere::{Arc, UnitVec};
 use crate::domain::position::LatLon;
@@ -13,7 +14,9 @@ pub type Rings = Vec<Vec<LatLon>>;
 /// Why a polygon cannot be used as a target or an area.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum PolygonError {
-    #[error("a polygon must span less than a hemisphere")]
+    #[error(
+        "a polygon must lie inside a hemisphere: all its positions within 89.4 degrees of one point"
+    )]
     TooLarge,
     #[error("a polygon needs at least one ring")]
     NoRings,
@@ -41,14 +44,9 @@ impl Cap {
     }
 }
 
-/// Smallest allowed cosine between a part's centre and any of its vertices (about 89.4 degrees).
-const MIN_CENTRE_COS: f64 = 0.01;
-
 #[derive(Debug, Clone)]
 struct Part {
-    centre: UnitVec,
-    e1: UnitVec,
-    e2: UnitVec,
+    frame: Frame,
     /// Every ring of the part, as arcs and as closed gnomonic-plane vertex lists.
     arcs: Vec<Arc>,
     plane_rings: Vec<Vec<(f64, f64)>>,
@@ -58,19 +56,17 @@ struct Part {
 impl Part {
     fn new(rings: &Rings) -> Result<Self, PolygonError> {
         let exterior = rings.first().ok_or(PolygonError::NoRings)?;
-        let mut sum = [0.0; 3];
-        for p in open_ring(exterior) {
-            let v = UnitVec::from_latlon(*p);
-            (0..3).for_each(|i| sum[i] += v.0[i]);
-        }
-        let centre = UnitVec::normalize(sum).ok_or(PolygonError::TooLarge)?;
-        let helper = if centre.0[2].abs() < 0.9 {
-            UnitVec([0.0, 0.0, 1.0])
-        } else {
-            UnitVec([1.0, 0.0, 0.0])
-        };
-        let e1 = UnitVec::normalize(helper.cross(centre)).ok_or(PolygonError::TooLarge)?;
-        let e2 = UnitVec(centre.cross(e1));
+        let mean_of: Vec<UnitVec> = open_ring(exterior)
+            .iter()
+            .map(|p| UnitVec::from_latlon(*p))
+            .collect();
+        let all: Vec<UnitVec> = rings
+            .iter()
+            .flatten()
+            .map(|p| UnitVec::from_latlon(*p))
+            .collect();
+        let frame = Frame::new(centre_for(&mean_of, &all).ok_or(PolygonError::TooLarge)?);
+        let centre = frame.centre();
         let mut arcs = Vec::new();
         let mut plane_rings = Vec::with_capacity(rings.len());
         let mut radius: f64 = 0.0;
@@ -78,11 +74,7 @@ impl Part {
             let vs: Vec<UnitVec> = ring.iter().map(|p| UnitVec::from_latlon(*p)).collect();
             let mut plane = Vec::with_capacity(vs.len());
             for v in &vs {
-                let w = v.dot(centre);
-                if w < MIN_CENTRE_COS {
-                    return Err(PolygonError::TooLarge);
-                }
-                plane.push((v.dot(e1) / w, v.dot(e2) / w));
+                plane.push(frame.project(*v).ok_or(PolygonError::TooLarge)?);
                 radius = radius.max(centre.angle(*v));
             }
             for pair in vs.windows(2) {
@@ -98,9 +90,7 @@ impl Part {
             radius_rad: radius + 1e-9,
         };
         Ok(Self {
-            centre,
-            e1,
-            e2,
+            frame,
             arcs,
             plane_rings,
             cap,
@@ -109,11 +99,9 @@ impl Part {
 
     /// Even-odd crossing test in the gnomonic plane: exterior minus holes.
     fn covers(&self, p: UnitVec) -> bool {
-        let w = p.dot(self.centre);
-        if w <= 0.0 {
+        let Some((x, y)) = self.frame.project_any(p) else {
             return false;
-        }
-        let (x, y) = (p.dot(self.e1) / w, p.dot(self.e2) / w);
+        };
         let mut inside = false;
         for ring in &self.plane_rings {
             for pair in ring.windows(2) {
@@ -137,7 +125,8 @@ fn open_ring(ring: &[LatLon]) -> &[LatLon] {
     }
 }
 
-/// A Polygon or MultiPolygon on the sphere. Each part must span less than a hemisphere.
+/// A Polygon or MultiPolygon on the sphere. Each part must lie within 89.4 degrees of one point
+/// (`frame::MIN_CENTRE_COS`); validity (simple rings, holes inside) is `validity::problems`.
 #[derive(Debug, Clone)]
 pub struct SphericalPolygon {
     parts: Vec<Part>,
@@ -153,10 +142,10 @@ impl SphericalPolygon {
             .collect::<Result<Vec<_>, _>>()?;
         let mut sum = [0.0; 3];
         for part in &parts {
-            (0..3).for_each(|i| sum[i] += part.centre.0[i]);
+            (0..3).for_each(|i| sum[i] += part.cap.centre.0[i]);
         }
         let first = parts.first().ok_or(PolygonError::NoRings)?;
-        let centre = UnitVec::normalize(sum).unwrap_or(first.centre);
+        let centre = UnitVec::normalize(sum).unwrap_or(first.cap.centre);
         let radius = parts
             .iter()
             .map(|p| centre.angle(p.cap.centre) + p.cap.radius_rad)

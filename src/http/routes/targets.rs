@@ -44,7 +44,7 @@ async fn import(
     state: &AppState,
     principal: crate::domain::account::Principal,
     hunt: HuntId,
-    doc: &serde_json::Value,
+    doc: serde_json::Value,
 ) -> Result<(StatusCode, Json<ImportResponse>), AppError> {
     let outcome = service::targets::import_targets(&state.ctx, principal, hunt, doc).await?;
     Ok((
@@ -58,8 +58,9 @@ async fn import(
 }
 
 /// Imports a FeatureCollection (or one Feature): Point + `radius_m` is a circle, Polygon and
-/// MultiPolygon are polygons; properties `name` (required), `points` (default 1), `prerequisites`.
-/// All or nothing.
+/// MultiPolygon are polygons (valid simple features on great-circle edges); properties `name`
+/// (required), `points` (default 1), `prerequisites`. All or nothing: a refusal lists every bad
+/// feature in `details.errors` (mobile-api/errors.md).
 #[utoipa::path(post, path = "/v1/hunts/{hunt_id}/targets/import", tag = "targets", security(("bearer" = [])),
     params(("hunt_id" = uuid::Uuid, Path)), request_body(content = Object, description = "GeoJSON FeatureCollection or Feature"),
     responses((status = 201, body = ImportResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
@@ -70,7 +71,7 @@ async fn import_targets(
     ApiPath(hunt): ApiPath<HuntId>,
     GeoJsonBody(doc): GeoJsonBody,
 ) -> Result<(StatusCode, Json<ImportResponse>), AppError> {
-    import(&state, principal, hunt, &doc).await
+    import(&state, principal, hunt, doc).await
 }
 
 /// Adds one target (a GeoJSON Feature, same rules as the import).
@@ -85,15 +86,10 @@ async fn add_target(
     GeoJsonBody(doc): GeoJsonBody,
 ) -> Result<(StatusCode, Json<ImportResponse>), AppError> {
     if doc.get("type").and_then(|t| t.as_str()) != Some("Feature") {
-        return Err(AppError::InvalidGeoJson {
-            feature_index: Some(0),
-            reason: "expected one GeoJSON Feature".into(),
-        }
-        .with_details(
-            serde_json::json!({"feature_index": 0, "reason": "expected one GeoJSON Feature"}),
-        ));
+        let e = crate::spatial::geojson::invalid("expected one GeoJSON Feature").at(0);
+        return Err(service::targets::geojson_refusal(vec![e]));
     }
-    import(&state, principal, hunt, &doc).await
+    import(&state, principal, hunt, doc).await
 }
 
 /// A target with its full geometry (staff only).

@@ -8,6 +8,7 @@ mod geojson;
 mod hunts_and_handles;
 mod json_bodies;
 mod paths_and_queries;
+mod polygons;
 
 use chrono::{Duration, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};

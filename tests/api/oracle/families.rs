@@ -79,6 +79,10 @@ fn polygon(
     favour: fn(LatLon, LatLon) -> bool,
 ) -> Target {
     let rings = parse_polygonal(&geometry).unwrap();
+    // Every oracle shape (the arrondissements, long edges, antimeridian and polar rings, holes, a
+    // MultiPolygon) is a valid simple feature: the import would take it.
+    let problems = nenufar::spatial::validity::problems(&rings);
+    assert!(problems.is_empty(), "{name}: {problems:?}");
     let shape = Shape::Polygon(SphericalPolygon::new(&rings).unwrap());
     let mut edges = Vec::new();
     let mut favoured = Vec::new();
