@@ -12,6 +12,7 @@ mod authz;
 mod bad_input;
 mod checkins;
 mod contract;
+mod edge;
 mod geodesic;
 mod geojson_examples;
 mod hunts;
