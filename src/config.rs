@@ -47,6 +47,9 @@ pub struct Config {
     pub db_pool_size: usize,
     /// `NENUFAR_LOG_FORMAT`: `text` (default) or `json`.
     pub log_format: LogFormat,
+    /// `NENUFAR_LOG_BACKTRACES`: `1` logs the backtrace of an internal error (default `0`: its
+    /// cause chain only; anyhow captures one only under `RUST_BACKTRACE` or `RUST_LIB_BACKTRACE`).
+    pub log_backtraces: bool,
     /// `NENUFAR_VAPID_SUBJECT` (a `mailto:` or `https:` URI) and
     /// `NENUFAR_PUSH_ALLOW_HTTP_LOOPBACK` (`1`: plain-http push endpoints on loopback, for tests).
     pub push: crate::push::PushSettings,
@@ -111,6 +114,16 @@ impl Config {
                 });
             }
         };
+        let log_backtraces = match get("NENUFAR_LOG_BACKTRACES") {
+            None | Some("0") => false,
+            Some("1") => true,
+            Some(v) => {
+                return Err(ConfigError {
+                    variable: "NENUFAR_LOG_BACKTRACES",
+                    problem: format!("expected 0 or 1, got {v:?}"),
+                });
+            }
+        };
         let subject = match get("NENUFAR_VAPID_SUBJECT") {
             None => None,
             Some(v) => {
@@ -137,6 +150,7 @@ impl Config {
             bind,
             db_pool_size,
             log_format,
+            log_backtraces,
             push: crate::push::PushSettings {
                 subject,
                 allow_http_loopback: crate::push::subscription::AllowHttpLoopback(

@@ -64,6 +64,22 @@ impl AppError {
         }
     }
 
+    /// A 400 `invalid_request` about one field of the body (`field` is a JSON pointer such as
+    /// `/rules/max_accuracy_m`), named in the details as the edge names the fields it refuses.
+    pub fn invalid_field(field: &str, reason: impl std::fmt::Display) -> Self {
+        crate::input::FieldError::new(crate::input::Location::Body, field, reason.to_string())
+            .into()
+    }
+
+    /// The error for a log line: an internal error's whole cause chain on one line (`{:#}`),
+    /// never its backtrace (see `http::error`); any other error's message.
+    pub fn chain(&self) -> String {
+        match self {
+            Self::Internal(e) => format!("{e:#}"),
+            other => other.to_string(),
+        }
+    }
+
     /// Attaches `details` to the error envelope.
     pub fn with_details(self, details: Value) -> Self {
         Self::WithDetails {

@@ -8,7 +8,9 @@
 //!
 //! Layers, inner to outer: `domain` (pure rules) <- `spatial` (pure geometry) <- `service`
 //! (use cases) <- `http` <- `app`; `db` is used by `service` (and the background `jobs`, `live`
-//! feeds and `push` dispatcher). Web Push starts at [`jobs::push`] -> [`push::dispatch`].
+//! feeds and `push` dispatcher). Untrusted input (bodies, query strings, WebSocket messages) is
+//! read through [`input`] (strict JSON, the text rule, fields named by JSON pointer) before any
+//! handler sees it. Web Push starts at [`jobs::push`] -> [`push::dispatch`].
 
 pub mod app;
 pub mod cache;
@@ -18,6 +20,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod input;
 pub mod jobs;
 pub mod live;
 pub mod push;

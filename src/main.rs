@@ -90,7 +90,7 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    telemetry::init(config.log_format == LogFormat::Json);
+    telemetry::init(config.log_format == LogFormat::Json, config.log_backtraces);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -6,9 +6,15 @@ use tracing_subscriber::EnvFilter;
 
 /// Installs the tracing subscriber on stderr (stdout is for command output): JSON lines when
 /// `json`, human-readable otherwise.
-/// `RUST_LOG` overrides the default level (`info`).
-pub fn init(json: bool) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+/// `RUST_LOG` overrides the default level (`info`). `backtraces` (`NENUFAR_LOG_BACKTRACES=1`)
+/// adds the backtrace anyhow captured to the log line of an internal error (see `http::error`).
+pub fn init(json: bool, backtraces: bool) {
+    let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    if backtraces
+        && let Ok(directive) = format!("{}=debug", crate::http::error::BACKTRACE_TARGET).parse()
+    {
+        filter = filter.add_directive(directive);
+    }
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)

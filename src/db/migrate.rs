@@ -10,7 +10,9 @@ pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 /// Arbitrary constant naming our migration lock.
 const MIGRATION_LOCK: i64 = 0x6e65_6e75_6661_7201;
 
-/// Applies pending migrations; returns how many ran. Needs the multi-threaded tokio runtime.
+/// Applies pending migrations, then fills what SQL cannot compute (the look-alike keys of teams
+/// stored before them: `db::teams::backfill_name_keys`), all under the lock; returns how many
+/// migrations ran. Needs the multi-threaded tokio runtime.
 pub async fn run_pending(url: &str) -> anyhow::Result<usize> {
     let mut conn = AsyncPgConnection::establish(url)
         .await
@@ -21,9 +23,16 @@ pub async fn run_pending(url: &str) -> anyhow::Result<usize> {
     let mut harness = AsyncMigrationHarness::new(conn);
     let result = harness.run_pending_migrations(MIGRATIONS).map(|v| v.len());
     let mut conn = harness.into_inner();
+    let backfilled = match result {
+        Ok(_) => Some(super::teams::backfill_name_keys(&mut conn).await),
+        Err(_) => None,
+    };
     diesel::sql_query(format!("select pg_advisory_unlock({MIGRATION_LOCK})"))
         .execute(&mut conn)
         .await?;
+    if let Some(backfilled) = backfilled {
+        backfilled.context("giving stored teams their look-alike keys")?;
+    }
     result.map_err(|e| anyhow::anyhow!("running migrations: {e}"))
 }
 

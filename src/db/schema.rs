@@ -83,6 +83,7 @@ diesel::table! {
         points -> Int4,
         prerequisites -> Array<Uuid>,
         created_at -> Timestamptz,
+        metadata -> Jsonb,
     }
 }
 
@@ -98,6 +99,7 @@ diesel::table! {
         score -> Int8,
         member_count -> Int4,
         created_at -> Timestamptz,
+        name_key -> Nullable<Text>,
     }
 }
 

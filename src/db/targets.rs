@@ -1,4 +1,5 @@
-//! Targets: batch insert, keyset-paginated listing, load for the index, draft-time edits.
+//! Targets: batch insert, keyset-paginated listing (with the brand's metadata, for staff), load
+//! for the index (without it), draft-time edits.
 
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -9,7 +10,7 @@ use super::schema::targets;
 use crate::domain::ids::{HuntId, TargetId};
 use crate::spatial::geojson::{ShapeSpec, TargetSpec};
 
-/// A stored target.
+/// A stored target: what the engine judges with.
 #[derive(Debug, Clone)]
 pub struct TargetRecord {
     pub id: TargetId,
@@ -17,6 +18,35 @@ pub struct TargetRecord {
     pub points: i32,
     pub prerequisites: Vec<TargetId>,
     pub shape: ShapeSpec,
+}
+
+/// A stored target as staff see it: with the brand's metadata (never shown to players, and not
+/// loaded where only the geometry matters, such as index builds).
+#[derive(Debug, Clone)]
+pub struct TargetDetail {
+    pub target: TargetRecord,
+    pub metadata: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = targets)]
+struct TargetDetailRow {
+    #[diesel(embed)]
+    row: TargetRow,
+    metadata: serde_json::Value,
+}
+
+impl TargetDetailRow {
+    fn into_detail(self) -> Option<TargetDetail> {
+        let metadata = match self.metadata {
+            serde_json::Value::Object(m) => m,
+            _ => serde_json::Map::new(),
+        };
+        Some(TargetDetail {
+            target: self.row.into_record()?,
+            metadata,
+        })
+    }
 }
 
 #[derive(Queryable, Selectable)]
@@ -67,6 +97,7 @@ struct TargetColumns<'a> {
     name: &'a str,
     points: i32,
     prerequisites: Vec<uuid::Uuid>,
+    metadata: serde_json::Value,
 }
 
 impl<'a> From<&'a TargetSpec> for TargetColumns<'a> {
@@ -78,6 +109,7 @@ impl<'a> From<&'a TargetSpec> for TargetColumns<'a> {
             name: &t.name,
             points: t.points,
             prerequisites: t.prerequisites.clone(),
+            metadata: serde_json::Value::Object(t.metadata.clone()),
         }
     }
 }
@@ -107,29 +139,46 @@ pub async fn insert_many(
     Ok(())
 }
 
-/// Up to `limit` targets of a hunt with ids after `after`, in id order (keyset pagination).
+/// Up to `limit` targets of a hunt with ids after `after`, in id order (keyset pagination), with
+/// their metadata.
 pub async fn list(
     conn: &mut AsyncPgConnection,
     hunt: HuntId,
     after: Option<TargetId>,
     limit: i64,
-) -> QueryResult<Vec<TargetRecord>> {
+) -> QueryResult<Vec<TargetDetail>> {
     let mut query = targets::table
         .filter(targets::hunt_id.eq(hunt.0))
         .into_boxed();
     if let Some(after) = after {
         query = query.filter(targets::id.gt(after.0));
     }
-    let rows: Vec<TargetRow> = query
+    let rows: Vec<TargetDetailRow> = query
         .order(targets::id)
         .limit(limit)
-        .select(TargetRow::as_select())
+        .select(TargetDetailRow::as_select())
         .load(conn)
         .await?;
     Ok(rows
         .into_iter()
-        .filter_map(TargetRow::into_record)
+        .filter_map(TargetDetailRow::into_detail)
         .collect())
+}
+
+/// One target of a hunt with its metadata.
+pub async fn get_detail(
+    conn: &mut AsyncPgConnection,
+    hunt: HuntId,
+    id: TargetId,
+) -> QueryResult<Option<TargetDetail>> {
+    let row: Option<TargetDetailRow> = targets::table
+        .filter(targets::hunt_id.eq(hunt.0))
+        .filter(targets::id.eq(id.0))
+        .select(TargetDetailRow::as_select())
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(row.and_then(TargetDetailRow::into_detail))
 }
 
 /// Every target of a hunt, for building its index.

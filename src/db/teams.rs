@@ -6,13 +6,15 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::schema::{finds, targets, team_members, teams};
 use crate::domain::ids::{HuntId, PlayerId, TargetId, TeamId};
+use crate::domain::name::{Name, key_of};
 
-/// Inserts a team with no member yet.
+/// Inserts a team with no member yet; a name whose look-alike key another team of the hunt has
+/// is a unique violation of `teams_hunt_name_key`.
 pub async fn insert(
     conn: &mut AsyncPgConnection,
     id: TeamId,
     hunt: HuntId,
-    name: &str,
+    name: &Name,
     invite_code: &str,
     captain: PlayerId,
 ) -> QueryResult<()> {
@@ -20,13 +22,43 @@ pub async fn insert(
         .values((
             teams::id.eq(id.0),
             teams::hunt_id.eq(hunt.0),
-            teams::name.eq(name),
+            teams::name.eq(name.as_str()),
+            teams::name_key.eq(name.key()),
             teams::invite_code.eq(invite_code),
             teams::captain_id.eq(captain.0),
         ))
         .execute(conn)
         .await
         .map(drop)
+}
+
+/// Gives every team stored before look-alike keys existed its key, oldest first; a team whose
+/// key an older team of its hunt already holds keeps its name with a key of its own (suffixed
+/// with its id), so the older one keeps the name and new teams cannot copy either. Returns how
+/// many teams it keyed.
+pub async fn backfill_name_keys(conn: &mut AsyncPgConnection) -> QueryResult<usize> {
+    let legacy: Vec<(uuid::Uuid, uuid::Uuid, String)> = teams::table
+        .filter(teams::name_key.is_null())
+        .order((teams::created_at, teams::id))
+        .select((teams::id, teams::hunt_id, teams::name))
+        .load(conn)
+        .await?;
+    for (id, hunt, name) in &legacy {
+        let key = key_of(name);
+        let taken: bool = diesel::select(diesel::dsl::exists(
+            teams::table
+                .filter(teams::hunt_id.eq(hunt))
+                .filter(teams::name_key.eq(&key)),
+        ))
+        .get_result(conn)
+        .await?;
+        let key = if taken { format!("{key} #{id}") } else { key };
+        diesel::update(teams::table.find(id))
+            .set(teams::name_key.eq(key))
+            .execute(conn)
+            .await?;
+    }
+    Ok(legacy.len())
 }
 
 /// Takes one seat if the team has fewer than `max` members; false when it is full.

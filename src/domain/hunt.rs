@@ -83,6 +83,17 @@ pub enum ScheduleError {
     ArchiveBeforeEnd,
 }
 
+impl ScheduleError {
+    /// The field at fault, as a JSON pointer into a hunt.
+    pub fn field(&self) -> &'static str {
+        match self {
+            Self::TeaserAfterLive => "/teaser_at",
+            Self::LiveNotBeforeEnd | Self::EndsInThePast => "/ends_at",
+            Self::ArchiveBeforeEnd => "/archive_at",
+        }
+    }
+}
+
 impl Schedule {
     /// The phase at `now`.
     pub fn phase_at(&self, now: DateTime<Utc>) -> Phase {
@@ -128,8 +139,9 @@ pub const MAX_ACCURACY_LIMIT_M: f64 = 1000.0;
 /// Largest team size a hunt may set.
 pub const TEAM_SIZE_LIMIT: i32 = 100;
 
-/// Per-hunt rules.
+/// Per-hunt rules. Unknown rules are refused (a misspelt rule must not silently keep its default).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Rules {
     /// How `accuracy_m` is used at a boundary.
     #[serde(default)]
@@ -167,6 +179,16 @@ pub enum RulesError {
     MaxAccuracy(f64),
     #[error("team_max_size must be in [1, 100], got {0}")]
     TeamSize(i32),
+}
+
+impl RulesError {
+    /// The rule at fault, as a JSON pointer into a hunt.
+    pub fn field(&self) -> &'static str {
+        match self {
+            Self::MaxAccuracy(_) => "/rules/max_accuracy_m",
+            Self::TeamSize(_) => "/rules/team_max_size",
+        }
+    }
 }
 
 impl Rules {

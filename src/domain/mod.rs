@@ -7,5 +7,6 @@ pub mod geofence;
 pub mod hunt;
 pub mod ids;
 pub mod leaderboard;
+pub mod name;
 pub mod position;
 pub mod push;

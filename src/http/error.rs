@@ -85,7 +85,7 @@ impl IntoResponse for AppError {
         let (message, details) = match self {
             Self::Internal(err) => {
                 // Logged once, here; the client learns nothing about it.
-                tracing::error!(error = ?err, "internal error");
+                log_internal(&err);
                 ("internal error".to_owned(), Value::Null)
             }
             Self::WithDetails { inner, details } => (inner.to_string(), details),
@@ -111,6 +111,23 @@ impl IntoResponse for AppError {
     }
 }
 
+/// The tracing target that, enabled at `debug` (`NENUFAR_LOG_BACKTRACES=1` does it), adds the
+/// backtrace anyhow captured to an internal error's log line.
+pub const BACKTRACE_TARGET: &str = "nenufar::backtrace";
+
+/// Logs an internal error once: its cause chain on one line (`{:#}`). `{:?}` would print
+/// anyhow's multi-line report with the backtrace it captures whenever `RUST_BACKTRACE` or
+/// `RUST_LIB_BACKTRACE` is set (about 51 KB per error); that backtrace is logged only on request.
+fn log_internal(err: &anyhow::Error) {
+    let chain = format!("{err:#}");
+    let captured = err.backtrace().status() == std::backtrace::BacktraceStatus::Captured;
+    if captured && tracing::enabled!(target: BACKTRACE_TARGET, tracing::Level::DEBUG) {
+        tracing::error!(error = %chain, backtrace = %err.backtrace(), "internal error");
+    } else {
+        tracing::error!(error = %chain, "internal error");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,6 +141,46 @@ mod tests {
             (StatusCode::INTERNAL_SERVER_ERROR, "internal")
         );
         assert!(!format!("{e}").contains("hunter2"));
+    }
+
+    /// A writer into a shared buffer, for reading what a subscriber logged.
+    #[derive(Clone, Default)]
+    struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn an_internal_error_logs_its_cause_chain_once_on_one_line_without_a_backtrace() {
+        let out = Captured::default();
+        let writer = out.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            let err = anyhow::anyhow!("connection reset")
+                .context("reading the hunt")
+                .context("checking in");
+            let _ = AppError::Internal(err).into_response();
+        });
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(text.lines().count(), 1, "one line: {text}");
+        assert!(
+            text.contains("checking in: reading the hunt: connection reset"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("Caused by") && !text.contains("backtrace"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -1,80 +1,101 @@
-//! Extractors that answer with our error envelope: JSON bodies, queries, paths, bearer auth.
+//! Extractors that read requests through the edge rules of [`crate::input`] and answer with our
+//! error envelope: JSON bodies, GeoJSON bodies, queries, paths. Who is calling is `http::auth`.
 
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::body::Bytes;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
-use crate::app::AppState;
-use crate::domain::account::Principal;
 use crate::error::AppError;
-use crate::service;
+use crate::input::{self, BodyError, Input, Location};
 
-/// A JSON object body; bad bodies become `invalid_json`, `invalid_request`, `unsupported_media_type`
-/// or `body_too_large`. Only an object is read into a struct (serde would also read an array).
+pub use super::auth::{Auth, Caller};
+
+/// A JSON object body read into `T` through the edge rules; bad bodies become `invalid_json`
+/// (not JSON), `invalid_request` (naming the field), `unsupported_media_type` or `body_too_large`.
 pub struct ApiJson<T>(pub T);
 
-/// Reads a request struct from a parsed body, which must be a JSON object.
-pub fn from_object<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, AppError> {
-    if !value.is_object() {
-        return Err(AppError::invalid("the body must be a JSON object"));
+impl<T: Input, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = json_bytes(req, state).await?;
+        input::body::<T>(&bytes).map(Self).map_err(body_error)
     }
-    serde_json::from_value(value).map_err(|e| AppError::invalid(format!("invalid body: {e}")))
 }
 
-/// A GeoJSON body (target imports): anything that is not JSON is `invalid_geojson`.
+/// Maps an edge refusal of a body onto our codes.
+pub fn body_error(e: BodyError) -> AppError {
+    match e {
+        BodyError::Syntax(message) => AppError::InvalidJson(message),
+        BodyError::Field(field) => field.into(),
+    }
+}
+
+/// Where GeoJSON documents may hold line breaks: a target's properties (its metadata; the name
+/// has its own rules). RFC 7946 foreign members are read like any other member, then ignored.
+const GEOJSON_MULTILINE: &[&str] = &["/properties", "/features/*/properties"];
+
+/// A GeoJSON body (target imports) through the edge rules; anything that is not JSON is
+/// `invalid_geojson`.
 pub struct GeoJsonBody(pub serde_json::Value);
 
 impl<S: Send + Sync> FromRequest<S> for GeoJsonBody {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<serde_json::Value>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(Self(v)),
-            Err(JsonRejection::JsonSyntaxError(e)) => {
-                let reason = format!("not JSON: {}", e.body_text());
-                let e = crate::spatial::geojson::invalid(reason);
+        let bytes = json_bytes(req, state).await?;
+        match input::document(&bytes, Location::Body, GEOJSON_MULTILINE) {
+            Ok(v) => Ok(Self(v)),
+            Err(BodyError::Syntax(message)) => {
+                let e = crate::spatial::geojson::invalid(format!("not JSON: {message}"));
                 Err(crate::service::targets::geojson_refusal(vec![e]))
             }
-            Err(other) => Err(json_rejection(other)),
+            Err(BodyError::Field(field)) => Err(field.into()),
         }
     }
 }
 
-/// Maps axum's JSON rejections onto our codes (no 422: wrong types and missing fields are 400).
-pub fn json_rejection(rejection: JsonRejection) -> AppError {
-    match rejection {
-        JsonRejection::JsonDataError(e) => AppError::invalid(e.body_text()),
-        JsonRejection::JsonSyntaxError(e) => AppError::InvalidJson(e.body_text()),
-        JsonRejection::MissingJsonContentType(_) => AppError::UnsupportedMediaType,
-        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => AppError::BodyTooLarge,
-        other => AppError::invalid(other.body_text()),
+/// The body bytes of a request that says it is JSON (`application/json` or any
+/// `application/*+json`, such as `application/merge-patch+json`), within the route's body limit.
+async fn json_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, AppError> {
+    let is_json = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|essence| essence.trim().to_ascii_lowercase())
+        .and_then(|essence| {
+            let (kind, sub) = essence.split_once('/')?;
+            Some(kind == "application" && (sub == "json" || sub.ends_with("+json")))
+        })
+        .unwrap_or(false);
+    if !is_json {
+        return Err(AppError::UnsupportedMediaType);
     }
+    Bytes::from_request(req, state).await.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::BodyTooLarge
+        } else {
+            AppError::invalid(e.body_text())
+        }
+    })
 }
 
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
-    type Rejection = AppError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let axum::Json(value) = axum::Json::<serde_json::Value>::from_request(req, state)
-            .await
-            .map_err(json_rejection)?;
-        from_object(value).map(Self)
-    }
-}
-
-/// Query parameters; bad ones are `invalid_request`.
+/// Query parameters through the edge rules (each given once, one line of text); bad ones are
+/// `invalid_request` naming the parameter.
 pub struct ApiQuery<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        axum::extract::Query::<T>::from_request_parts(parts, state)
-            .await
-            .map(|q| Self(q.0))
-            .map_err(|e: QueryRejection| AppError::invalid(e.body_text()))
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        input::query(parts.uri.query())
+            .map(Self)
+            .map_err(Into::into)
     }
 }
 
@@ -89,35 +110,5 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
             .await
             .map(|p| Self(p.0))
             .map_err(|e: PathRejection| AppError::invalid(e.body_text()))
-    }
-}
-
-/// The authenticated caller, from `Authorization: Bearer <token>`.
-pub struct Auth(pub Principal);
-
-impl FromRequestParts<AppState> for Auth {
-    type Rejection = AppError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .ok_or(AppError::Unauthenticated)?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
-            .map(str::trim)
-            .filter(|t| !t.is_empty() && t.len() <= 200)
-            .ok_or(AppError::Unauthenticated)?;
-        service::auth::authenticate(&state.ctx, token)
-            .await
-            .map(Auth)
     }
 }

@@ -1,6 +1,7 @@
 //! HTTP: the axum router, its layers (limits, tracing without query strings, panics to 500), the
 //! error table, extractors, and the OpenAPI document.
 
+pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod openapi;

@@ -1,6 +1,6 @@
 //! The OpenAPI 3.1 document, built from the handlers' annotations (so it cannot drift from the code).
 
-use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 #[derive(OpenApi)]
@@ -26,9 +26,16 @@ struct BearerAuth;
 impl Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
-        );
+        // The role names of an operation's `bearer` requirement say who may call it (OpenAPI 3.1
+        // allows role names for non-OAuth schemes); anyone else gets 403 before the body is read.
+        let bearer = HttpBuilder::new()
+            .scheme(HttpAuthScheme::Bearer)
+            .description(Some(
+                "A player token (`nfp_...`) or a staff token (`nfs_...`). Each operation's requirement \
+                 lists the roles that may call it: `player`, `owner`, `editor`, `game_master`; \
+                 any other caller gets 403 `forbidden`, whatever the request holds.",
+            ))
+            .build();
+        components.add_security_scheme("bearer", SecurityScheme::Http(bearer));
     }
 }

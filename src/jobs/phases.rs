@@ -14,7 +14,7 @@ use crate::service::Ctx;
 pub async fn run(ctx: Ctx) {
     loop {
         if let Err(e) = step(&ctx).await {
-            tracing::warn!(error = ?e, "announcing phases failed");
+            tracing::warn!(error = %format_args!("{e:#}"), "announcing phases failed");
         }
         tokio::time::sleep(SCHEDULE_TICK).await;
     }

@@ -25,14 +25,14 @@ pub async fn run(ctx: Ctx) {
             Ok(r) if r.full() => Duration::ZERO,
             Ok(_) => IDLE_POLL,
             Err(e) => {
-                tracing::warn!(error = ?e, "a push round failed");
+                tracing::warn!(error = %format_args!("{e:#}"), "a push round failed");
                 Duration::from_secs(1)
             }
         };
         if swept.elapsed() >= SWEEP_EVERY {
             swept = Instant::now();
             if let Err(e) = sweep(&ctx).await {
-                tracing::warn!(error = ?e, "deleting stale push notifications failed");
+                tracing::warn!(error = %format_args!("{e:#}"), "deleting stale push notifications failed");
             }
         }
         tokio::time::sleep(pause).await;

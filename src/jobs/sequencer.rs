@@ -19,7 +19,7 @@ pub async fn run(ctx: Ctx) {
             () = tokio::time::sleep(POLL) => {},
         }
         if let Err(e) = step(&ctx).await {
-            tracing::warn!(error = ?e, "sequencing events failed");
+            tracing::warn!(error = %format_args!("{e:#}"), "sequencing events failed");
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
     }

@@ -7,7 +7,7 @@ use crate::service::Ctx;
 pub async fn run(ctx: Ctx) {
     loop {
         if let Err(e) = step(&ctx).await {
-            tracing::warn!(error = ?e, "revealing timed clues failed");
+            tracing::warn!(error = %format_args!("{e:#}"), "revealing timed clues failed");
         }
         tokio::time::sleep(SCHEDULE_TICK).await;
     }

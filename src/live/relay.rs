@@ -24,7 +24,7 @@ pub async fn run(url: String, hub: Arc<Hub>) {
                     .execute(&mut conn)
                     .await
                 {
-                    tracing::warn!(error = ?e, "LISTEN failed");
+                    tracing::warn!(error = %e, "LISTEN failed");
                 } else {
                     // Anything committed while we were not listening is read now.
                     hub.poke_all();
@@ -38,7 +38,7 @@ pub async fn run(url: String, hub: Arc<Hub>) {
                                     }
                                 }
                                 Some(Err(e)) => {
-                                    tracing::warn!(error = ?e, "LISTEN connection lost");
+                                    tracing::warn!(error = %e, "LISTEN connection lost");
                                     break;
                                 }
                                 None => break,
@@ -48,7 +48,7 @@ pub async fn run(url: String, hub: Arc<Hub>) {
                     }
                 }
             }
-            Err(e) => tracing::warn!(error = ?e, "cannot open the LISTEN connection"),
+            Err(e) => tracing::warn!(error = %e, "cannot open the LISTEN connection"),
         }
         hub.poke_all();
         tokio::time::sleep(Duration::from_secs(1)).await;

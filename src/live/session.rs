@@ -18,6 +18,7 @@ use super::wire::{self, Incoming, Reader};
 use crate::db;
 use crate::domain::ids::{HuntId, PlayerId, TeamId};
 use crate::error::AppError;
+use crate::input::{self, BodyError, FieldError, Location};
 
 /// How long a session that sent its close frame waits for the client's.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
@@ -33,11 +34,24 @@ const READ_CHUNK: usize = 4096;
 /// (pings, subscribes) without reading the answers gets backpressure instead of a growing queue.
 const READ_PAUSE: usize = 64;
 
+/// A client message, read through the edge rules like a request body (strict JSON, the text
+/// rule, unknown keys refused).
 #[derive(Debug, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 enum ClientMessage {
     Subscribe { hunt_id: HuntId, after: Option<i64> },
     Unsubscribe { hunt_id: HuntId },
+}
+
+impl ClientMessage {
+    fn read(text: &str) -> Result<Self, FieldError> {
+        let value =
+            input::document(text.as_bytes(), Location::Message, &[]).map_err(|e| match e {
+                BodyError::Syntax(message) => FieldError::new(Location::Message, "", message),
+                BodyError::Field(field) => field,
+            })?;
+        input::typed(value, Location::Message)
+    }
 }
 
 /// Who is on the other end.
@@ -205,7 +219,7 @@ impl Session {
             _ if self.outbox.closing() => {}
             Incoming::Ping(payload) => self.outbox.send(wire::pong(&payload)),
             Incoming::Pong | Incoming::Binary => {}
-            Incoming::Text(text) => match serde_json::from_str::<ClientMessage>(&text) {
+            Incoming::Text(text) => match ClientMessage::read(&text) {
                 Ok(ClientMessage::Subscribe { hunt_id, after }) => {
                     // Boxed: the database work is large and only lives while subscribing, so an
                     // idle session's task stays small.
@@ -215,9 +229,8 @@ impl Session {
                     self.leave(hunt_id);
                     self.send_json(json!({"type": "unsubscribed", "hunt_id": hunt_id}));
                 }
-                Err(e) => self.send_json(
-                    json!({"type": "error", "code": "invalid_request", "message": e.to_string()}),
-                ),
+                Err(e) => self.send_json(json!({"type": "error", "code": "invalid_request",
+                    "message": e.to_string(), "details": e.details()})),
             },
         }
         Ok(())

@@ -11,15 +11,23 @@ use serde::Deserialize;
 /// Longest endpoint accepted (real ones are under 500 bytes).
 pub const MAX_ENDPOINT: usize = 2048;
 
-/// The subscription JSON a browser's `PushSubscription.toJSON()` gives; other fields such as
-/// `expirationTime` are ignored.
+/// The subscription JSON a browser's `PushSubscription.toJSON()` gives. Unknown keys are refused
+/// like everywhere; `expirationTime`, which browsers send, is read and ignored.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SubscriptionJson {
     pub endpoint: String,
     pub keys: KeysJson,
+    /// Sent by browsers (milliseconds since the epoch, or null); ignored.
+    #[serde(default, rename = "expirationTime")]
+    #[schema(value_type = Option<f64>)]
+    pub expiration_time: Option<serde_json::Value>,
 }
 
+impl crate::input::Input for SubscriptionJson {}
+
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct KeysJson {
     /// The device's P-256 public key, base64url (uncompressed point, 65 bytes).
     pub p256dh: String,
@@ -190,6 +198,7 @@ mod tests {
                 p256dh: p256dh.into(),
                 auth: auth.into(),
             },
+            expiration_time: None,
         }
     }
 

@@ -73,7 +73,10 @@ pub fn normalize_email(email: &str) -> Result<String, AppError> {
     if valid {
         Ok(email)
     } else {
-        Err(AppError::invalid("email must look like name@example.org"))
+        Err(AppError::invalid_field(
+            "/email",
+            "must look like name@example.org",
+        ))
     }
 }
 
@@ -82,9 +85,10 @@ fn check_password(password: &str) -> Result<(), AppError> {
     if (MIN_PASSWORD_CHARS..=256).contains(&n) {
         Ok(())
     } else {
-        Err(AppError::invalid(format!(
-            "password must have {MIN_PASSWORD_CHARS} to 256 characters"
-        )))
+        Err(AppError::invalid_field(
+            "/password",
+            format!("must have {MIN_PASSWORD_CHARS} to 256 characters"),
+        ))
     }
 }
 
@@ -148,8 +152,9 @@ pub fn validate_handle(handle: &str) -> Result<(), AppError> {
     if ok {
         Ok(())
     } else {
-        Err(AppError::invalid(
-            "handle must be 1 to 32 characters of A-Z a-z 0-9 _ . -",
+        Err(AppError::invalid_field(
+            "/handle",
+            "must be 1 to 32 characters of A-Z a-z 0-9 _ . -",
         ))
     }
 }

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::Ctx;
 use super::hunts::editor_org;
-use super::teams::player_of;
+use super::teams::{player_of, team_of};
 use crate::db;
 use crate::db::clues::{ClueRecord, ClueRule};
 use crate::domain::account::Principal;
@@ -25,17 +25,24 @@ pub async fn create_clue(
     let org = editor_org(principal)?;
     let text = text.trim();
     if text.is_empty() || text.chars().count() > 2000 {
-        return Err(AppError::invalid("text must have 1 to 2000 characters"));
+        return Err(AppError::invalid_field(
+            "/text",
+            "must have 1 to 2000 characters",
+        ));
     }
     if let Some(url) = &media_url {
         if !(url.starts_with("https://") || url.starts_with("http://")) || url.len() > 2000 {
-            return Err(AppError::invalid("media_url must be an http(s) URL"));
+            return Err(AppError::invalid_field(
+                "/media_url",
+                "must be an http(s) URL",
+            ));
         }
     }
     if let ClueRule::Cost(c) = rule {
         if c <= 0 {
-            return Err(AppError::invalid(
-                "cost must be a positive number of points",
+            return Err(AppError::invalid_field(
+                "/rule/cost",
+                "must be a positive number of points",
             ));
         }
     }
@@ -45,8 +52,9 @@ pub async fn create_clue(
         .ok_or(AppError::NotFound("hunt"))?;
     if let ClueRule::AfterTarget(t) = rule {
         if db::targets::get(&mut conn, hunt, t).await?.is_none() {
-            return Err(AppError::invalid(
-                "after_target must be a target of this hunt",
+            return Err(AppError::invalid_field(
+                "/rule/after_target",
+                "must be a target of this hunt",
             ));
         }
     }
@@ -78,9 +86,7 @@ pub async fn list_clues(
 ) -> Result<Vec<PlayerClue>, AppError> {
     let player = player_of(principal)?;
     let mut conn = ctx.pool.get().await?;
-    let team = db::teams::membership(&mut conn, hunt, player)
-        .await?
-        .ok_or(AppError::NotInHunt)?;
+    let team = team_of(&mut conn, hunt, player).await?;
     let clues = db::clues::for_team(&mut conn, hunt, team).await?;
     Ok(clues
         .into_iter()
@@ -117,7 +123,7 @@ pub async fn buy_clue(
     let mut conn = ctx.pool.get().await?;
     let out = conn
         .transaction::<_, AppError, _>(async move |conn| {
-            let team = db::teams::membership(conn, hunt, player).await?.ok_or(AppError::NotInHunt)?;
+            let team = team_of(conn, hunt, player).await?;
             let clue = db::clues::get(conn, hunt, clue_id).await?.ok_or(AppError::NotFound("clue"))?;
             let ClueRule::Cost(cost) = clue.rule else {
                 return Err(AppError::conflict("clue_not_for_sale", "this clue is revealed by its rule, not sold"));

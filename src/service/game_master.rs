@@ -83,7 +83,10 @@ pub async fn broadcast(
     let org = game_master_org(principal)?;
     let message = message.trim();
     if message.is_empty() || message.chars().count() > 1000 {
-        return Err(AppError::invalid("message must have 1 to 1000 characters"));
+        return Err(AppError::invalid_field(
+            "/message",
+            "must have 1 to 1000 characters",
+        ));
     }
     let mut conn = ctx.pool.get().await?;
     if !db::hunts::belongs_to_org(&mut conn, org, hunt).await? {

@@ -8,6 +8,7 @@ use crate::db::hunts::{HuntFields, HuntRecord, NearbyHunt};
 use crate::domain::account::Principal;
 use crate::domain::hunt::{Rules, Schedule};
 use crate::domain::ids::{HuntId, OrgId};
+use crate::domain::name::Name;
 use crate::domain::position::LatLon;
 use crate::error::AppError;
 use crate::service::targets::geojson_refusal;
@@ -69,31 +70,34 @@ pub fn parse_area(area: &serde_json::Value) -> Result<Vec<Rings>, AppError> {
     Ok(polys)
 }
 
-fn validate(input: &HuntInput) -> Result<HuntFields, AppError> {
-    let title = input.title.trim();
-    if title.is_empty() || title.chars().count() > 200 {
-        return Err(AppError::invalid("title must have 1 to 200 characters"));
-    }
-    let city = input.city.trim();
-    if city.is_empty() || city.chars().count() > 100 {
-        return Err(AppError::invalid("city must have 1 to 100 characters"));
-    }
+/// Longest hunt title and city, characters (after normalisation).
+pub const MAX_TITLE_CHARS: usize = 200;
+pub const MAX_CITY_CHARS: usize = 100;
+
+/// Checks a hunt's fields as a whole; returns them ready to store, and the parsed area. Titles
+/// and cities are names players see: they follow `domain::name`'s rules.
+fn validate(input: &HuntInput) -> Result<(HuntFields, Vec<Rings>), AppError> {
+    let title = Name::parse(&input.title, MAX_TITLE_CHARS)
+        .map_err(|e| AppError::invalid_field("/title", e))?;
+    let city = Name::parse(&input.city, MAX_CITY_CHARS)
+        .map_err(|e| AppError::invalid_field("/city", e))?;
     input
         .rules
         .validate()
-        .map_err(|e| AppError::invalid(e.to_string()))?;
+        .map_err(|e| AppError::invalid_field(e.field(), e))?;
     input
         .schedule
         .validate_order()
-        .map_err(|e| AppError::invalid(e.to_string()))?;
+        .map_err(|e| AppError::invalid_field(e.field(), e))?;
     let area = parse_area(&input.area)?;
-    Ok(HuntFields {
-        title: title.to_owned(),
-        city: city.to_owned(),
+    let fields = HuntFields {
+        title: title.into_string(),
+        city: city.into_string(),
         area: db::geo::multipolygon(&area),
         schedule: input.schedule,
         rules: input.rules,
-    })
+    };
+    Ok((fields, area))
 }
 
 /// Creates a draft hunt in the caller's organisation.
@@ -103,7 +107,7 @@ pub async fn create_hunt(
     input: &HuntInput,
 ) -> Result<HuntRecord, AppError> {
     let org = editor_org(principal)?;
-    let fields = validate(input)?;
+    let (fields, _) = validate(input)?;
     let mut conn = ctx.pool.get().await?;
     Ok(db::hunts::insert(&mut conn, HuntId::new_random(), org, &fields).await?)
 }
@@ -126,12 +130,14 @@ pub async fn get_hunt(
         .ok_or(AppError::NotFound("hunt"))
 }
 
-/// Changes a hunt: `change` edits the current fields, which are validated again as a whole.
+/// Changes a hunt: `change` turns the current fields into the new ones (a merge patch, say),
+/// which are validated again as a whole. A new area must still hold every target of the hunt,
+/// whatever its status (409 `not_publishable` naming those it would leave outside).
 pub async fn update_hunt(
     ctx: &Ctx,
     principal: Principal,
     hunt: HuntId,
-    change: impl FnOnce(&mut HuntInput) + Send,
+    change: impl FnOnce(HuntInput) -> Result<HuntInput, AppError> + Send,
 ) -> Result<HuntRecord, AppError> {
     use diesel_async::AsyncConnection;
     let org = editor_org(principal)?;
@@ -140,15 +146,19 @@ pub async fn update_hunt(
         let current = db::hunts::get_for_org(conn, org, hunt, true)
             .await?
             .ok_or(AppError::NotFound("hunt"))?;
-        let mut input = HuntInput {
+        let rings = db::geo::rings_of(&current.area);
+        let input = change(HuntInput {
             title: current.title,
             city: current.city,
-            area: multipolygon_value(&db::geo::rings_of(&current.area)),
+            area: multipolygon_value(&rings),
             schedule: current.schedule,
             rules: current.rules,
-        };
-        change(&mut input);
-        let fields = validate(&input)?;
+        })?;
+        let (fields, area) = validate(&input)?;
+        if area != rings {
+            let targets = db::targets::load_all(conn, hunt).await?;
+            super::publish::check_inside(&area, &targets, "the new area would leave")?;
+        }
         Ok(db::hunts::update(conn, hunt, &fields).await?)
     })
     .await

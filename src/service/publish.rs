@@ -7,12 +7,13 @@ use super::Ctx;
 use super::hunts::editor_org;
 use crate::db;
 use crate::db::hunts::HuntRecord;
+use crate::db::targets::TargetRecord;
 use crate::domain::account::Principal;
 use crate::domain::hunt::HuntStatus;
 use crate::domain::ids::HuntId;
 use crate::error::AppError;
 use crate::spatial::geojson::ShapeSpec;
-use crate::spatial::polygon::SphericalPolygon;
+use crate::spatial::polygon::{Rings, SphericalPolygon};
 use crate::spatial::sphere::UnitVec;
 use crate::spatial::validity;
 
@@ -78,21 +79,49 @@ pub async fn publish_hunt(
                 }
             }
         }
-        let area = SphericalPolygon::new(&area_rings)
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("stored area no longer valid: {e}")))?;
-        for t in &targets {
-            let outside = t.shape.anchor_points().into_iter().any(|p| {
-                let v = UnitVec::from_latlon(p);
-                !area.covers(v) && area.boundary_distance_m(p, v) > BOUNDARY_TOLERANCE_M
-            });
-            if outside {
-                return Err(not_publishable(
-                    format!("target {:?} is not inside the hunt area", t.name),
-                    serde_json::json!({"target_id": t.id}),
-                ));
-            }
-        }
+        check_inside(&area_rings, &targets, "the hunt area leaves")?;
         Ok(db::hunts::set_status(conn, hunt, HuntStatus::Published).await?)
     })
     .await
+}
+
+/// Checks that every target lies inside `area` (each circle centre and polygon vertex, within
+/// the rounding tolerance); otherwise 409 `not_publishable` naming every target outside
+/// (`details.targets`: id and name; `details.target_id`: the first). `what` starts the message.
+pub fn check_inside(area: &[Rings], targets: &[TargetRecord], what: &str) -> Result<(), AppError> {
+    let area = SphericalPolygon::new(area)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("a checked area is not valid: {e}")))?;
+    let outside: Vec<&TargetRecord> = targets
+        .iter()
+        .filter(|t| {
+            t.shape.anchor_points().into_iter().any(|p| {
+                let v = UnitVec::from_latlon(p);
+                !area.covers(v) && area.boundary_distance_m(p, v) > BOUNDARY_TOLERANCE_M
+            })
+        })
+        .collect();
+    let Some(first) = outside.first() else {
+        return Ok(());
+    };
+    let names: Vec<String> = outside.iter().map(|t| format!("{:?}", t.name)).collect();
+    let listed: Vec<serde_json::Value> = outside
+        .iter()
+        .map(|t| serde_json::json!({"id": t.id, "name": t.name}))
+        .collect();
+    Err(not_publishable(
+        format!(
+            "{what} {} outside: {}",
+            plural(outside.len()),
+            names.join(", ")
+        ),
+        serde_json::json!({"target_id": first.id, "targets": listed}),
+    ))
+}
+
+fn plural(n: usize) -> String {
+    if n == 1 {
+        "1 target".into()
+    } else {
+        format!("{n} targets")
+    }
 }

@@ -6,13 +6,15 @@ use serde_json::{Value, json};
 use super::Ctx;
 use super::hunts::{editor_org, staff_org};
 use crate::db;
-use crate::db::targets::TargetRecord;
+use crate::db::targets::TargetDetail;
 use crate::domain::account::Principal;
 use crate::domain::hunt::HuntStatus;
 use crate::domain::ids::{HuntId, TargetId};
 use crate::error::AppError;
+use crate::input::merge::{Nulls, merge_patch};
 use crate::spatial::geojson::{
-    GeoJsonError, GeoJsonErrorKind, TargetSpec, invalid, parse_feature, parse_targets, shape_value,
+    GeoJsonError, GeoJsonErrorKind, TARGET_PROPERTIES, TargetSpec, invalid, parse_feature,
+    parse_targets, shape_value,
 };
 use crate::spatial::polygon::SphericalPolygon;
 use crate::spatial::sphere::UnitVec;
@@ -142,26 +144,34 @@ async fn prerequisite_errors<'a>(
     Ok(errors)
 }
 
-/// A page of a hunt's targets with full geometry (staff only).
+/// A page of a hunt's targets with full geometry and metadata (staff only).
 pub async fn list_targets(
     ctx: &Ctx,
     principal: Principal,
     hunt: HuntId,
     cursor: Option<&str>,
     limit: Option<i64>,
-) -> Result<(Vec<TargetRecord>, Option<String>), AppError> {
+) -> Result<(Vec<TargetDetail>, Option<String>), AppError> {
+    use crate::input::{FieldError, Location};
     let org = staff_org(principal)?;
     let limit = limit.unwrap_or(DEFAULT_PAGE);
     if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(AppError::invalid(format!(
-            "limit must be in [1, {MAX_PAGE}]"
-        )));
+        return Err(FieldError::new(
+            Location::Query,
+            "/limit",
+            format!("must be in [1, {MAX_PAGE}]"),
+        )
+        .into());
     }
     let after = cursor
         .map(|c| {
-            uuid::Uuid::parse_str(c)
-                .map(TargetId)
-                .map_err(|_| AppError::invalid("cursor is not one we issued"))
+            uuid::Uuid::parse_str(c).map(TargetId).map_err(|_| {
+                AppError::from(FieldError::new(
+                    Location::Query,
+                    "/cursor",
+                    "is not one we issued",
+                ))
+            })
         })
         .transpose()?;
     let mut conn = ctx.pool.get().await?;
@@ -170,56 +180,98 @@ pub async fn list_targets(
         .ok_or(AppError::NotFound("hunt"))?;
     let page = db::targets::list(&mut conn, hunt, after, limit).await?;
     let next = (page.len() as i64 == limit)
-        .then(|| page.last().map(|t| t.id.to_string()))
+        .then(|| page.last().map(|t| t.target.id.to_string()))
         .flatten();
     Ok((page, next))
 }
 
 /// Changes a target of a draft hunt: `patch` holds any of `name`, `points`, `radius_m`,
-/// `prerequisites` and `geometry`; the result is checked like an imported feature.
+/// `prerequisites`, `geometry` and `metadata` (a merge patch of the metadata: `null` removes a
+/// key); the result is checked like an imported feature.
 pub async fn update_target(
     ctx: &Ctx,
     principal: Principal,
     hunt: HuntId,
     target: TargetId,
-    patch: &Value,
-) -> Result<TargetRecord, AppError> {
+    patch: &serde_json::Map<String, Value>,
+) -> Result<TargetDetail, AppError> {
     let org = editor_org(principal)?;
-    let patch = patch
-        .as_object()
-        .ok_or_else(|| AppError::invalid("expected a JSON object"))?;
     let mut conn = ctx.pool.get().await?;
     conn.transaction::<_, AppError, _>(async move |conn| {
-            draft_of(conn, org, hunt).await?;
-            let current = db::targets::get(conn, hunt, target).await?.ok_or(AppError::NotFound("target"))?;
-            let mut props = json!({"name": current.name, "points": current.points, "prerequisites": current.prerequisites});
-            if let crate::spatial::geojson::ShapeSpec::Circle { radius_m, .. } = &current.shape {
-                props["radius_m"] = json!(radius_m);
-            }
-            let mut geometry = shape_value(&current.shape);
-            for (k, v) in patch {
-                match k.as_str() {
-                    "geometry" => geometry = v.clone(),
-                    "name" | "points" | "radius_m" | "prerequisites" => props[k] = v.clone(),
-                    other => return Err(AppError::invalid(format!("unknown field {other:?}"))),
-                }
-            }
-            let feature = json!({"type": "Feature", "geometry": geometry, "properties": props});
-            let spec = parse_feature(&feature)
-                .map_err(|found| geojson_refusal(found.into_iter().map(|e| e.at(0)).collect()))?
-                .ok_or_else(|| AppError::invalid("geometry must not be empty"))?;
-            let errors = prerequisite_errors(conn, hunt, std::iter::once((0, &spec))).await?;
-            if !errors.is_empty() {
-                return Err(geojson_refusal(errors));
-            }
-            if spec.prerequisites.contains(&target.0) {
-                return Err(AppError::invalid("a target cannot be its own prerequisite"));
-            }
-            db::targets::update(conn, hunt, target, &spec).await?;
-            db::hunts::bump_targets_version(conn, hunt).await?;
-            db::targets::get(conn, hunt, target).await?.ok_or(AppError::NotFound("target"))
-        })
+        draft_of(conn, org, hunt).await?;
+        let current = db::targets::get_detail(conn, hunt, target)
+            .await?
+            .ok_or(AppError::NotFound("target"))?;
+        let feature = patched_feature(&current, patch)?;
+        let spec = parse_feature(&feature)
+            .map_err(|found| geojson_refusal(found.into_iter().map(|e| e.at(0)).collect()))?
+            .ok_or_else(|| AppError::invalid_field("/geometry", "must not be empty"))?;
+        let errors = prerequisite_errors(conn, hunt, std::iter::once((0, &spec))).await?;
+        if !errors.is_empty() {
+            return Err(geojson_refusal(errors));
+        }
+        if spec.prerequisites.contains(&target.0) {
+            return Err(AppError::invalid_field(
+                "/prerequisites",
+                "a target cannot be its own prerequisite",
+            ));
+        }
+        db::targets::update(conn, hunt, target, &spec).await?;
+        db::hunts::bump_targets_version(conn, hunt).await?;
+        db::targets::get_detail(conn, hunt, target)
+            .await?
+            .ok_or(AppError::NotFound("target"))
+    })
     .await
+}
+
+/// The GeoJSON Feature a target becomes under `patch` (unknown keys are 400).
+fn patched_feature(
+    current: &TargetDetail,
+    patch: &serde_json::Map<String, Value>,
+) -> Result<Value, AppError> {
+    let t = &current.target;
+    let mut metadata = Value::Object(current.metadata.clone());
+    let mut known = json!({"name": t.name, "points": t.points, "prerequisites": t.prerequisites});
+    if let crate::spatial::geojson::ShapeSpec::Circle { radius_m, .. } = &t.shape {
+        known["radius_m"] = json!(radius_m);
+    }
+    let mut geometry = shape_value(&t.shape);
+    for (k, v) in patch {
+        match k.as_str() {
+            "geometry" => geometry = v.clone(),
+            "metadata" => match v {
+                Value::Null => metadata = json!({}),
+                Value::Object(m) => {
+                    if let Some(bad) = m.keys().find(|k| TARGET_PROPERTIES.contains(&k.as_str())) {
+                        return Err(AppError::invalid_field(
+                            &format!("/metadata/{bad}"),
+                            "is a property of the target itself, not metadata",
+                        ));
+                    }
+                    merge_patch(&mut metadata, v, Nulls::Remove, &[]);
+                }
+                _ => {
+                    return Err(AppError::invalid_field(
+                        "/metadata",
+                        "must be an object or null",
+                    ));
+                }
+            },
+            "name" | "points" | "radius_m" | "prerequisites" => known[k] = v.clone(),
+            other => {
+                return Err(AppError::invalid_field(
+                    &format!("/{}", crate::input::json::escape(other)),
+                    "unknown field",
+                ));
+            }
+        }
+    }
+    let mut props = metadata;
+    if let (Value::Object(props), Value::Object(known)) = (&mut props, known) {
+        props.extend(known);
+    }
+    Ok(json!({"type": "Feature", "geometry": geometry, "properties": props}))
 }
 
 /// Deletes a target of a draft hunt.

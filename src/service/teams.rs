@@ -12,6 +12,7 @@ use crate::domain::account::Principal;
 use crate::domain::event::{EventKind, NewEvent};
 use crate::domain::hunt::{HuntStatus, Phase};
 use crate::domain::ids::{HuntId, PlayerId, TeamId};
+use crate::domain::name::Name;
 use crate::error::{AppError, is_unique_violation};
 
 /// Invite codes avoid look-alike characters (0/O, 1/I).
@@ -102,7 +103,12 @@ fn team_error(e: diesel::result::Error) -> AppError {
     }
 }
 
-/// Creates a team; the creator becomes captain and member.
+/// Longest team name, characters (after normalisation).
+pub const MAX_TEAM_NAME_CHARS: usize = 40;
+
+/// Creates a team; the creator becomes captain and member. The name follows `domain::name`
+/// (normalised, no invisible characters or mixed-script look-alikes) and is unique in the hunt
+/// on its look-alike key (409 `team_name_taken`).
 pub async fn create_team(
     ctx: &Ctx,
     principal: Principal,
@@ -110,10 +116,8 @@ pub async fn create_team(
     name: &str,
 ) -> Result<(TeamId, String), AppError> {
     let player = player_of(principal)?;
-    let name = name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > 40 {
-        return Err(AppError::invalid("name must have 1 to 40 characters"));
-    }
+    let name =
+        Name::parse(name, MAX_TEAM_NAME_CHARS).map_err(|e| AppError::invalid_field("/name", e))?;
     let now = ctx.clock.now();
     let mut conn = ctx.pool.get().await?;
     for _ in 0..5 {
@@ -139,7 +143,7 @@ pub async fn create_team(
                     NewEvent {
                         kind: EventKind::TeamCreated,
                         team: None,
-                        data: json!({"team_id": team, "name": name}),
+                        data: json!({"team_id": team, "name": name.as_str()}),
                     },
                     member_joined(team, player, &handle),
                 ];
@@ -216,13 +220,28 @@ pub struct Progress {
     pub found: Vec<FoundTarget>,
 }
 
+/// The player's team in a hunt: 404 for a hunt players cannot see (unknown or draft), as every
+/// route answers; 403 `not_in_hunt` for a visible hunt without the player's team.
+pub async fn team_of(
+    conn: &mut diesel_async::AsyncPgConnection,
+    hunt: HuntId,
+    player: PlayerId,
+) -> Result<TeamId, AppError> {
+    if let Some(team) = db::teams::membership(conn, hunt, player).await? {
+        return Ok(team);
+    }
+    if db::hunts::is_visible_to_players(conn, hunt).await? {
+        Err(AppError::NotInHunt)
+    } else {
+        Err(AppError::NotFound("hunt"))
+    }
+}
+
 /// The calling player's team progress in a hunt.
 pub async fn progress(ctx: &Ctx, principal: Principal, hunt: HuntId) -> Result<Progress, AppError> {
     let player = player_of(principal)?;
     let mut conn = ctx.pool.get().await?;
-    let team = db::teams::membership(&mut conn, hunt, player)
-        .await?
-        .ok_or(AppError::NotInHunt)?;
+    let team = team_of(&mut conn, hunt, player).await?;
     let (name, score, members, found) = db::teams::progress(&mut conn, team).await?;
     Ok(Progress {
         team,

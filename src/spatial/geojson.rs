@@ -7,6 +7,7 @@ use super::polygon::{Rings, SphericalPolygon};
 use super::shape::{Circle, MAX_RADIUS_M, Shape};
 use super::sphere::UnitVec;
 use super::validity;
+use crate::domain::name::Name;
 use crate::domain::position::LatLon;
 
 /// Which 400 code a refused document gets.
@@ -80,6 +81,10 @@ pub fn polygon_errors(polys: &[Rings]) -> Vec<GeoJsonError> {
 pub const MAX_POINTS: i64 = 1_000_000;
 /// Longest target name, characters.
 pub const MAX_NAME_CHARS: usize = 200;
+/// Largest metadata of one target, bytes of compact JSON.
+pub const MAX_METADATA_BYTES: usize = 4096;
+/// The properties a target is made of; any other property is the brand's metadata.
+pub const TARGET_PROPERTIES: [&str; 4] = ["name", "points", "radius_m", "prerequisites"];
 
 /// A target's geometry as imported.
 #[derive(Debug, Clone, PartialEq)]
@@ -119,6 +124,8 @@ pub struct TargetSpec {
     pub points: i32,
     pub prerequisites: Vec<uuid::Uuid>,
     pub shape: ShapeSpec,
+    /// The feature's other properties, kept as they came (staff and exports only, never players).
+    pub metadata: Map<String, Value>,
 }
 
 /// The result of parsing an import document.
@@ -223,6 +230,7 @@ pub fn parse_feature(f: &Value) -> Result<Option<TargetSpec>, Vec<GeoJsonError>>
             points: p.points,
             prerequisites: p.prerequisites,
             shape,
+            metadata: p.metadata,
         })),
         (shape, props) => {
             let mut errors = shape.err().unwrap_or_default();
@@ -237,14 +245,16 @@ struct Properties {
     name: String,
     points: i32,
     prerequisites: Vec<uuid::Uuid>,
+    metadata: Map<String, Value>,
 }
 
 /// The target properties of a feature.
 fn parse_properties(props: &Map<String, Value>) -> Result<Properties, GeoJsonError> {
+    // Players see target names (once found): the rules of `domain::name` hold.
     let name = match props.get("name") {
-        Some(Value::String(s)) if !s.trim().is_empty() && s.chars().count() <= MAX_NAME_CHARS => {
-            s.trim().to_owned()
-        }
+        Some(Value::String(s)) => Name::parse(s, MAX_NAME_CHARS)
+            .map_err(|e| invalid(format!("property \"name\" {e}")))?
+            .into_string(),
         Some(_) => {
             return Err(invalid(format!(
                 "property \"name\" must be a string of 1 to {MAX_NAME_CHARS} characters"
@@ -276,10 +286,22 @@ fn parse_properties(props: &Map<String, Value>) -> Result<Properties, GeoJsonErr
             ));
         }
     };
+    let metadata: Map<String, Value> = props
+        .iter()
+        .filter(|(k, _)| !TARGET_PROPERTIES.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if Value::Object(metadata.clone()).to_string().len() > MAX_METADATA_BYTES {
+        return Err(invalid(format!(
+            "the properties other than {} (the target's metadata) must take at most {MAX_METADATA_BYTES} bytes of JSON",
+            TARGET_PROPERTIES.join(", ")
+        )));
+    }
     Ok(Properties {
         name,
         points,
         prerequisites,
+        metadata,
     })
 }
 

@@ -13,6 +13,7 @@ mod bad_input;
 mod caches;
 mod checkins;
 mod contract;
+mod edge;
 mod geodesic;
 mod geojson_examples;
 mod hunts;

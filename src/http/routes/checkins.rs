@@ -2,7 +2,6 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::extract::rejection::JsonRejection;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -12,8 +11,10 @@ use utoipa_axum::routes;
 use crate::app::AppState;
 use crate::domain::ids::HuntId;
 use crate::error::AppError;
+use crate::http::auth::{Caller, Players};
 use crate::http::error::ErrorBody;
-use crate::http::extract::{ApiPath, Auth, from_object, json_rejection};
+use crate::http::extract::{ApiJson, ApiPath};
+use crate::input::Input;
 use crate::service;
 use crate::service::checkin::{CheckinInput, CheckinResponse};
 use crate::service::teams::player_of;
@@ -38,28 +39,28 @@ pub struct CheckinRequest {
     pub idempotency_key: uuid::Uuid,
 }
 
+impl Input for CheckinRequest {}
+
 /// Checks in: judges the fix against every target of the hunt. A replayed key returns the stored
 /// response; the same key with a different body is 409 `idempotency_key_reused`.
-#[utoipa::path(post, path = "/v1/hunts/{hunt_id}/checkins", tag = "checkins", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/hunts/{hunt_id}/checkins", tag = "checkins", security(("bearer" = ["player"])),
     params(("hunt_id" = uuid::Uuid, Path)), request_body = CheckinRequest,
     responses((status = 200, body = CheckinResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn check_in(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    caller: Caller<Players>,
     ApiPath(hunt): ApiPath<HuntId>,
-    body: Result<Json<serde_json::Value>, JsonRejection>,
+    body: Result<ApiJson<CheckinRequest>, AppError>,
 ) -> Result<Json<CheckinResponse>, AppError> {
-    let player = player_of(principal)?;
-    let Json(value) = body.map_err(|e| {
+    let player = player_of(caller.principal)?;
+    let ApiJson(req) = body.map_err(|e| match e {
         // JSON cannot say NaN or Infinity; a literal too large for a double is the one non-finite number it can carry.
-        if e.body_text().contains("number out of range") {
+        AppError::InvalidJson(m) if m.contains("number out of range") => {
             AppError::InvalidFix("numbers must be finite".into())
-        } else {
-            json_rejection(e)
         }
+        other => other,
     })?;
-    let req: CheckinRequest = from_object(value)?;
     let input = CheckinInput {
         lat: req.lat,
         lon: req.lon,

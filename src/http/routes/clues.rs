@@ -13,8 +13,10 @@ use crate::app::AppState;
 use crate::db::clues::ClueRule;
 use crate::domain::ids::{HuntId, TargetId};
 use crate::error::AppError;
+use crate::http::auth::{Caller, Editors, Players};
 use crate::http::error::ErrorBody;
-use crate::http::extract::{ApiJson, ApiPath, Auth};
+use crate::http::extract::{ApiJson, ApiPath};
+use crate::input::Input;
 use crate::service;
 use crate::service::clues::PlayerClue;
 
@@ -45,6 +47,10 @@ pub struct CreateClueRequest {
     pub rule: ClueRuleRequest,
 }
 
+impl Input for CreateClueRequest {
+    const MULTILINE: &'static [&'static str] = &["/text"];
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ClueResponse {
     pub id: uuid::Uuid,
@@ -56,13 +62,13 @@ pub struct ClueResponse {
 }
 
 /// Creates a clue (owner or editor).
-#[utoipa::path(post, path = "/v1/hunts/{hunt_id}/clues", tag = "clues", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/hunts/{hunt_id}/clues", tag = "clues", security(("bearer" = ["owner", "editor"])),
     params(("hunt_id" = uuid::Uuid, Path)), request_body = CreateClueRequest,
     responses((status = 201, body = ClueResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn create_clue(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    caller: Caller<Editors>,
     ApiPath(hunt): ApiPath<HuntId>,
     ApiJson(req): ApiJson<CreateClueRequest>,
 ) -> Result<(StatusCode, Json<ClueResponse>), AppError> {
@@ -71,14 +77,21 @@ async fn create_clue(
         (None, Some(t), None) => ClueRule::AfterTarget(t),
         (None, None, Some(c)) => ClueRule::Cost(c),
         _ => {
-            return Err(AppError::invalid(
-                "rule must have exactly one of at, after_target, cost",
+            return Err(AppError::invalid_field(
+                "/rule",
+                "must have exactly one of at, after_target, cost",
             ));
         }
     };
-    let c =
-        service::clues::create_clue(&state.ctx, principal, hunt, &req.text, req.media_url, rule)
-            .await?;
+    let c = service::clues::create_clue(
+        &state.ctx,
+        caller.principal,
+        hunt,
+        &req.text,
+        req.media_url,
+        rule,
+    )
+    .await?;
     let (at, after_target, cost) = match c.rule {
         ClueRule::At(at) => (Some(at), None, None),
         ClueRule::AfterTarget(t) => (None, Some(t), None),
@@ -127,15 +140,16 @@ pub struct PlayerCluesResponse {
 }
 
 /// The team's revealed clues and the clues it can buy.
-#[utoipa::path(get, path = "/v1/hunts/{hunt_id}/clues", tag = "clues", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/hunts/{hunt_id}/clues", tag = "clues", security(("bearer" = ["player"])),
     params(("hunt_id" = uuid::Uuid, Path)),
-    responses((status = 200, body = PlayerCluesResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = PlayerCluesResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
 async fn list_clues(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    caller: Caller<Players>,
     ApiPath(hunt): ApiPath<HuntId>,
 ) -> Result<Json<PlayerCluesResponse>, AppError> {
-    let clues = service::clues::list_clues(&state.ctx, principal, hunt).await?;
+    let clues = service::clues::list_clues(&state.ctx, caller.principal, hunt).await?;
     Ok(Json(PlayerCluesResponse {
         clues: clues.into_iter().map(Into::into).collect(),
     }))
@@ -149,16 +163,17 @@ pub struct BuyClueResponse {
 }
 
 /// Buys a clue with the team's points: 409 `not_enough_points`, `clue_already_revealed`, `clue_not_for_sale`.
-#[utoipa::path(post, path = "/v1/hunts/{hunt_id}/clues/{clue_id}/buy", tag = "clues", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/hunts/{hunt_id}/clues/{clue_id}/buy", tag = "clues", security(("bearer" = ["player"])),
     params(("hunt_id" = uuid::Uuid, Path), ("clue_id" = uuid::Uuid, Path)),
     responses((status = 200, body = BuyClueResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn buy_clue(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    caller: Caller<Players>,
     ApiPath((hunt, clue)): ApiPath<(HuntId, uuid::Uuid)>,
 ) -> Result<Json<BuyClueResponse>, AppError> {
-    let (c, team_score) = service::clues::buy_clue(&state.ctx, principal, hunt, clue).await?;
+    let (c, team_score) =
+        service::clues::buy_clue(&state.ctx, caller.principal, hunt, clue).await?;
     Ok(Json(BuyClueResponse {
         clue: c.into(),
         team_score,

@@ -14,8 +14,11 @@ use crate::db::hunts::HuntRecord;
 use crate::domain::hunt::{HuntStatus, Phase, Rules};
 use crate::domain::ids::HuntId;
 use crate::error::AppError;
+use crate::http::auth::{Caller, Editors, Players, Staff};
 use crate::http::error::ErrorBody;
-use crate::http::extract::{ApiJson, ApiPath, ApiQuery, Auth};
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::input::merge::{Nulls, merge_patch};
+use crate::input::{self, Input, Location};
 use crate::service;
 use crate::service::hunts::HuntInput;
 use crate::spatial::geojson::multipolygon_value;
@@ -28,14 +31,15 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(publish_hunt))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+/// A hunt's editable fields: the body of a creation, and the shape a PATCH is merged into.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateHuntRequest {
     pub title: String,
     pub city: String,
     /// GeoJSON Polygon or MultiPolygon, any size below a hemisphere per part.
     #[schema(value_type = Object)]
-    pub area: serde_json::Value,
+    pub area: serde_json::Map<String, serde_json::Value>,
     pub teaser_at: DateTime<Utc>,
     pub live_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
@@ -44,7 +48,46 @@ pub struct CreateHuntRequest {
     pub rules: Rules,
 }
 
-/// Any subset of the hunt's fields.
+impl Input for CreateHuntRequest {}
+
+impl From<HuntInput> for CreateHuntRequest {
+    fn from(h: HuntInput) -> Self {
+        Self {
+            title: h.title,
+            city: h.city,
+            area: match h.area {
+                serde_json::Value::Object(m) => m,
+                _ => serde_json::Map::new(),
+            },
+            teaser_at: h.schedule.teaser_at,
+            live_at: h.schedule.live_at,
+            ends_at: h.schedule.ends_at,
+            archive_at: h.schedule.archive_at,
+            rules: h.rules,
+        }
+    }
+}
+
+impl From<CreateHuntRequest> for HuntInput {
+    fn from(req: CreateHuntRequest) -> Self {
+        Self {
+            title: req.title,
+            city: req.city,
+            area: serde_json::Value::Object(req.area),
+            schedule: crate::domain::hunt::Schedule {
+                teaser_at: req.teaser_at,
+                live_at: req.live_at,
+                ends_at: req.ends_at,
+                archive_at: req.archive_at,
+            },
+            rules: req.rules,
+        }
+    }
+}
+
+/// A JSON Merge Patch (RFC 7396) of a hunt: at every depth an absent field is kept and a present
+/// one replaces it (`area` is replaced whole); `null` clears `archive_at` and is refused on every
+/// other field. The merged hunt is then read like a creation. Unknown keys are 400 at any depth.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateHuntRequest {
@@ -58,6 +101,13 @@ pub struct UpdateHuntRequest {
     pub archive_at: Option<DateTime<Utc>>,
     pub rules: Option<Rules>,
 }
+
+/// What `PATCH /v1/hunts/{hunt_id}` reads: any JSON object, merged as [`UpdateHuntRequest`] says.
+#[derive(Debug, Deserialize)]
+#[serde(transparent)]
+pub struct HuntPatch(serde_json::Map<String, serde_json::Value>);
+
+impl Input for HuntPatch {}
 
 /// A hunt as staff see it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -111,26 +161,15 @@ pub struct HuntListResponse {
 }
 
 /// Creates a draft hunt (owner or editor).
-#[utoipa::path(post, path = "/v1/hunts", tag = "hunts", request_body = CreateHuntRequest, security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/hunts", tag = "hunts", request_body = CreateHuntRequest, security(("bearer" = ["owner", "editor"])),
     responses((status = 201, body = HuntResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn create_hunt(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    caller: Caller<Editors>,
     ApiJson(req): ApiJson<CreateHuntRequest>,
 ) -> Result<(StatusCode, Json<HuntResponse>), AppError> {
-    let input = HuntInput {
-        title: req.title,
-        city: req.city,
-        area: req.area,
-        schedule: crate::domain::hunt::Schedule {
-            teaser_at: req.teaser_at,
-            live_at: req.live_at,
-            ends_at: req.ends_at,
-            archive_at: req.archive_at,
-        },
-        rules: req.rules,
-    };
-    let hunt = service::hunts::create_hunt(&state.ctx, principal, &input).await?;
+    let input = HuntInput::from(req);
+    let hunt = service::hunts::create_hunt(&state.ctx, caller.principal, &input).await?;
     Ok((
         StatusCode::CREATED,
         Json(HuntResponse::new(hunt, state.ctx.clock.now())),
@@ -138,14 +177,14 @@ async fn create_hunt(
 }
 
 /// The organisation's hunts, newest first.
-#[utoipa::path(get, path = "/v1/hunts", tag = "hunts", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/hunts", tag = "hunts", security(("bearer" = ["owner", "editor", "game_master"])),
     responses((status = 200, body = HuntListResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn list_hunts(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    caller: Caller<Staff>,
 ) -> Result<Json<HuntListResponse>, AppError> {
     let now = state.ctx.clock.now();
-    let hunts = service::hunts::list_hunts(&state.ctx, principal).await?;
+    let hunts = service::hunts::list_hunts(&state.ctx, caller.principal).await?;
     Ok(Json(HuntListResponse {
         hunts: hunts
             .into_iter()
@@ -155,70 +194,54 @@ async fn list_hunts(
 }
 
 /// One hunt of the caller's organisation (another organisation's hunt is 404).
-#[utoipa::path(get, path = "/v1/hunts/{hunt_id}", tag = "hunts", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/hunts/{hunt_id}", tag = "hunts", security(("bearer" = ["owner", "editor", "game_master"])),
     params(("hunt_id" = uuid::Uuid, Path)),
     responses((status = 200, body = HuntResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn get_hunt(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    caller: Caller<Staff>,
     ApiPath(hunt): ApiPath<HuntId>,
 ) -> Result<Json<HuntResponse>, AppError> {
-    let h = service::hunts::get_hunt(&state.ctx, principal, hunt).await?;
+    let h = service::hunts::get_hunt(&state.ctx, caller.principal, hunt).await?;
     Ok(Json(HuntResponse::new(h, state.ctx.clock.now())))
 }
 
-/// Changes any of a hunt's fields; the result is validated as a whole.
-#[utoipa::path(patch, path = "/v1/hunts/{hunt_id}", tag = "hunts", request_body = UpdateHuntRequest, security(("bearer" = [])),
-    params(("hunt_id" = uuid::Uuid, Path)),
+/// Changes a hunt by a JSON Merge Patch (see `UpdateHuntRequest`; `application/merge-patch+json`
+/// is accepted too); the result is validated as a whole. A new area that would leave a target
+/// outside is 409 `not_publishable` naming them.
+#[utoipa::path(patch, path = "/v1/hunts/{hunt_id}", tag = "hunts", request_body = UpdateHuntRequest,
+    security(("bearer" = ["owner", "editor"])), params(("hunt_id" = uuid::Uuid, Path)),
     responses((status = 200, body = HuntResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn update_hunt(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    caller: Caller<Editors>,
     ApiPath(hunt): ApiPath<HuntId>,
-    ApiJson(req): ApiJson<UpdateHuntRequest>,
+    ApiJson(HuntPatch(patch)): ApiJson<HuntPatch>,
 ) -> Result<Json<HuntResponse>, AppError> {
-    let h = service::hunts::update_hunt(&state.ctx, principal, hunt, |input| {
-        if let Some(v) = req.title {
-            input.title = v;
-        }
-        if let Some(v) = req.city {
-            input.city = v;
-        }
-        if let Some(v) = req.area {
-            input.area = v;
-        }
-        if let Some(v) = req.teaser_at {
-            input.schedule.teaser_at = v;
-        }
-        if let Some(v) = req.live_at {
-            input.schedule.live_at = v;
-        }
-        if let Some(v) = req.ends_at {
-            input.schedule.ends_at = v;
-        }
-        if let Some(v) = req.archive_at {
-            input.schedule.archive_at = Some(v);
-        }
-        if let Some(v) = req.rules {
-            input.rules = v;
-        }
+    let patch = serde_json::Value::Object(patch);
+    let h = service::hunts::update_hunt(&state.ctx, caller.principal, hunt, move |current| {
+        let mut doc = serde_json::to_value(CreateHuntRequest::from(current))
+            .map_err(|e| AppError::Internal(e.into()))?;
+        merge_patch(&mut doc, &patch, Nulls::Keep, &["/area"]);
+        let merged: CreateHuntRequest = input::typed(doc, Location::Body)?;
+        Ok(merged.into())
     })
     .await?;
     Ok(Json(HuntResponse::new(h, state.ctx.clock.now())))
 }
 
 /// Publishes a draft: at least one target, a valid schedule ending in the future, every target inside the area.
-#[utoipa::path(post, path = "/v1/hunts/{hunt_id}/publish", tag = "hunts", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/hunts/{hunt_id}/publish", tag = "hunts", security(("bearer" = ["owner", "editor"])),
     params(("hunt_id" = uuid::Uuid, Path)),
     responses((status = 200, body = HuntResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn publish_hunt(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    caller: Caller<Editors>,
     ApiPath(hunt): ApiPath<HuntId>,
 ) -> Result<Json<HuntResponse>, AppError> {
-    let h = service::publish::publish_hunt(&state.ctx, principal, hunt).await?;
+    let h = service::publish::publish_hunt(&state.ctx, caller.principal, hunt).await?;
     Ok(Json(HuntResponse::new(h, state.ctx.clock.now())))
 }
 
@@ -251,16 +274,17 @@ pub struct NearbyResponse {
 }
 
 /// Published hunts in phase teaser or live whose area lies within `radius_m` of the player.
-#[utoipa::path(get, path = "/v1/hunts/nearby", tag = "hunts", security(("bearer" = [])), params(NearbyQuery),
+#[utoipa::path(get, path = "/v1/hunts/nearby", tag = "hunts", security(("bearer" = ["player"])), params(NearbyQuery),
     responses((status = 200, body = NearbyResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn list_nearby_hunts(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    caller: Caller<Players>,
     ApiQuery(q): ApiQuery<NearbyQuery>,
 ) -> Result<Json<NearbyResponse>, AppError> {
     let radius_m = q.radius_m.unwrap_or(10_000.0);
     let (hunts, now) =
-        service::hunts::list_nearby_hunts(&state.ctx, principal, q.lat, q.lon, radius_m).await?;
+        service::hunts::list_nearby_hunts(&state.ctx, caller.principal, q.lat, q.lon, radius_m)
+            .await?;
     let hunts = hunts
         .into_iter()
         .map(|h| {

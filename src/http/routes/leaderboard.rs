@@ -13,8 +13,9 @@ use crate::db;
 use crate::domain::account::Principal;
 use crate::domain::ids::HuntId;
 use crate::error::AppError;
+use crate::http::auth::{Auth, Caller, GameMasters};
 use crate::http::error::ErrorBody;
-use crate::http::extract::{ApiPath, ApiQuery, Auth};
+use crate::http::extract::{ApiPath, ApiQuery};
 use crate::service;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -55,7 +56,7 @@ pub struct LeaderboardResponse {
 }
 
 /// The hunt's leaderboard: score descending, ties to whoever reached the score first.
-#[utoipa::path(get, path = "/v1/hunts/{hunt_id}/leaderboard", tag = "leaderboard", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/hunts/{hunt_id}/leaderboard", tag = "leaderboard", security(("bearer" = ["player", "owner", "editor", "game_master"])),
     params(("hunt_id" = uuid::Uuid, Path), LeaderboardQuery),
     responses((status = 200, body = LeaderboardResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
@@ -67,17 +68,17 @@ async fn get_leaderboard(
 ) -> Result<Json<LeaderboardResponse>, AppError> {
     let limit = q.limit.unwrap_or(20);
     if !(1..=100).contains(&limit) {
-        return Err(AppError::invalid("limit must be in [1, 100]"));
+        return Err(query_field("/limit", "must be in [1, 100]"));
     }
     let players = match q.kind.as_deref() {
         None | Some("team") => false,
         Some("player") => true,
-        Some(_) => return Err(AppError::invalid("kind must be team or player")),
+        Some(_) => return Err(query_field("/kind", "must be team or player")),
     };
     let around_me = match q.around.as_deref() {
         None => false,
         Some("me") => true,
-        Some(_) => return Err(AppError::invalid("around must be me")),
+        Some(_) => return Err(query_field("/around", "must be me")),
     };
     let mut conn = state.ctx.pool.get().await?;
     let (me, staff) = match principal {
@@ -95,7 +96,7 @@ async fn get_leaderboard(
     };
     drop(conn);
     if around_me && me.is_none() {
-        return Err(AppError::invalid("around=me is for players"));
+        return Err(query_field("/around", "around=me is for players"));
     }
     let feed = state.hub.current(&state.ctx.pool, hunt).await?;
     let read = |boards: &crate::live::boards::Boards, frozen: bool, offset: i64| {
@@ -143,27 +144,32 @@ async fn get_leaderboard(
 }
 
 /// Freezes the leaderboard players see (owner or game master).
-#[utoipa::path(post, path = "/v1/hunts/{hunt_id}/leaderboard/freeze", tag = "leaderboard", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/hunts/{hunt_id}/leaderboard/freeze", tag = "leaderboard", security(("bearer" = ["owner", "game_master"])),
     params(("hunt_id" = uuid::Uuid, Path)),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn freeze(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    caller: Caller<GameMasters>,
     ApiPath(hunt): ApiPath<HuntId>,
 ) -> Result<axum::http::StatusCode, AppError> {
-    service::game_master::set_frozen(&state.ctx, principal, hunt, true).await?;
+    service::game_master::set_frozen(&state.ctx, caller.principal, hunt, true).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
 /// Reveals the leaderboard again; subscribers get the current board.
-#[utoipa::path(post, path = "/v1/hunts/{hunt_id}/leaderboard/unfreeze", tag = "leaderboard", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/hunts/{hunt_id}/leaderboard/unfreeze", tag = "leaderboard", security(("bearer" = ["owner", "game_master"])),
     params(("hunt_id" = uuid::Uuid, Path)),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn unfreeze(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    caller: Caller<GameMasters>,
     ApiPath(hunt): ApiPath<HuntId>,
 ) -> Result<axum::http::StatusCode, AppError> {
-    service::game_master::set_frozen(&state.ctx, principal, hunt, false).await?;
+    service::game_master::set_frozen(&state.ctx, caller.principal, hunt, false).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// A 400 naming a query parameter.
+fn query_field(field: &str, reason: &str) -> AppError {
+    crate::input::FieldError::new(crate::input::Location::Query, field, reason).into()
 }

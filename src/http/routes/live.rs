@@ -4,9 +4,9 @@
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Query, Request, State};
+use axum::extract::{Request, State};
 use axum::http::StatusCode;
-use axum::http::header::{AUTHORIZATION, CONNECTION, SEC_WEBSOCKET_ACCEPT, UPGRADE};
+use axum::http::header::{CONNECTION, SEC_WEBSOCKET_ACCEPT, UPGRADE};
 use axum::response::Response;
 use axum::routing::get;
 use hyper_util::rt::TokioIo;
@@ -16,6 +16,8 @@ use tokio::net::TcpStream;
 use crate::app::AppState;
 use crate::domain::account::Principal;
 use crate::error::AppError;
+use crate::http::auth::bearer;
+use crate::http::extract::ApiQuery;
 use crate::live::handshake;
 use crate::live::session::{self, Peer, SessionCtx};
 use crate::service;
@@ -30,27 +32,24 @@ struct LiveQuery {
     token: Option<String>,
 }
 
+/// Authenticates (the same bearer parser as REST, or `?token=`) and checks the role first,
+/// then the handshake.
 async fn live(
     State(state): State<AppState>,
-    Query(q): Query<LiveQuery>,
+    ApiQuery(q): ApiQuery<LiveQuery>,
     mut req: Request,
 ) -> Result<Response, AppError> {
-    let headers = req.headers();
-    let accept = handshake::client_key(headers)
-        .map(handshake::accept_key)
-        .map_err(AppError::invalid)?;
-    let bearer = headers
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::to_owned);
-    let token = bearer
+    let token = bearer(req.headers())
+        .map(str::to_owned)
         .or(q.token)
         .filter(|t| !t.is_empty() && t.len() <= 200)
         .ok_or(AppError::Unauthenticated)?;
     let Principal::Player { id } = service::auth::authenticate(&state.ctx, &token).await? else {
         return Err(AppError::Forbidden("players only"));
     };
+    let accept = handshake::client_key(req.headers())
+        .map(handshake::accept_key)
+        .map_err(AppError::invalid)?;
     let on_upgrade = req
         .extensions_mut()
         .remove::<hyper::upgrade::OnUpgrade>()

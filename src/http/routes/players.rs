@@ -13,6 +13,7 @@ use crate::domain::ids::PlayerId;
 use crate::error::AppError;
 use crate::http::error::ErrorBody;
 use crate::http::extract::ApiJson;
+use crate::input::Input;
 use crate::service;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -25,6 +26,8 @@ pub struct RegisterPlayerRequest {
     /// 1 to 32 of `[A-Za-z0-9_.-]`, unique (case-insensitive).
     pub handle: String,
 }
+
+impl Input for RegisterPlayerRequest {}
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RegisterPlayerResponse {

@@ -12,8 +12,10 @@ use utoipa_axum::routes;
 use crate::app::AppState;
 use crate::domain::push::Category;
 use crate::error::AppError;
+use crate::http::auth::{Caller, Players};
 use crate::http::error::ErrorBody;
-use crate::http::extract::{ApiJson, Auth};
+use crate::http::extract::ApiJson;
+use crate::input::Input;
 use crate::push::subscription::SubscriptionJson;
 use crate::service;
 
@@ -41,15 +43,15 @@ async fn vapid_public_key(State(state): State<AppState>) -> Result<Json<PublicKe
 
 /// Stores this device's subscription (the browser's `PushSubscription.toJSON()`); sending the
 /// same endpoint again updates it, and moves it to the caller if another player had it.
-#[utoipa::path(post, path = "/v1/push/subscriptions", tag = "push", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/push/subscriptions", tag = "push", security(("bearer" = ["player"])),
     request_body = SubscriptionJson,
     responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn subscribe(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    caller: Caller<Players>,
     ApiJson(body): ApiJson<SubscriptionJson>,
 ) -> Result<StatusCode, AppError> {
-    service::push::subscribe(&state.ctx, principal, &body).await?;
+    service::push::subscribe(&state.ctx, caller.principal, &body).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -59,16 +61,18 @@ pub struct Unsubscribe {
     pub endpoint: String,
 }
 
+impl Input for Unsubscribe {}
+
 /// Deletes the caller's subscription for this endpoint; its queued notifications are dropped.
-#[utoipa::path(delete, path = "/v1/push/subscriptions", tag = "push", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/v1/push/subscriptions", tag = "push", security(("bearer" = ["player"])),
     request_body = Unsubscribe,
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn unsubscribe(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    caller: Caller<Players>,
     ApiJson(body): ApiJson<Unsubscribe>,
 ) -> Result<StatusCode, AppError> {
-    service::push::unsubscribe(&state.ctx, principal, &body.endpoint).await?;
+    service::push::unsubscribe(&state.ctx, caller.principal, &body.endpoint).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -84,14 +88,16 @@ pub struct PreferencesBody {
     pub also_when_connected: bool,
 }
 
+impl Input for PreferencesBody {}
+
 /// The caller's push preferences.
-#[utoipa::path(get, path = "/v1/push/preferences", tag = "push", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/push/preferences", tag = "push", security(("bearer" = ["player"])),
     responses((status = 200, body = PreferencesBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn get_preferences(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    caller: Caller<Players>,
 ) -> Result<Json<PreferencesBody>, AppError> {
-    let p = service::push::preferences(&state.ctx, principal).await?;
+    let p = service::push::preferences(&state.ctx, caller.principal).await?;
     Ok(Json(PreferencesBody {
         muted: p.muted,
         also_when_connected: p.also_when_connected,
@@ -99,17 +105,17 @@ async fn get_preferences(
 }
 
 /// Replaces the caller's push preferences.
-#[utoipa::path(put, path = "/v1/push/preferences", tag = "push", security(("bearer" = [])),
+#[utoipa::path(put, path = "/v1/push/preferences", tag = "push", security(("bearer" = ["player"])),
     request_body = PreferencesBody,
     responses((status = 200, body = PreferencesBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn put_preferences(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    caller: Caller<Players>,
     ApiJson(body): ApiJson<PreferencesBody>,
 ) -> Result<Json<PreferencesBody>, AppError> {
     let p = service::push::set_preferences(
         &state.ctx,
-        principal,
+        caller.principal,
         &body.muted,
         body.also_when_connected,
     )

@@ -12,8 +12,10 @@ use crate::app::AppState;
 use crate::domain::account::{Principal, Role};
 use crate::domain::ids::StaffId;
 use crate::error::AppError;
+use crate::http::auth::{Caller, Owners};
 use crate::http::error::ErrorBody;
-use crate::http::extract::{ApiJson, Auth};
+use crate::http::extract::ApiJson;
+use crate::input::Input;
 use crate::service;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -28,6 +30,8 @@ pub struct LoginRequest {
     pub email: String,
     pub password: String,
 }
+
+impl Input for LoginRequest {}
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LoginResponse {
@@ -55,6 +59,8 @@ pub struct CreateStaffRequest {
     pub role: Role,
 }
 
+impl Input for CreateStaffRequest {}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CreateStaffResponse {
     pub id: StaffId,
@@ -63,15 +69,15 @@ pub struct CreateStaffResponse {
 }
 
 /// Creates a staff account in the caller's organisation (owners only).
-#[utoipa::path(post, path = "/v1/staff", tag = "staff", request_body = CreateStaffRequest, security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/staff", tag = "staff", request_body = CreateStaffRequest, security(("bearer" = ["owner"])),
     responses((status = 201, body = CreateStaffResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn create_staff(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    caller: Caller<Owners>,
     ApiJson(req): ApiJson<CreateStaffRequest>,
 ) -> Result<(StatusCode, Json<CreateStaffResponse>), AppError> {
-    let org = match principal {
+    let org = match caller.principal {
         Principal::Staff {
             org,
             role: Role::Owner,

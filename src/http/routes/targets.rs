@@ -9,11 +9,13 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
-use crate::db::targets::TargetRecord;
+use crate::db::targets::TargetDetail;
 use crate::domain::ids::{HuntId, TargetId};
 use crate::error::AppError;
+use crate::http::auth::{Caller, Editors, Staff};
 use crate::http::error::ErrorBody;
-use crate::http::extract::{ApiJson, ApiPath, ApiQuery, Auth, GeoJsonBody};
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery, GeoJsonBody};
+use crate::input::Input;
 use crate::service;
 use crate::spatial::geojson::{ShapeSpec, shape_value};
 
@@ -59,29 +61,31 @@ async fn import(
 
 /// Imports a FeatureCollection (or one Feature): Point + `radius_m` is a circle, Polygon and
 /// MultiPolygon are polygons (valid simple features on great-circle edges); properties `name`
-/// (required), `points` (default 1), `prerequisites`. All or nothing: a refusal lists every bad
-/// feature in `details.errors` (mobile-api/errors.md).
-#[utoipa::path(post, path = "/v1/hunts/{hunt_id}/targets/import", tag = "targets", security(("bearer" = [])),
+/// (required), `points` (default 1), `prerequisites`; any other property is the target's
+/// `metadata` (at most 4 KiB; staff only, never shown to players). Foreign members (RFC 7946
+/// section 6.1) are ignored. All or nothing: a refusal lists every bad feature in
+/// `details.errors` (mobile-api/errors.md).
+#[utoipa::path(post, path = "/v1/hunts/{hunt_id}/targets/import", tag = "targets", security(("bearer" = ["owner", "editor"])),
     params(("hunt_id" = uuid::Uuid, Path)), request_body(content = Object, description = "GeoJSON FeatureCollection or Feature"),
     responses((status = 201, body = ImportResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody)))]
 async fn import_targets(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    caller: Caller<Editors>,
     ApiPath(hunt): ApiPath<HuntId>,
     GeoJsonBody(doc): GeoJsonBody,
 ) -> Result<(StatusCode, Json<ImportResponse>), AppError> {
-    import(&state, principal, hunt, doc).await
+    import(&state, caller.principal, hunt, doc).await
 }
 
 /// Adds one target (a GeoJSON Feature, same rules as the import).
-#[utoipa::path(post, path = "/v1/hunts/{hunt_id}/targets", tag = "targets", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/hunts/{hunt_id}/targets", tag = "targets", security(("bearer" = ["owner", "editor"])),
     params(("hunt_id" = uuid::Uuid, Path)), request_body(content = Object, description = "GeoJSON Feature"),
     responses((status = 201, body = ImportResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn add_target(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    caller: Caller<Editors>,
     ApiPath(hunt): ApiPath<HuntId>,
     GeoJsonBody(doc): GeoJsonBody,
 ) -> Result<(StatusCode, Json<ImportResponse>), AppError> {
@@ -89,10 +93,10 @@ async fn add_target(
         let e = crate::spatial::geojson::invalid("expected one GeoJSON Feature").at(0);
         return Err(service::targets::geojson_refusal(vec![e]));
     }
-    import(&state, principal, hunt, doc).await
+    import(&state, caller.principal, hunt, doc).await
 }
 
-/// A target with its full geometry (staff only).
+/// A target with its full geometry and metadata (staff only).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TargetResponse {
     pub id: TargetId,
@@ -106,10 +110,19 @@ pub struct TargetResponse {
     #[schema(value_type = Object)]
     pub geometry: serde_json::Value,
     pub prerequisites: Vec<TargetId>,
+    /// The brand's own properties from the import (anything but `name`, `points`, `radius_m`,
+    /// `prerequisites`): staff and exports only, never shown to players.
+    #[schema(value_type = Object)]
+    pub metadata: serde_json::Map<String, serde_json::Value>,
 }
 
-impl From<TargetRecord> for TargetResponse {
-    fn from(t: TargetRecord) -> Self {
+impl From<TargetDetail> for TargetResponse {
+    fn from(
+        TargetDetail {
+            target: t,
+            metadata,
+        }: TargetDetail,
+    ) -> Self {
         let (kind, radius_m) = match &t.shape {
             ShapeSpec::Circle { radius_m, .. } => ("circle", Some(*radius_m)),
             ShapeSpec::Polygons(_) => ("polygon", None),
@@ -122,6 +135,7 @@ impl From<TargetRecord> for TargetResponse {
             radius_m,
             geometry: shape_value(&t.shape),
             prerequisites: t.prerequisites,
+            metadata,
         }
     }
 }
@@ -142,50 +156,66 @@ pub struct TargetPageQuery {
 }
 
 /// A page of the hunt's targets, in id order.
-#[utoipa::path(get, path = "/v1/hunts/{hunt_id}/targets", tag = "targets", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/hunts/{hunt_id}/targets", tag = "targets", security(("bearer" = ["owner", "editor", "game_master"])),
     params(("hunt_id" = uuid::Uuid, Path), TargetPageQuery),
     responses((status = 200, body = TargetPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn list_targets(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    caller: Caller<Staff>,
     ApiPath(hunt): ApiPath<HuntId>,
     ApiQuery(q): ApiQuery<TargetPageQuery>,
 ) -> Result<Json<TargetPage>, AppError> {
-    let (page, next_cursor) =
-        service::targets::list_targets(&state.ctx, principal, hunt, q.cursor.as_deref(), q.limit)
-            .await?;
+    let (page, next_cursor) = service::targets::list_targets(
+        &state.ctx,
+        caller.principal,
+        hunt,
+        q.cursor.as_deref(),
+        q.limit,
+    )
+    .await?;
     Ok(Json(TargetPage {
         targets: page.into_iter().map(Into::into).collect(),
         next_cursor,
     }))
 }
 
-/// Changes a target of a draft hunt: any of `name`, `points`, `radius_m`, `prerequisites`, `geometry`.
-#[utoipa::path(patch, path = "/v1/hunts/{hunt_id}/targets/{target_id}", tag = "targets", security(("bearer" = [])),
+/// What `PATCH .../targets/{target_id}` reads: a JSON object; `metadata` may span lines.
+#[derive(Debug, Deserialize)]
+#[serde(transparent)]
+pub struct TargetPatch(serde_json::Map<String, serde_json::Value>);
+
+impl Input for TargetPatch {
+    const MULTILINE: &'static [&'static str] = &["/metadata"];
+}
+
+/// Changes a target of a draft hunt: any of `name`, `points`, `radius_m`, `prerequisites`,
+/// `geometry`, and `metadata` (merged: `null` removes a key, or the whole metadata).
+#[utoipa::path(patch, path = "/v1/hunts/{hunt_id}/targets/{target_id}", tag = "targets", security(("bearer" = ["owner", "editor"])),
     params(("hunt_id" = uuid::Uuid, Path), ("target_id" = uuid::Uuid, Path)), request_body(content = Object),
     responses((status = 200, body = TargetResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn update_target(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    caller: Caller<Editors>,
     ApiPath((hunt, target)): ApiPath<(HuntId, TargetId)>,
-    ApiJson(patch): ApiJson<serde_json::Value>,
+    ApiJson(TargetPatch(patch)): ApiJson<TargetPatch>,
 ) -> Result<Json<TargetResponse>, AppError> {
-    let t = service::targets::update_target(&state.ctx, principal, hunt, target, &patch).await?;
+    let t =
+        service::targets::update_target(&state.ctx, caller.principal, hunt, target, &patch).await?;
     Ok(Json(t.into()))
 }
 
 /// Deletes a target of a draft hunt.
-#[utoipa::path(delete, path = "/v1/hunts/{hunt_id}/targets/{target_id}", tag = "targets", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/v1/hunts/{hunt_id}/targets/{target_id}", tag = "targets", security(("bearer" = ["owner", "editor"])),
     params(("hunt_id" = uuid::Uuid, Path), ("target_id" = uuid::Uuid, Path)),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn delete_target(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    caller: Caller<Editors>,
     ApiPath((hunt, target)): ApiPath<(HuntId, TargetId)>,
 ) -> Result<StatusCode, AppError> {
-    service::targets::delete_target(&state.ctx, principal, hunt, target).await?;
+    service::targets::delete_target(&state.ctx, caller.principal, hunt, target).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -12,8 +12,10 @@ use utoipa_axum::routes;
 use crate::app::AppState;
 use crate::domain::ids::{HuntId, TargetId, TeamId};
 use crate::error::AppError;
+use crate::http::auth::{Caller, Players};
 use crate::http::error::ErrorBody;
-use crate::http::extract::{ApiJson, ApiPath, Auth};
+use crate::http::extract::{ApiJson, ApiPath};
+use crate::input::Input;
 use crate::service;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -30,6 +32,8 @@ pub struct CreateTeamRequest {
     pub name: String,
 }
 
+impl Input for CreateTeamRequest {}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CreateTeamResponse {
     pub team_id: TeamId,
@@ -38,18 +42,18 @@ pub struct CreateTeamResponse {
 }
 
 /// Creates a team in a hunt (teaser or live); the creator is captain and first member.
-#[utoipa::path(post, path = "/v1/hunts/{hunt_id}/teams", tag = "teams", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/hunts/{hunt_id}/teams", tag = "teams", security(("bearer" = ["player"])),
     params(("hunt_id" = uuid::Uuid, Path)), request_body = CreateTeamRequest,
     responses((status = 201, body = CreateTeamResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn create_team(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    caller: Caller<Players>,
     ApiPath(hunt): ApiPath<HuntId>,
     ApiJson(req): ApiJson<CreateTeamRequest>,
 ) -> Result<(StatusCode, Json<CreateTeamResponse>), AppError> {
     let (team_id, invite_code) =
-        service::teams::create_team(&state.ctx, principal, hunt, &req.name).await?;
+        service::teams::create_team(&state.ctx, caller.principal, hunt, &req.name).await?;
     Ok((
         StatusCode::CREATED,
         Json(CreateTeamResponse {
@@ -65,6 +69,8 @@ pub struct JoinTeamRequest {
     pub invite_code: String,
 }
 
+impl Input for JoinTeamRequest {}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct JoinTeamResponse {
     pub team_id: TeamId,
@@ -72,16 +78,16 @@ pub struct JoinTeamResponse {
 }
 
 /// Joins a team by invite code: one team per player per hunt (409 `already_in_team`), 409 `team_full`.
-#[utoipa::path(post, path = "/v1/teams/join", tag = "teams", security(("bearer" = [])), request_body = JoinTeamRequest,
+#[utoipa::path(post, path = "/v1/teams/join", tag = "teams", security(("bearer" = ["player"])), request_body = JoinTeamRequest,
     responses((status = 200, body = JoinTeamResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn join_team(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    caller: Caller<Players>,
     ApiJson(req): ApiJson<JoinTeamRequest>,
 ) -> Result<Json<JoinTeamResponse>, AppError> {
     let (team_id, hunt_id) =
-        service::teams::join_team(&state.ctx, principal, &req.invite_code).await?;
+        service::teams::join_team(&state.ctx, caller.principal, &req.invite_code).await?;
     Ok(Json(JoinTeamResponse { team_id, hunt_id }))
 }
 
@@ -104,15 +110,16 @@ pub struct ProgressResponse {
 }
 
 /// The calling player's team progress in this hunt.
-#[utoipa::path(get, path = "/v1/hunts/{hunt_id}/progress", tag = "teams", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/hunts/{hunt_id}/progress", tag = "teams", security(("bearer" = ["player"])),
     params(("hunt_id" = uuid::Uuid, Path)),
-    responses((status = 200, body = ProgressResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = ProgressResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
 async fn get_progress(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    caller: Caller<Players>,
     ApiPath(hunt): ApiPath<HuntId>,
 ) -> Result<Json<ProgressResponse>, AppError> {
-    let p = service::teams::progress(&state.ctx, principal, hunt).await?;
+    let p = service::teams::progress(&state.ctx, caller.principal, hunt).await?;
     Ok(Json(ProgressResponse {
         team_id: p.team,
         team_name: p.name,
