@@ -13,7 +13,7 @@ mod bad_input;
 mod caches;
 mod checkins;
 mod contract;
-mod edge;
+mod input;
 mod geodesic;
 mod geojson_examples;
 mod hunts;
