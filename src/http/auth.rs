@@ -3,7 +3,7 @@
 //! handler takes its `Caller<Role>` first, so axum runs it before the path, query and body
 //! extractors: a caller who may not use a route gets 403 whatever they send. The roles each
 //! operation admits are also written in the OpenAPI document (the bearer requirement's role
-//! names); `tests/api/edge/auth_order.rs` holds the two to each other.
+//! names); `tests/api/input/auth_order.rs` holds the two to each other.
 
 use std::marker::PhantomData;
 
