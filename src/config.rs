@@ -50,6 +50,8 @@ pub struct Config {
     /// `NENUFAR_VAPID_SUBJECT` (a `mailto:` or `https:` URI) and
     /// `NENUFAR_PUSH_ALLOW_HTTP_LOOPBACK` (`1`: plain-http push endpoints on loopback, for tests).
     pub push: crate::push::PushSettings,
+    /// `NENUFAR_LIMITS` and every server-wide limit (`limits::config`).
+    pub limits: crate::limits::config::LimitsConfig,
 }
 
 /// A variable with a bad value.
@@ -129,6 +131,7 @@ impl Config {
                 });
             }
         };
+        let limits = crate::limits::config::LimitsConfig::from_vars(vars)?;
         Ok(Self {
             database_url,
             data_dir: get("NENUFAR_DATA_DIR").map(PathBuf::from),
@@ -141,6 +144,7 @@ impl Config {
                     allow_http_loopback,
                 ),
             },
+            limits,
         })
     }
 }

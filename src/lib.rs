@@ -18,6 +18,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod jobs;
+pub mod limits;
 pub mod live;
 pub mod push;
 pub mod service;

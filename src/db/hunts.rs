@@ -47,6 +47,8 @@ struct HuntRow {
     targets_version: i64,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    checkin_interval_s: f64,
+    checkin_burst: i32,
 }
 
 impl From<HuntRow> for HuntRecord {
@@ -69,6 +71,8 @@ impl From<HuntRow> for HuntRecord {
                 accuracy_policy: AccuracyPolicy::parse(&r.accuracy_policy).unwrap_or_default(),
                 max_accuracy_m: r.max_accuracy_m,
                 team_max_size: r.team_max_size,
+                checkin_interval_s: r.checkin_interval_s,
+                checkin_burst: r.checkin_burst,
             },
             targets_version: r.targets_version,
             created_at: r.created_at,
@@ -102,6 +106,8 @@ struct EditableColumns<'a> {
     accuracy_policy: &'a str,
     max_accuracy_m: f64,
     team_max_size: i32,
+    checkin_interval_s: f64,
+    checkin_burst: i32,
 }
 
 impl<'a> From<&'a HuntFields> for EditableColumns<'a> {
@@ -117,6 +123,8 @@ impl<'a> From<&'a HuntFields> for EditableColumns<'a> {
             accuracy_policy: f.rules.accuracy_policy.as_str(),
             max_accuracy_m: f.rules.max_accuracy_m,
             team_max_size: f.rules.team_max_size,
+            checkin_interval_s: f.rules.checkin_interval_s,
+            checkin_burst: f.rules.checkin_burst,
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod cluster;
 pub mod events;
 pub mod geo;
 pub mod hunts;
+pub mod login_attempts;
 pub mod migrate;
 pub mod pool;
 pub mod push;
@@ -17,4 +18,4 @@ pub mod schema;
 pub mod targets;
 pub mod teams;
 
-pub use pool::{Pool, connect};
+pub use pool::{Pool, connect, connect_with_wait};

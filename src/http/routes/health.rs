@@ -44,6 +44,8 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         .metrics
         .render(status.size, status.available, state.ctx.indexes.len());
     body.push_str(&crate::service::push::metrics(&state.ctx).await);
+    body.push_str(&state.ctx.limits.render());
+    body.push_str(&state.ctx.passwords.render());
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
 }
 

@@ -16,6 +16,8 @@ use tokio::net::TcpStream;
 use crate::app::AppState;
 use crate::domain::account::Principal;
 use crate::error::AppError;
+use crate::limits::ConnectionHold;
+use crate::limits::addr::ClientAddr;
 use crate::live::handshake;
 use crate::live::session::{self, Peer, SessionCtx};
 use crate::service;
@@ -33,6 +35,7 @@ struct LiveQuery {
 async fn live(
     State(state): State<AppState>,
     Query(q): Query<LiveQuery>,
+    addr: ClientAddr,
     mut req: Request,
 ) -> Result<Response, AppError> {
     let headers = req.headers();
@@ -51,6 +54,10 @@ async fn live(
     let Principal::Player { id } = service::auth::authenticate(&state.ctx, &token).await? else {
         return Err(AppError::Forbidden("players only"));
     };
+    // Held by the session until it ends: sessions per player and per address, and the
+    // connection's own slots (an upgraded connection still counts against the connection caps).
+    let live_slots = state.ctx.limits.live_slots(id, addr.key())?;
+    let connection = req.extensions_mut().remove::<ConnectionHold>();
     let on_upgrade = req
         .extensions_mut()
         .remove::<hyper::upgrade::OnUpgrade>()
@@ -67,19 +74,23 @@ async fn live(
                 return;
             }
         };
-        // `nenufar serve` and the tests serve plain TCP (TLS ends at the load balancer).
-        match hyper_util::server::conn::auto::upgrade::downcast::<TokioIo<TcpStream>>(upgraded) {
-            Ok(parts) => {
-                session::run(
-                    parts.io.into_inner(),
-                    parts.read_buf,
-                    ctx,
-                    Peer { player: id },
-                )
-                .await;
+        // `nenufar serve` and the tests serve plain TCP (TLS ends at the load balancer) through
+        // `http::serve`'s HTTP/1 connections; a router served by `axum::serve` wraps it once more.
+        let parts = match upgraded.downcast::<TokioIo<TcpStream>>() {
+            Ok(parts) => Some((parts.io, parts.read_buf)),
+            Err(upgraded) => {
+                hyper_util::server::conn::auto::upgrade::downcast::<TokioIo<TcpStream>>(upgraded)
+                    .ok()
+                    .map(|parts| (parts.io, parts.read_buf))
             }
-            Err(_) => tracing::error!("a live connection is not a plain TCP stream; closed"),
+        };
+        match parts {
+            Some((io, read_buf)) => {
+                session::run(io.into_inner(), read_buf, ctx, Peer { player: id }).await;
+            }
+            None => tracing::error!("a live connection is not a plain TCP stream; closed"),
         }
+        drop((live_slots, connection));
     });
     Response::builder()
         .status(StatusCode::SWITCHING_PROTOCOLS)
