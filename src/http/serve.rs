@@ -90,6 +90,8 @@ pub async fn serve(
 #[derive(Debug)]
 struct Activity {
     state: Mutex<ActivityState>,
+    /// Wakes the watchdog when a request begins or ends, so it re-arms its deadline.
+    changed: tokio::sync::Notify,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -115,6 +117,7 @@ impl Activity {
                 since: Instant::now(),
                 served: false,
             }),
+            changed: tokio::sync::Notify::new(),
         })
     }
 
@@ -128,6 +131,8 @@ impl Activity {
             s.since = Instant::now();
         }
         s.busy += 1;
+        drop(s);
+        self.changed.notify_one();
         Busy(self.clone())
     }
 
@@ -151,6 +156,8 @@ impl Drop for Busy {
         s.busy = s.busy.saturating_sub(1);
         s.since = Instant::now();
         s.served = true;
+        drop(s);
+        self.0.changed.notify_one();
     }
 }
 
@@ -245,6 +252,7 @@ async fn connection(
                     conn.as_mut().graceful_shutdown();
                 }
             }
+            () = activity.changed.notified() => {}
             () = tokio::time::sleep_until(deadline) => {
                 if Instant::now() >= activity.deadline(&timeouts) {
                     tracing::debug!("connection idle or too slow; closed");

@@ -15,6 +15,7 @@ mod contract;
 mod geodesic;
 mod geojson_examples;
 mod hunts;
+mod limits;
 mod live;
 mod nodes;
 mod oracle;
