@@ -55,9 +55,10 @@ pub async fn serve(
         };
         let (stream, peer) = match accepted {
             Ok(a) => a,
+            // A connection reset before it was accepted: nothing to do.
+            Err(e) if is_connection_error(&e) => continue,
             Err(e) => {
-                // Out of file descriptors or a connection reset before accept: wait a little
-                // rather than spin (as axum::serve does).
+                // Out of file descriptors, most likely: wait a little rather than spin.
                 tracing::warn!(error = %e, "accept failed");
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 continue;
@@ -84,6 +85,15 @@ pub async fn serve(
     if tokio::time::timeout(DRAIN, stop_tx.closed()).await.is_err() {
         tracing::warn!("connections still open after the drain; stopping anyway");
     }
+}
+
+fn is_connection_error(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::ConnectionRefused
+            | std::io::ErrorKind::ConnectionAborted
+            | std::io::ErrorKind::ConnectionReset
+    )
 }
 
 /// What a connection's watchdog sees of its requests.
