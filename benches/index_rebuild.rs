@@ -41,6 +41,7 @@ fn main() -> anyhow::Result<()> {
     if !std::env::args().any(|a| a == "--bench") {
         return Ok(());
     }
+    println!("index_rebuild: limits profile: none (no server: the index is built directly)");
     let admin = std::env::var("NENUFAR_BENCH_ADMIN_URL")
         .context("NENUFAR_BENCH_ADMIN_URL is not set: run ops/bench.sh")?;
     let n = env_usize("NENUFAR_BENCH_REBUILD_TARGETS", 1_000_000)?;

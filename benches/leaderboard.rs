@@ -63,6 +63,7 @@ fn main() -> anyhow::Result<()> {
     if !std::env::args().any(|a| a == "--bench") {
         return Ok(());
     }
+    println!("leaderboard: limits profile: none (no server: the treap is driven directly)");
     let members_n: usize = env_or("NENUFAR_BENCH_LEADERBOARD_MEMBERS", 100_000usize)?.max(1);
     let ops_n: usize = env_or("NENUFAR_BENCH_LEADERBOARD_OPS", 200_000usize)?.max(1);
     let mut rng = StdRng::seed_from_u64(0x6c65_6164);

@@ -5,6 +5,11 @@
 # Usage: ops/bench.sh [lookup|checkin_http|checkin_live|index_rebuild|push ...]
 #   (default: lookup checkin_http index_rebuild, in that order). checkin_live is checkin_http with
 #   NENUFAR_BENCH_SOCKETS (default 2,000) WebSocket clients subscribed to the hunt during the load.
+#   checkin_http and checkin_live each measure twice in one invocation: the server with the limits
+#   layer in place (NENUFAR_LIMITS=load-test, every limit raised out of the load's way) and without
+#   it (NENUFAR_LIMITS=off, a switch for benchmarks only), and print the ratio of the two rates
+#   (NENUFAR_BENCH_LIMITS=load-test,off by default; one profile alone measures once). Every
+#   benchmark prints the limits profile it ran.
 #
 # Builds in release (`cargo build --release --benches --bins`), starts a durable PostgreSQL+PostGIS
 # cluster of its own (fsync on: the HTTP check-in benchmark measures durable commits) in a fresh
@@ -13,7 +18,7 @@
 # NENUFAR_BENCH_ADMIN_URL (the URL of its `postgres` database), set here.
 # Knobs passed through from the environment: NENUFAR_BENCH_LOOKUP_FIXES, NENUFAR_BENCH_SECONDS,
 # NENUFAR_BENCH_WARMUP_SECONDS, NENUFAR_BENCH_CONNECTIONS, NENUFAR_BENCH_POOL_SIZE,
-# NENUFAR_BENCH_REBUILD_TARGETS, NENUFAR_BENCH_REPEAT (each documented at the top of its benches/*.rs).
+# NENUFAR_BENCH_REBUILD_TARGETS, NENUFAR_BENCH_REPEAT, NENUFAR_BENCH_LIMITS (each documented at the top of its benches/*.rs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -5,12 +5,15 @@ use std::sync::Arc;
 use crate::cache::CacheConfig;
 use crate::clock::{Clock, SystemClock};
 use crate::db;
+use crate::limits::Limiters;
+use crate::limits::config::LimitsConfig;
 use crate::live::hub::Hub;
 use crate::push::{Push, PushSettings};
 use crate::service::Ctx;
 use crate::service::checkin_cache::{HuntGates, Memberships};
 use crate::service::checkin_writer::CheckinWriter;
 use crate::service::index_cache::IndexCache;
+use crate::service::passwords::Passwords;
 use crate::service::token_cache::TokenCache;
 use crate::telemetry::Metrics;
 
@@ -36,6 +39,7 @@ impl AppState {
         let metrics = Arc::new(Metrics::default());
         let sequencer = Arc::new(tokio::sync::Notify::new());
         let writer = CheckinWriter::new(pool.clone(), metrics.clone(), sequencer.clone());
+        let limits = LimitsConfig::default();
         let ctx = Ctx {
             pool,
             indexes: Arc::new(IndexCache::default()),
@@ -47,6 +51,11 @@ impl AppState {
             metrics,
             sequencer,
             push: Arc::new(Push::new(PushSettings::default())),
+            passwords: Arc::new(Passwords::new(
+                limits.password_threads,
+                limits.password_queue,
+            )),
+            limits: Arc::new(Limiters::new(limits)),
         };
         let hub = Arc::new(Hub::new(ctx.pool.clone()));
         Self {
@@ -79,9 +88,20 @@ impl AppState {
         self
     }
 
+    /// Sets this node's limits and its password-hashing pool (before serving).
+    pub fn with_limits(mut self, config: LimitsConfig) -> Self {
+        self.ctx.passwords = Arc::new(Passwords::new(
+            config.password_threads,
+            config.password_queue,
+        ));
+        self.ctx.limits = Arc::new(Limiters::new(config));
+        self
+    }
+
     /// Starts the node's background work: jobs, and the LISTEN relay on `database_url`.
     pub fn start_background(&self, database_url: String) {
         crate::jobs::spawn_all(&self.ctx);
+        tokio::spawn(crate::jobs::limits::run(self.ctx.clone()));
         tokio::spawn(crate::live::relay::run(database_url, self.hub.clone()));
         tokio::spawn(crate::cache::node::run(
             self.clone(),

@@ -55,6 +55,8 @@ pub struct Config {
     pub push: crate::push::PushSettings,
     /// `NENUFAR_CACHE_*`: bounds and idle time of the node's caches (`cache::config`).
     pub caches: crate::cache::CacheConfig,
+    /// `NENUFAR_LIMITS` and every server-wide limit (`limits::config`).
+    pub limits: crate::limits::config::LimitsConfig,
 }
 
 /// A variable with a bad value.
@@ -144,6 +146,7 @@ impl Config {
                 });
             }
         };
+        let limits = crate::limits::config::LimitsConfig::from_vars(vars)?;
         Ok(Self {
             database_url,
             data_dir: get("NENUFAR_DATA_DIR").map(PathBuf::from),
@@ -158,6 +161,7 @@ impl Config {
                 ),
             },
             caches: crate::cache::CacheConfig::from_vars(vars)?,
+            limits,
         })
     }
 }

@@ -51,6 +51,12 @@ pub enum AppError {
     MethodNotAllowed,
     #[error("not ready: {0}")]
     Unavailable(&'static str),
+    /// Refused by a limit; nothing was done or stored.
+    #[error("too many requests ({limiter}); retry later")]
+    RateLimited {
+        limiter: &'static str,
+        retry_after: std::time::Duration,
+    },
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
@@ -105,7 +111,21 @@ impl From<diesel::result::Error> for AppError {
 
 impl From<diesel_async::pooled_connection::deadpool::PoolError> for AppError {
     fn from(e: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
-        Self::Internal(anyhow::Error::new(e).context("database pool"))
+        use diesel_async::pooled_connection::deadpool::PoolError;
+        match e {
+            // Every connection stayed busy for NENUFAR_DB_POOL_WAIT_MS: the node is overloaded.
+            PoolError::Timeout(_) => Self::Unavailable("the database is busy"),
+            e => Self::Internal(anyhow::Error::new(e).context("database pool")),
+        }
+    }
+}
+
+impl From<crate::limits::RateLimited> for AppError {
+    fn from(e: crate::limits::RateLimited) -> Self {
+        Self::RateLimited {
+            limiter: e.limiter,
+            retry_after: e.retry_after,
+        }
     }
 }
 

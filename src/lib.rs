@@ -22,6 +22,7 @@ pub mod error;
 pub mod http;
 pub mod input;
 pub mod jobs;
+pub mod limits;
 pub mod live;
 pub mod push;
 pub mod service;

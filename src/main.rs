@@ -220,7 +220,7 @@ const DEMO_VAPID_SUBJECT: &str = "mailto:demo@nenufar.example";
 /// Connects, checks versions, migrates, builds the state.
 async fn prepare(config: &Config) -> anyhow::Result<AppState> {
     let url = database_url(config).await?;
-    let pool = db::connect(&url, config.db_pool_size)?;
+    let pool = db::connect_with_wait(&url, config.db_pool_size, config.limits.db_pool_wait)?;
     let versions = db::pool::check_versions(&pool).await?;
     tracing::info!(%versions, "database");
     let applied = db::migrate::run_pending(&url).await?;
@@ -229,7 +229,8 @@ async fn prepare(config: &Config) -> anyhow::Result<AppState> {
     }
     Ok(AppState::new(pool)
         .with_push(config.push.clone())
-        .with_caches(config.caches))
+        .with_caches(config.caches)
+        .with_limits(config.limits.clone()))
 }
 
 async fn serve(state: AppState, config: &Config) -> anyhow::Result<()> {
@@ -237,10 +238,9 @@ async fn serve(state: AppState, config: &Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .with_context(|| format!("binding {} (NENUFAR_BIND)", config.bind))?;
-    tracing::info!(addr = %config.bind, "serving");
-    axum::serve(listener, http::router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    tracing::info!(addr = %config.bind, limits = config.limits.profile.as_str(), "serving");
+    let limits = state.ctx.limits.clone();
+    http::serve::serve(listener, http::router(state), limits, shutdown_signal()).await;
     Ok(())
 }
 

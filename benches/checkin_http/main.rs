@@ -21,7 +21,14 @@
 //! `NENUFAR_BENCH_SOCKETS` (0: WebSocket clients subscribed to the hunt during the load, each
 //! receiving its live events, see `sockets`; `ops/bench.sh checkin_live` sets 2,000),
 //! `NENUFAR_BENCH_PUSH_SUBSCRIBERS=1` (every player has a push subscription: the server prepares
-//! one notification per device for finds, clues and rank changes, and sends none).
+//! one notification per device for finds, clues and rank changes, and sends none),
+//! `NENUFAR_BENCH_LIMITS` (`load-test,off`: the server's `NENUFAR_LIMITS` profile of each run).
+//!
+//! Limits: by default the whole HTTP measurement runs twice, each on a fresh database and a fresh
+//! server: with the limits layer in place (`NENUFAR_LIMITS=load-test`: every limit raised out of
+//! the load's way, so what is measured is the cost of the limiting itself) and without it
+//! (`NENUFAR_LIMITS=off`, benchmarks only), then prints the ratio of the two rates. pgbench runs
+//! once, after the first.
 //! Without `--bench` (as under `cargo test` or nextest) it does nothing.
 #![expect(clippy::print_stdout, reason = "a benchmark prints its figures")]
 
@@ -75,6 +82,15 @@ struct Settings {
     sockets: usize,
     /// Every player has a push subscription (`NENUFAR_BENCH_PUSH_SUBSCRIBERS=1`).
     push: bool,
+    /// The server's `NENUFAR_LIMITS` of each run, in order (`NENUFAR_BENCH_LIMITS`).
+    limits: Vec<String>,
+}
+
+/// What one run measured.
+struct Measured {
+    rate: f64,
+    p50: f64,
+    p99: f64,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -91,18 +107,65 @@ fn main() -> anyhow::Result<()> {
         pgbench: env_or("NENUFAR_BENCH_PGBENCH", PGBENCH.to_owned())?,
         sockets: env_or("NENUFAR_BENCH_SOCKETS", 0usize)?,
         push: env_or("NENUFAR_BENCH_PUSH_SUBSCRIBERS", 0u8)? == 1,
+        limits: env_or("NENUFAR_BENCH_LIMITS", "load-test,off".to_owned())?
+            .split(',')
+            .map(|p| p.trim().to_owned())
+            .filter(|p| !p.is_empty())
+            .collect(),
     };
+    for p in &settings.limits {
+        if !matches!(p.as_str(), "default" | "load-test" | "off") {
+            anyhow::bail!("NENUFAR_BENCH_LIMITS: {p:?} is not default, load-test or off");
+        }
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
     let settings = &settings;
-    scratch::run_then_drop(&rt, &settings.admin, "http", |db| async move {
-        run(settings, &db).await
-    })
+    let mut measured = Vec::new();
+    for (i, profile) in settings.limits.iter().enumerate() {
+        let mut m = None;
+        scratch::run_then_drop(&rt, &settings.admin, "http", |db| {
+            let m = &mut m;
+            async move {
+                *m = Some(run(settings, &db, profile, i == 0).await?);
+                Ok(())
+            }
+        })?;
+        if let Some(m) = m {
+            measured.push((profile.as_str(), m));
+        }
+    }
+    if measured.len() > 1 {
+        println!(
+            "
+limits:"
+        );
+        for (profile, m) in &measured {
+            println!(
+                "checkin_http limits {profile}: {:.0} check-ins/s, p50 {:.1} ms, p99 {:.1} ms",
+                m.rate, m.p50, m.p99
+            );
+        }
+        let (first, m0) = &measured[0];
+        for (profile, m) in &measured[1..] {
+            println!(
+                "checkin_http ratio {first} / {profile}: {:.3}",
+                m0.rate / m.rate
+            );
+        }
+    }
+    Ok(())
 }
 
-async fn run(settings: &Settings, db: &str) -> anyhow::Result<()> {
+/// One measurement against a server with limits profile `profile`; pgbench too when `baseline`.
+async fn run(
+    settings: &Settings,
+    db: &str,
+    profile: &str,
+    baseline: bool,
+) -> anyhow::Result<Measured> {
     let url = settings.admin.replacen("/postgres?", &format!("/{db}?"), 1);
     let mut admin = AsyncPgConnection::establish(&settings.admin).await?;
     diesel::sql_query(format!("create database {db}"))
@@ -116,7 +179,7 @@ async fn run(settings: &Settings, db: &str) -> anyhow::Result<()> {
         .execute(&mut admin)
         .await?;
     }
-    let (mut server, addr) = start_server(&url, settings)?;
+    let (mut server, addr) = start_server(&url, settings, profile)?;
     let base = format!("http://{addr}");
     let client = reqwest::Client::new();
     wait_ready(&mut server, &base, &client).await?;
@@ -124,7 +187,7 @@ async fn run(settings: &Settings, db: &str) -> anyhow::Result<()> {
     let (hunt, tokens, staff) = set_up(&url, &base, &client).await?;
     println!(
         "checkin_http: hunt with {TARGETS} circle targets, {} players in {TEAMS} teams \
-         set up over HTTP in {:.1} s; server pool size {}",
+         set up over HTTP in {:.1} s; server pool size {}; limits profile {profile}",
         tokens.len(),
         start.elapsed().as_secs_f64(),
         settings.pool_size.as_deref().unwrap_or("default")
@@ -199,7 +262,8 @@ async fn run(settings: &Settings, db: &str) -> anyhow::Result<()> {
     let (p50, p99) = (lat(0.50), lat(0.99));
     println!(
         "checkin_http: nenufar {rate:.0} check-ins/s over {} s after {} s warm-up, \
-         {} connections; latency p50 {p50:.1} ms, p99 {p99:.1} ms, p99.9 {:.1} ms, max {:.1} ms",
+         {} connections, limits {profile}; latency p50 {p50:.1} ms, p99 {p99:.1} ms, \
+         p99.9 {:.1} ms, max {:.1} ms",
         settings.seconds,
         settings.warmup,
         settings.connections,
@@ -230,6 +294,10 @@ async fn run(settings: &Settings, db: &str) -> anyhow::Result<()> {
         );
     }
 
+    let measured = Measured { rate, p50, p99 };
+    if !baseline {
+        return Ok(measured);
+    }
     let pg = pgbench(settings, &url, &hunt).await?;
     println!(
         "checkin_http: pgbench one-statement check-in {:.0} tps, latency p50 {:.1} ms, \
@@ -240,7 +308,7 @@ async fn run(settings: &Settings, db: &str) -> anyhow::Result<()> {
     println!("\nlines for BENCHMARKS.md:");
     println!(
         "checkin_http nenufar: {rate:.0} check-ins/s, p50 {p50:.1} ms, p99 {p99:.1} ms \
-         ({} connections, durable commit)",
+         ({} connections, durable commit, limits {profile})",
         settings.connections
     );
     println!(
@@ -252,7 +320,7 @@ async fn run(settings: &Settings, db: &str) -> anyhow::Result<()> {
         "checkin_http ratio: {:.2}x the PostGIS one-statement rate",
         rate / pg.tps
     );
-    Ok(())
+    Ok(measured)
 }
 
 /// The `p` quantile (0 to 1) of sorted microseconds, in milliseconds.

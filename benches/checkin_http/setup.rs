@@ -33,7 +33,12 @@ impl Drop for Server {
 
 /// Starts `nenufar serve` (the release binary cargo built with this benchmark) on a free loopback
 /// port against `url`.
-pub fn start_server(url: &str, settings: &Settings) -> anyhow::Result<(Server, SocketAddr)> {
+/// `limits` is the server's `NENUFAR_LIMITS` profile.
+pub fn start_server(
+    url: &str,
+    settings: &Settings,
+    limits: &str,
+) -> anyhow::Result<(Server, SocketAddr)> {
     let addr = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
     let log = std::env::temp_dir().join(format!("nenufar-bench-serve-{}.log", addr.port()));
     let out = std::fs::File::create(&log)?;
@@ -41,6 +46,7 @@ pub fn start_server(url: &str, settings: &Settings) -> anyhow::Result<(Server, S
     cmd.arg("serve")
         .env("NENUFAR_DATABASE_URL", url)
         .env("NENUFAR_BIND", addr.to_string())
+        .env("NENUFAR_LIMITS", limits)
         .stdin(Stdio::null())
         .stdout(out.try_clone()?)
         .stderr(out);

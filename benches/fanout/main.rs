@@ -80,6 +80,10 @@ fn main() -> anyhow::Result<()> {
     if !std::env::args().any(|a| a == "--bench") {
         return Ok(());
     }
+    println!(
+        "fanout: limits profile: {} (the server's NENUFAR_LIMITS)",
+        setup::LIMITS
+    );
     let settings = Settings {
         admin: std::env::var("NENUFAR_BENCH_ADMIN_URL")
             .context("NENUFAR_BENCH_ADMIN_URL is not set: run ops/bench-live.sh")?,

@@ -248,6 +248,7 @@ fn main() -> anyhow::Result<()> {
     if !std::env::args().any(|a| a == "--bench") {
         return Ok(());
     }
+    println!("lookup: limits profile: none (no server: the index and PostGIS are called directly)");
     let admin = admin_url()?;
     let n_fixes: usize = match std::env::var("NENUFAR_BENCH_LOOKUP_FIXES") {
         Ok(v) => v

@@ -56,6 +56,7 @@ fn main() -> anyhow::Result<()> {
     if !std::env::args().any(|a| a == "--bench") {
         return Ok(());
     }
+    println!("push: limits profile: load-test (the set-up node and the dispatching nodes)");
     let n: usize = std::env::var("NENUFAR_BENCH_ENCRYPTIONS")
         .ok()
         .and_then(|v| v.parse().ok())

@@ -42,12 +42,23 @@ impl World {
             subject: None,
             allow_http_loopback: nenufar::push::subscription::AllowHttpLoopback(true),
         };
-        let state = nenufar::app::AppState::new(nenufar::db::connect(url, 8)?).with_push(settings);
+        let limits = nenufar::limits::config::LimitsConfig::profile(
+            nenufar::limits::config::Profile::LoadTest,
+        );
+        let state = nenufar::app::AppState::new(nenufar::db::connect(url, 8)?)
+            .with_push(settings)
+            .with_limits(limits);
         state.start_background(url.to_owned());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let base = format!("http://{}", listener.local_addr()?);
         let router = nenufar::http::router(state.clone());
-        tokio::spawn(async move { axum::serve(listener, router).await });
+        let limiters = state.ctx.limits.clone();
+        tokio::spawn(nenufar::http::serve::serve(
+            listener,
+            router,
+            limiters,
+            std::future::pending(),
+        ));
         let client = reqwest::Client::new();
         let staff = owner_token(&state, &base, &client, "bench-push@brand.example").await?;
         let target = json!({"type": "Feature",
@@ -229,6 +240,7 @@ impl Dispatcher {
             .env("NENUFAR_DATABASE_URL", url)
             .env("NENUFAR_BIND", addr.to_string())
             .env("NENUFAR_DB_POOL_SIZE", "8")
+            .env("NENUFAR_LIMITS", "load-test")
             .env("NENUFAR_VAPID_SUBJECT", "mailto:bench@nenufar.example")
             .env("NENUFAR_PUSH_ALLOW_HTTP_LOOPBACK", "1")
             .env("RUST_LOG", "warn")

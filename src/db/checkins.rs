@@ -51,6 +51,10 @@ struct GateRow {
     team_max_size: i32,
     #[diesel(sql_type = Int8)]
     targets_version: i64,
+    #[diesel(sql_type = Double)]
+    checkin_interval_s: f64,
+    #[diesel(sql_type = Int4)]
+    checkin_burst: i32,
 }
 
 /// A hunt's gate at its current revision; `None` when it does not exist or is a draft.
@@ -58,7 +62,7 @@ pub async fn gate(conn: &mut AsyncPgConnection, hunt: HuntId) -> QueryResult<Opt
     let row: Option<GateRow> = cached(
         diesel::sql_query(
             "select revision, status, teaser_at, live_at, ends_at, archive_at, accuracy_policy, \
-                    max_accuracy_m, team_max_size, targets_version \
+                    max_accuracy_m, team_max_size, targets_version, checkin_interval_s, checkin_burst \
              from hunts where id = $1 and status <> 'draft'",
         )
         .bind::<SqlUuid, _>(hunt.0),
@@ -79,6 +83,8 @@ pub async fn gate(conn: &mut AsyncPgConnection, hunt: HuntId) -> QueryResult<Opt
             accuracy_policy: AccuracyPolicy::parse(&r.accuracy_policy).unwrap_or_default(),
             max_accuracy_m: r.max_accuracy_m,
             team_max_size: r.team_max_size,
+            checkin_interval_s: r.checkin_interval_s,
+            checkin_burst: r.checkin_burst,
         },
         targets_version: r.targets_version,
     }))

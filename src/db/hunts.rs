@@ -61,6 +61,8 @@ struct RuleColumns {
     accuracy_policy: String,
     max_accuracy_m: f64,
     team_max_size: i32,
+    checkin_interval_s: f64,
+    checkin_burst: i32,
 }
 
 impl From<HuntRow> for HuntRecord {
@@ -84,6 +86,8 @@ impl From<HuntRow> for HuntRecord {
                     .unwrap_or_default(),
                 max_accuracy_m: r.rules.max_accuracy_m,
                 team_max_size: r.rules.team_max_size,
+                checkin_interval_s: r.rules.checkin_interval_s,
+                checkin_burst: r.rules.checkin_burst,
             },
             targets_version: r.targets_version,
             created_at: r.created_at,
@@ -118,6 +122,8 @@ struct EditableColumns<'a> {
     accuracy_policy: &'a str,
     max_accuracy_m: f64,
     team_max_size: i32,
+    checkin_interval_s: f64,
+    checkin_burst: i32,
 }
 
 impl<'a> From<&'a HuntFields> for EditableColumns<'a> {
@@ -133,6 +139,8 @@ impl<'a> From<&'a HuntFields> for EditableColumns<'a> {
             accuracy_policy: f.rules.accuracy_policy.as_str(),
             max_accuracy_m: f.rules.max_accuracy_m,
             team_max_size: f.rules.team_max_size,
+            checkin_interval_s: f.rules.checkin_interval_s,
+            checkin_burst: f.rules.checkin_burst,
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod cluster;
 pub mod events;
 pub mod geo;
 pub mod hunts;
+pub mod login_attempts;
 pub mod migrate;
 pub mod pool;
 pub mod push;
@@ -18,4 +19,4 @@ pub mod snapshots;
 pub mod targets;
 pub mod teams;
 
-pub use pool::{Pool, connect};
+pub use pool::{Pool, connect, connect_with_wait};

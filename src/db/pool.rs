@@ -1,5 +1,7 @@
 //! The connection pool and the start-up check of PostgreSQL and PostGIS versions.
 
+use std::time::Duration;
+
 use anyhow::Context;
 use diesel::QueryableByName;
 use diesel::sql_types::{Int4, Nullable, Text};
@@ -13,11 +15,24 @@ pub type Pool = deadpool::Pool<AsyncPgConnection>;
 /// Oldest PostgreSQL we run on (`server_version_num`).
 const MIN_SERVER_VERSION: i32 = 130_000;
 
-/// Builds a pool of at most `max_size` connections (connections open lazily).
+/// How long `connect`'s pool lets a caller wait for a free connection (`NENUFAR_DB_POOL_WAIT_MS`'s default).
+pub const DEFAULT_WAIT: Duration = Duration::from_secs(5);
+
+/// Builds a pool of at most `max_size` connections (connections open lazily), waiting at most
+/// `DEFAULT_WAIT` for a free one.
 pub fn connect(url: &str, max_size: usize) -> anyhow::Result<Pool> {
+    connect_with_wait(url, max_size, DEFAULT_WAIT)
+}
+
+/// Builds a pool of at most `max_size` connections; a caller waiting longer than `wait` for one
+/// gets a timeout (the API answers 503 `unavailable`), so an exhausted pool sheds load instead of
+/// queueing requests until their own timeout.
+pub fn connect_with_wait(url: &str, max_size: usize, wait: Duration) -> anyhow::Result<Pool> {
     let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
     deadpool::Pool::builder(manager)
         .max_size(max_size)
+        .wait_timeout(Some(wait))
+        .runtime(::deadpool::Runtime::Tokio1)
         .build()
         .context("building the database pool")
 }

@@ -66,6 +66,8 @@ diesel::table! {
         targets_version -> Int8,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        checkin_interval_s -> Float8,
+        checkin_burst -> Int4,
     }
 }
 
@@ -150,6 +152,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+
+    login_attempts (email_hash) {
+        email_hash -> Bytea,
+        attempts -> Int4,
+        window_started_at -> Timestamptz,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(staff -> organisations (org_id));
 diesel::joinable!(access_tokens -> staff (staff_id));
 diesel::joinable!(hunts -> organisations (org_id));
@@ -168,4 +181,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     team_members,
     checkins,
     finds,
+    login_attempts,
 );

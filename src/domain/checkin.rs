@@ -187,6 +187,7 @@ mod tests {
             accuracy_policy: AccuracyPolicy::Centre,
             max_accuracy_m: 50.0,
             team_max_size: 6,
+            ..Rules::default()
         };
         let g = gate(
             HuntStatus::Paused,

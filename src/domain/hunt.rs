@@ -152,6 +152,30 @@ pub struct Rules {
     /// Largest team, captain included. In [1, 100].
     #[serde(default = "default_team_max_size")]
     pub team_max_size: i32,
+    /// Check-in pace per player: after `checkin_burst` check-ins at once, one every this many
+    /// seconds. In [0, 3600]; 0: no pace of the hunt's own (burst included), only the server's
+    /// ceiling. The server's ceiling (`NENUFAR_RATE_CHECKINS_PER_PLAYER`) applies too: the
+    /// stricter of the two wins.
+    #[serde(default = "default_checkin_interval_s")]
+    pub checkin_interval_s: f64,
+    /// Check-ins a player may send at once before the pace applies. In [1, 1000].
+    #[serde(default = "default_checkin_burst")]
+    pub checkin_burst: i32,
+}
+
+/// Longest check-in interval a hunt may set, seconds.
+pub const CHECKIN_INTERVAL_LIMIT_S: f64 = 3600.0;
+/// Largest check-in burst a hunt may set.
+pub const CHECKIN_BURST_LIMIT: i32 = 1000;
+
+fn default_checkin_interval_s() -> f64 {
+    // An honest player walks between targets: one check-in every 5 s sustained is never met,
+    // while a sweep of a grid of spoofed fixes is slowed to a walk.
+    5.0
+}
+
+fn default_checkin_burst() -> i32 {
+    5
 }
 
 fn default_max_accuracy_m() -> f64 {
@@ -168,6 +192,8 @@ impl Default for Rules {
             accuracy_policy: AccuracyPolicy::default(),
             max_accuracy_m: default_max_accuracy_m(),
             team_max_size: default_team_max_size(),
+            checkin_interval_s: default_checkin_interval_s(),
+            checkin_burst: default_checkin_burst(),
         }
     }
 }
@@ -179,6 +205,10 @@ pub enum RulesError {
     MaxAccuracy(f64),
     #[error("team_max_size must be in [1, 100], got {0}")]
     TeamSize(i32),
+    #[error("checkin_interval_s must be in [0, 3600], got {0}")]
+    CheckinInterval(f64),
+    #[error("checkin_burst must be in [1, 1000], got {0}")]
+    CheckinBurst(i32),
 }
 
 impl RulesError {
@@ -187,6 +217,8 @@ impl RulesError {
         match self {
             Self::MaxAccuracy(_) => "/rules/max_accuracy_m",
             Self::TeamSize(_) => "/rules/team_max_size",
+            Self::CheckinInterval(_) => "/rules/checkin_interval_s",
+            Self::CheckinBurst(_) => "/rules/checkin_burst",
         }
     }
 }
@@ -199,6 +231,12 @@ impl Rules {
         }
         if !(1..=TEAM_SIZE_LIMIT).contains(&self.team_max_size) {
             return Err(RulesError::TeamSize(self.team_max_size));
+        }
+        if !(0.0..=CHECKIN_INTERVAL_LIMIT_S).contains(&self.checkin_interval_s) {
+            return Err(RulesError::CheckinInterval(self.checkin_interval_s));
+        }
+        if !(1..=CHECKIN_BURST_LIMIT).contains(&self.checkin_burst) {
+            return Err(RulesError::CheckinBurst(self.checkin_burst));
         }
         Ok(())
     }
@@ -256,5 +294,30 @@ mod tests {
             ..Rules::default()
         };
         assert!(r.validate().is_err());
+        for bad in [-1.0, 3600.5, f64::NAN] {
+            let r = Rules {
+                checkin_interval_s: bad,
+                ..Rules::default()
+            };
+            assert!(r.validate().is_err(), "{bad}");
+        }
+        for bad in [0, 1001] {
+            let r = Rules {
+                checkin_burst: bad,
+                ..Rules::default()
+            };
+            assert!(r.validate().is_err(), "{bad}");
+        }
+        let r = Rules {
+            checkin_interval_s: 0.0,
+            ..Rules::default()
+        };
+        assert!(r.validate().is_ok());
+    }
+
+    #[test]
+    fn rules_sent_without_the_checkin_pace_get_its_defaults() {
+        let r: Rules = serde_json::from_str(r#"{"max_accuracy_m": 40}"#).unwrap();
+        assert_eq!((r.checkin_interval_s, r.checkin_burst), (5.0, 5));
     }
 }

@@ -48,6 +48,7 @@ pub const ERROR_CODES: &[&str] = &[
     "clue_not_for_sale",
     "clue_already_revealed",
     "not_enough_points",
+    "rate_limited",
     "unavailable",
     "internal",
 ];
@@ -73,8 +74,28 @@ impl AppError {
             }
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
             Self::WithDetails { inner, .. } => inner.status_and_code(),
+        }
+    }
+}
+
+/// `Retry-After` of a 503 that says nothing more precise, seconds.
+pub const UNAVAILABLE_RETRY_AFTER_S: u64 = 1;
+
+impl AppError {
+    /// Seconds a client should wait before retrying (`Retry-After`), rounded up: every 429 and
+    /// every 503 carries one.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::RateLimited { retry_after, .. } => {
+                let s = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+                Some(s.max(1))
+            }
+            Self::Unavailable(_) => Some(UNAVAILABLE_RETRY_AFTER_S),
+            Self::WithDetails { inner, .. } => inner.retry_after(),
+            _ => None,
         }
     }
 }
@@ -82,6 +103,7 @@ impl AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
+        let retry_after = self.retry_after();
         let (message, details) = match self {
             Self::Internal(err) => {
                 // Logged once, here; the client learns nothing about it.
@@ -101,6 +123,11 @@ impl IntoResponse for AppError {
             }),
         )
             .into_response();
+        if let Some(after) = retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, after.into());
+        }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,
@@ -181,6 +208,23 @@ mod tests {
             !text.contains("Caused by") && !text.contains("backtrace"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn limits_and_unavailability_say_when_to_retry_rounded_up() {
+        let e = AppError::RateLimited {
+            limiter: "t",
+            retry_after: std::time::Duration::from_millis(4_001),
+        };
+        assert_eq!(e.retry_after(), Some(5));
+        let e = AppError::RateLimited {
+            limiter: "t",
+            retry_after: std::time::Duration::ZERO,
+        };
+        assert_eq!(e.retry_after(), Some(1));
+        let r = AppError::Unavailable("x").into_response();
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(r.headers()["retry-after"], "1");
     }
 
     #[test]

@@ -1,17 +1,17 @@
-//! HTTP: the axum router, its layers (limits, tracing without query strings, panics to 500), the
+//! HTTP: our accept loop (`serve`: timeouts, connection caps, client address), the axum router,
+//! its layers (request limits and timeout, tracing without query strings, panics to 500), the
 //! error table, extractors, and the OpenAPI document.
 
 pub mod auth;
+pub mod edge;
 pub mod error;
 pub mod extract;
 pub mod openapi;
 pub mod routes;
-
-use std::time::Duration;
+pub mod serve;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use tower_http::catch_panic::CatchPanicLayer;
@@ -59,6 +59,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn_with_state(state.clone(), edge::limit_requests))
         .layer(middleware::from_fn_with_state(state.clone(), count_requests))
         .layer(
             // Spans carry the method and the path only: query strings (positions, tokens) are never logged.
@@ -67,7 +68,7 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .layer(CatchPanicLayer::custom(|_| AppError::Internal(anyhow::anyhow!("handler panicked")).into_response()))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
+        .layer(middleware::from_fn_with_state(state.clone(), edge::request_timeout))
         .with_state(state)
 }
 

@@ -1,6 +1,7 @@
 //! Background loops every node runs; each is safe to run on many nodes at once (advisory locks,
 //! conditional updates, primary keys).
 
+pub mod limits;
 pub mod phases;
 pub mod push;
 pub mod sequencer;

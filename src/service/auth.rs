@@ -1,7 +1,6 @@
-//! Passwords (argon2), bearer tokens (random, stored as SHA-256), logins, staff creation, player sign-up.
+//! Staff logins (hashed on the bounded pool of `passwords`, failed ones counted per account), bearer
+//! tokens (random, stored as SHA-256), staff creation, player sign-up.
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use base64::Engine;
 use chrono::Duration;
 use rand::RngCore;
@@ -34,35 +33,6 @@ fn new_token(prefix: &str) -> String {
     )
 }
 
-/// Hashes a password with argon2id off the async threads.
-pub async fn hash_password(password: String) -> Result<String, AppError> {
-    tokio::task::spawn_blocking(move || {
-        let mut salt = [0u8; 16];
-        rand::rng().fill_bytes(&mut salt);
-        let salt = SaltString::encode_b64(&salt).map_err(|e| anyhow::anyhow!("salt: {e}"))?;
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| anyhow::anyhow!("hashing a password: {e}"))
-    })
-    .await
-    .map_err(|e| AppError::Internal(e.into()))?
-    .map_err(AppError::Internal)
-}
-
-async fn verify_password(password: String, hash: String) -> Result<bool, AppError> {
-    tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash).map(|h| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &h)
-                .is_ok()
-        })
-    })
-    .await
-    .map_err(|e| AppError::Internal(e.into()))?
-    .map_err(|e| AppError::Internal(anyhow::anyhow!("stored password hash: {e}")))
-}
-
 /// Checks an e-mail's shape and lower-cases it.
 pub fn normalize_email(email: &str) -> Result<String, AppError> {
     let email = email.trim().to_lowercase();
@@ -92,17 +62,64 @@ fn check_password(password: &str) -> Result<(), AppError> {
     }
 }
 
-/// Staff login: a token for a valid e-mail and password; the same 401 for an unknown e-mail or a wrong password.
+/// The key failed logins of an e-mail are counted under (its normalised form's SHA-256).
+fn login_key(email: &str) -> Vec<u8> {
+    Sha256::digest(format!("login:{email}").as_bytes()).to_vec()
+}
+
+/// Staff login: a token for a valid e-mail and password; the same 401 for an unknown e-mail or a
+/// wrong password. Failed logins are counted per e-mail in PostgreSQL (all nodes together): an
+/// attempt is counted before its password is hashed, so an e-mail that used up its attempts in
+/// the window gets 429 `rate_limited` without any hashing, whether or not the account exists.
+/// A successful login starts the count again.
 pub async fn login_staff(ctx: &Ctx, email: &str, password: String) -> Result<String, AppError> {
     let email = normalize_email(email).map_err(|_| AppError::Unauthenticated)?;
+    let key = login_key(&email);
+    let limits = &ctx.limits.config;
     let mut conn = ctx.pool.get().await?;
-    let Some(staff) = db::accounts::staff_by_email(&mut conn, &email).await? else {
-        // Spend the same time as a real check, so response times do not reveal which e-mails exist.
-        let _ = hash_password(password).await;
+    if limits.enforced()
+        && let Some(wait) = db::login_attempts::reserve(
+            &mut conn,
+            &key,
+            limits.login_failures_per_account,
+            limits.login_failure_window,
+        )
+        .await?
+    {
+        return Err(AppError::RateLimited {
+            limiter: "login_failures_per_account",
+            retry_after: wait,
+        });
+    }
+    let staff = db::accounts::staff_by_email(&mut conn, &email).await?;
+    // The connection goes back to the pool while the password is hashed.
+    drop(conn);
+    let judged = match &staff {
+        // Spend the same work as a real check, so response times do not reveal which e-mails exist.
+        None => ctx.passwords.spend(password).await.map(|()| false),
+        Some(s) => {
+            ctx.passwords
+                .verify(password, s.password_hash.clone())
+                .await
+        }
+    };
+    let matches = match judged {
+        Ok(m) => m,
+        Err(e) => {
+            // Not judged (the hashing queue was full): the attempt does not count.
+            if limits.enforced() {
+                let mut conn = ctx.pool.get().await?;
+                db::login_attempts::give_back(&mut conn, &key).await?;
+            }
+            return Err(e);
+        }
+    };
+    let Some(staff) = staff.filter(|_| matches) else {
         return Err(AppError::Unauthenticated);
     };
-    if !verify_password(password, staff.password_hash).await? {
-        return Err(AppError::Unauthenticated);
+    let mut conn = ctx.pool.get().await?;
+    if limits.enforced() {
+        db::login_attempts::reset(&mut conn, &key).await?;
     }
     let token = new_token("nfs_");
     let principal = Principal::Staff {
@@ -130,7 +147,7 @@ pub async fn create_staff(
 ) -> Result<StaffId, AppError> {
     let email = normalize_email(email)?;
     check_password(&password)?;
-    let hash = hash_password(password).await?;
+    let hash = ctx.passwords.hash(password).await?;
     let id = StaffId::new_random();
     let mut conn = ctx.pool.get().await?;
     match db::accounts::insert_staff(&mut conn, id, org, &email, &hash, role).await {

@@ -14,6 +14,8 @@ use crate::domain::checkin::{self, Admitted, Fix, Gate, NotLiveReason, Verdict};
 use crate::domain::geofence::AccuracyPolicy;
 use crate::domain::ids::{CheckinId, HuntId, PlayerId, TargetId, TeamId};
 use crate::error::AppError;
+use crate::limits::addr::AddrKey;
+use crate::limits::config::Rate;
 use crate::telemetry::Metrics;
 
 /// A check-in as the client sent it (validated here, not by serde).
@@ -74,15 +76,22 @@ const JUDGE_ATTEMPTS: usize = 4;
 /// Judges and records a check-in. See DESIGN section 4 for the order of decisions. The hunt's gate
 /// and the player's team come from this node's memory; the writer checks at commit that the hunt
 /// did not change meanwhile (or the check-in is judged again).
+///
+/// Rate: a valid check-in takes one cell per player in the hunt (the hunt's `checkin_interval_s`
+/// and `checkin_burst`, capped by the server ceiling) and one per client address. A refused one
+/// reads its key (one read, refused requests only): a stored key replays, otherwise 429 and
+/// nothing is stored. An admitted one that turns out to replay a stored key gives its cells back,
+/// so replays never count (the check-in path itself reads nothing before the writer).
 pub async fn check_in(
     ctx: &Ctx,
     hunt: HuntId,
     player: PlayerId,
+    addr: AddrKey,
     input: CheckinInput,
 ) -> Result<CheckinResponse, AppError> {
     let received_at = ctx.clock.now();
     let request_hash = input.hash(hunt);
-    let mut gate = ctx
+    let gate = ctx
         .gates
         .get(&ctx.pool, hunt)
         .await?
@@ -113,6 +122,69 @@ pub async fn check_in(
             .await;
         }
     };
+    // A hunt pace of 0 s leaves only the server's ceiling.
+    let rule = (gate.rules.checkin_interval_s > 0.0).then(|| {
+        Rate::per_second(
+            1.0 / gate.rules.checkin_interval_s,
+            u32::try_from(gate.rules.checkin_burst).unwrap_or(1),
+        )
+    });
+    let cells = match ctx.limits.take_checkin(hunt, player, addr, rule) {
+        Ok(cells) => cells,
+        Err(limited) => {
+            return known_or(ctx, player, &input, &request_hash, limited.into()).await;
+        }
+    };
+    let answer = write(
+        ctx,
+        hunt,
+        player,
+        &member,
+        gate,
+        fix,
+        received_at,
+        &input,
+        request_hash,
+    )
+    .await;
+    if matches!(answer, Ok(Answer::Replayed(_))) {
+        ctx.limits.give_back_checkin(cells);
+    }
+    answer.and_then(Answer::into_result)
+}
+
+/// What became of an admitted check-in.
+enum Answer {
+    Stored(CheckinResponse),
+    /// Its key was stored already: the stored answer (or a 409 for another body).
+    Replayed(Result<CheckinResponse, AppError>),
+}
+
+impl Answer {
+    fn into_result(self) -> Result<CheckinResponse, AppError> {
+        match self {
+            Self::Stored(r) => Ok(r),
+            Self::Replayed(r) => r,
+        }
+    }
+}
+
+/// Judges and hands the check-in to the writer, judging again while its hunt keeps changing.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one call site, every value already at hand"
+)]
+async fn write(
+    ctx: &Ctx,
+    hunt: HuntId,
+    player: PlayerId,
+    member: &std::sync::Arc<db::checkins::Member>,
+    mut gate: std::sync::Arc<HuntGate>,
+    fix: Fix,
+    received_at: DateTime<Utc>,
+    input: &CheckinInput,
+    request_hash: Vec<u8>,
+) -> Result<Answer, AppError> {
     let id = CheckinId::new_random();
     for _ in 0..JUDGE_ATTEMPTS {
         let (base, matched) = judge(ctx, hunt, &gate, member.team, &fix, received_at).await?;
@@ -135,10 +207,15 @@ pub async fn check_in(
                 if response.verdict == Verdict::Found {
                     Metrics::inc(&ctx.metrics.checkins_found);
                 }
-                return Ok(response);
+                return Ok(Answer::Stored(response));
             }
             Written::Known { hash, response } => {
-                return replay(&ctx.metrics, &request_hash, &hash, response);
+                return Ok(Answer::Replayed(replay(
+                    &ctx.metrics,
+                    &request_hash,
+                    &hash,
+                    response,
+                )));
             }
             Written::Stale => {
                 gate = ctx

@@ -10,6 +10,7 @@ pub mod game_master;
 pub mod hunts;
 pub mod index_cache;
 pub mod orgs;
+pub mod passwords;
 pub mod publish;
 pub mod push;
 pub mod seed;
@@ -44,6 +45,10 @@ pub struct Ctx {
     pub sequencer: Arc<tokio::sync::Notify>,
     /// Web Push: settings, key, sender, counters.
     pub push: Arc<crate::push::Push>,
+    /// This node's rate limiters and connection slots (`NENUFAR_LIMITS` and friends).
+    pub limits: Arc<crate::limits::Limiters>,
+    /// The bounded password-hashing pool.
+    pub passwords: Arc<passwords::Passwords>,
 }
 
 impl std::fmt::Debug for Ctx {

@@ -34,7 +34,9 @@ async fn node(caches: CacheConfig) -> (TestApp, Arc<ShiftedClock>) {
     let db = fresh_database().await;
     let clock = Arc::new(ShiftedClock::default());
     let pool = nenufar::db::connect(&db, 8).unwrap();
-    let state = AppState::with_clock(pool, clock.clone()).with_caches(caches);
+    let state = AppState::with_clock(pool, clock.clone())
+        .with_caches(caches)
+        .with_limits(load_test_limits());
     (TestApp::spawn_state(db, state).await, clock)
 }
 

@@ -21,7 +21,8 @@ async fn a_brand_creates_imports_publishes_and_a_player_finds_it_nearby() {
     );
     assert_eq!(
         body["rules"],
-        json!({"accuracy_policy": "centre", "max_accuracy_m": 50.0, "team_max_size": 6})
+        json!({"accuracy_policy": "centre", "max_accuracy_m": 50.0, "team_max_size": 6,
+            "checkin_interval_s": 5.0, "checkin_burst": 5})
     );
 
     let player = app.player().await;

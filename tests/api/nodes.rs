@@ -33,6 +33,11 @@ fn free_port() -> u16 {
 }
 
 impl Node {
+    /// The process id (for `/proc/<pid>/status`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Kills the process at once (SIGKILL): no shutdown, whatever it was doing.
     pub fn kill(&mut self) {
         self.child.kill().unwrap();
@@ -41,6 +46,11 @@ impl Node {
 
     /// Starts a real server process on `db_url` and waits until it is ready.
     pub async fn start(db_url: &str) -> Self {
+        Self::start_with(db_url, &[]).await
+    }
+
+    /// A real server process with extra `NENUFAR_*` variables (after the `load-test` profile).
+    pub async fn start_with(db_url: &str, vars: &[(&str, &str)]) -> Self {
         let port = free_port();
         let log = std::env::temp_dir().join(format!(
             "nenufar-node-{port}-{}.log",
@@ -51,7 +61,9 @@ impl Node {
             .env("NENUFAR_DATABASE_URL", db_url)
             .env("NENUFAR_BIND", format!("127.0.0.1:{port}"))
             .env("NENUFAR_DB_POOL_SIZE", "4")
+            .env("NENUFAR_LIMITS", "load-test")
             .env("RUST_LOG", "debug")
+            .envs(vars.iter().copied())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()

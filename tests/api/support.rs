@@ -7,6 +7,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use nenufar::app::AppState;
+use nenufar::limits::config::{LimitsConfig, Profile};
 
 /// Builds the URL of `db` on the test cluster from the admin URL (`postgresql:///postgres?...`).
 pub fn db_url(db: &str) -> String {
@@ -57,15 +58,39 @@ pub struct Player {
     pub token: String,
 }
 
+/// The `load-test` limits profile: what tests that are not about limits run with.
+pub fn load_test_limits() -> LimitsConfig {
+    LimitsConfig::profile(Profile::LoadTest)
+}
+
+/// Limits parsed from `NENUFAR_*` pairs, as a node would read them (`NENUFAR_LIMITS` included).
+pub fn limits_from(pairs: &[(&str, &str)]) -> LimitsConfig {
+    let vars = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    LimitsConfig::from_vars(&vars).expect("limits")
+}
+
 impl TestApp {
-    /// A node on a fresh database.
+    /// A node on a fresh database, with the `load-test` limits profile.
     pub async fn spawn() -> Self {
         Self::spawn_on(fresh_database().await).await
     }
 
-    /// Another node on an existing database (its own pool and index cache).
+    /// Another node on an existing database (its own pool and index cache), `load-test` limits.
     pub async fn spawn_on(db_url: String) -> Self {
-        Self::spawn_with(db_url, nenufar::push::PushSettings::default()).await
+        Self::spawn_on_with_limits(db_url, load_test_limits()).await
+    }
+
+    /// A node on a fresh database with these limits.
+    pub async fn spawn_with_limits(limits: LimitsConfig) -> Self {
+        Self::spawn_on_with_limits(fresh_database().await, limits).await
+    }
+
+    /// Another node on an existing database with these limits.
+    pub async fn spawn_on_with_limits(db_url: String, limits: LimitsConfig) -> Self {
+        Self::spawn_with(db_url, nenufar::push::PushSettings::default(), limits).await
     }
 
     /// A node on a fresh database that sends pushes (to plain-http loopback push services).
@@ -79,15 +104,21 @@ impl TestApp {
             subject: Some("mailto:tests@nenufar.example".into()),
             allow_http_loopback: nenufar::push::subscription::AllowHttpLoopback(true),
         };
-        Self::spawn_with(db_url, settings).await
+        Self::spawn_with(db_url, settings, load_test_limits()).await
     }
 
-    async fn spawn_with(db_url: String, push: nenufar::push::PushSettings) -> Self {
-        let pool = nenufar::db::connect(&db_url, 8).expect("pool");
-        Self::spawn_state(db_url, AppState::new(pool).with_push(push)).await
+    async fn spawn_with(
+        db_url: String,
+        push: nenufar::push::PushSettings,
+        limits: LimitsConfig,
+    ) -> Self {
+        let pool = nenufar::db::connect_with_wait(&db_url, 8, limits.db_pool_wait).expect("pool");
+        let state = AppState::new(pool).with_push(push).with_limits(limits);
+        Self::spawn_state(db_url, state).await
     }
 
-    /// A node serving `state` (built on a pool of `db_url`), background jobs started.
+    /// A node serving `state` (built on a pool of `db_url`, with its limits), background jobs
+    /// started.
     pub async fn spawn_state(db_url: String, state: AppState) -> Self {
         state.start_background(db_url.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -95,9 +126,13 @@ impl TestApp {
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let router = nenufar::http::router(state.clone());
-        tokio::spawn(async move {
-            axum::serve(listener, router).await.expect("serve");
-        });
+        let limiters = state.ctx.limits.clone();
+        tokio::spawn(nenufar::http::serve::serve(
+            listener,
+            router,
+            limiters,
+            std::future::pending(),
+        ));
         Self {
             base: format!("http://{addr}"),
             client: reqwest::Client::new(),

@@ -15,6 +15,7 @@ use crate::http::auth::{Caller, Players};
 use crate::http::error::ErrorBody;
 use crate::http::extract::{ApiJson, ApiPath};
 use crate::input::Input;
+use crate::limits::addr::ClientAddr;
 use crate::service;
 use crate::service::checkin::{CheckinInput, CheckinResponse};
 use crate::service::teams::player_of;
@@ -42,15 +43,20 @@ pub struct CheckinRequest {
 impl Input for CheckinRequest {}
 
 /// Checks in: judges the fix against every target of the hunt. A replayed key returns the stored
-/// response; the same key with a different body is 409 `idempotency_key_reused`.
+/// response (and never counts against the check-in rate); the same key with a different body is
+/// 409 `idempotency_key_reused`. Too many check-ins (per player in the hunt: the hunt's
+/// `checkin_interval_s` and `checkin_burst` capped by the server's ceiling; per address) is 429
+/// `rate_limited` with `Retry-After`, and nothing is stored.
 #[utoipa::path(post, path = "/v1/hunts/{hunt_id}/checkins", tag = "checkins", security(("bearer" = ["player"])),
     params(("hunt_id" = uuid::Uuid, Path)), request_body = CheckinRequest,
     responses((status = 200, body = CheckinResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 429, body = ErrorBody, headers(("Retry-After" = u64, description = "seconds to wait")))))]
 async fn check_in(
     State(state): State<AppState>,
     caller: Caller<Players>,
     ApiPath(hunt): ApiPath<HuntId>,
+    addr: ClientAddr,
     body: Result<ApiJson<CheckinRequest>, AppError>,
 ) -> Result<Json<CheckinResponse>, AppError> {
     let player = player_of(caller.principal)?;
@@ -69,6 +75,6 @@ async fn check_in(
         idempotency_key: req.idempotency_key,
     };
     Ok(Json(
-        service::checkin::check_in(&state.ctx, hunt, player, input).await?,
+        service::checkin::check_in(&state.ctx, hunt, player, addr.key(), input).await?,
     ))
 }

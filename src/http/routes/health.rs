@@ -47,6 +47,8 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         &crate::cache::node::entries(&state),
     ));
     body.push_str(&crate::service::push::metrics(&state.ctx).await);
+    body.push_str(&state.ctx.limits.render());
+    body.push_str(&state.ctx.passwords.render());
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
 }
 

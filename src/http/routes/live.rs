@@ -18,6 +18,8 @@ use crate::domain::account::Principal;
 use crate::error::AppError;
 use crate::http::auth::bearer;
 use crate::http::extract::ApiQuery;
+use crate::limits::ConnectionHold;
+use crate::limits::addr::ClientAddr;
 use crate::live::handshake;
 use crate::live::session::{self, Peer, SessionCtx};
 use crate::service;
@@ -37,6 +39,7 @@ struct LiveQuery {
 async fn live(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<LiveQuery>,
+    addr: ClientAddr,
     mut req: Request,
 ) -> Result<Response, AppError> {
     let token = bearer(req.headers())
@@ -50,6 +53,10 @@ async fn live(
     let accept = handshake::client_key(req.headers())
         .map(handshake::accept_key)
         .map_err(AppError::invalid)?;
+    // Held by the session until it ends: sessions per player and per address, and the
+    // connection's own slots (an upgraded connection still counts against the connection caps).
+    let live_slots = state.ctx.limits.live_slots(id, addr.key())?;
+    let connection = req.extensions_mut().remove::<ConnectionHold>();
     let on_upgrade = req
         .extensions_mut()
         .remove::<hyper::upgrade::OnUpgrade>()
@@ -66,19 +73,23 @@ async fn live(
                 return;
             }
         };
-        // `nenufar serve` and the tests serve plain TCP (TLS ends at the load balancer).
-        match hyper_util::server::conn::auto::upgrade::downcast::<TokioIo<TcpStream>>(upgraded) {
-            Ok(parts) => {
-                session::run(
-                    parts.io.into_inner(),
-                    parts.read_buf,
-                    ctx,
-                    Peer { player: id },
-                )
-                .await;
+        // `nenufar serve` and the tests serve plain TCP (TLS ends at the load balancer) through
+        // `http::serve`'s HTTP/1 connections; a router served by `axum::serve` wraps it once more.
+        let parts = match upgraded.downcast::<TokioIo<TcpStream>>() {
+            Ok(parts) => Some((parts.io, parts.read_buf)),
+            Err(upgraded) => {
+                hyper_util::server::conn::auto::upgrade::downcast::<TokioIo<TcpStream>>(upgraded)
+                    .ok()
+                    .map(|parts| (parts.io, parts.read_buf))
             }
-            Err(_) => tracing::error!("a live connection is not a plain TCP stream; closed"),
+        };
+        match parts {
+            Some((io, read_buf)) => {
+                session::run(io.into_inner(), read_buf, ctx, Peer { player: id }).await;
+            }
+            None => tracing::error!("a live connection is not a plain TCP stream; closed"),
         }
+        drop((live_slots, connection));
     });
     Response::builder()
         .status(StatusCode::SWITCHING_PROTOCOLS)

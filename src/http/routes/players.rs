@@ -14,6 +14,7 @@ use crate::error::AppError;
 use crate::http::error::ErrorBody;
 use crate::http::extract::ApiJson;
 use crate::input::Input;
+use crate::limits::addr::ClientAddr;
 use crate::service;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -36,13 +37,16 @@ pub struct RegisterPlayerResponse {
     pub token: String,
 }
 
-/// Registers a player.
+/// Registers a player. Sign-ups are limited per address (429 `rate_limited` with `Retry-After`).
 #[utoipa::path(post, path = "/v1/players", tag = "players", request_body = RegisterPlayerRequest,
-    responses((status = 201, body = RegisterPlayerResponse), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 201, body = RegisterPlayerResponse), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 429, body = ErrorBody, headers(("Retry-After" = u64, description = "seconds to wait")))))]
 async fn register_player(
     State(state): State<AppState>,
+    addr: ClientAddr,
     ApiJson(req): ApiJson<RegisterPlayerRequest>,
 ) -> Result<(StatusCode, Json<RegisterPlayerResponse>), AppError> {
+    state.ctx.limits.check_signup(addr.key())?;
     let (player_id, token) = service::auth::register_player(&state.ctx, &req.handle).await?;
     Ok((
         StatusCode::CREATED,

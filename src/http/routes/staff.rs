@@ -16,6 +16,7 @@ use crate::http::auth::{Caller, Owners};
 use crate::http::error::ErrorBody;
 use crate::http::extract::ApiJson;
 use crate::input::Input;
+use crate::limits::addr::ClientAddr;
 use crate::service;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -39,13 +40,18 @@ pub struct LoginResponse {
     pub token: String,
 }
 
-/// Logs a staff member in.
+/// Logs a staff member in. Attempts are limited per address and failed ones per e-mail (all
+/// nodes together): 429 `rate_limited` with `Retry-After`, without checking the password.
 #[utoipa::path(post, path = "/v1/staff/login", tag = "staff", request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = LoginResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 429, body = ErrorBody, headers(("Retry-After" = u64, description = "seconds to wait"))),
+        (status = 503, body = ErrorBody, headers(("Retry-After" = u64, description = "seconds to wait")))))]
 async fn login(
     State(state): State<AppState>,
+    addr: ClientAddr,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Json<LoginResponse>, AppError> {
+    state.ctx.limits.check_login(addr.key())?;
     let token = service::auth::login_staff(&state.ctx, &req.email, req.password).await?;
     Ok(Json(LoginResponse { token }))
 }
@@ -68,13 +74,16 @@ pub struct CreateStaffResponse {
     pub role: Role,
 }
 
-/// Creates a staff account in the caller's organisation (owners only).
+/// Creates a staff account in the caller's organisation (owners only). Account creations are
+/// limited per address (429 `rate_limited`).
 #[utoipa::path(post, path = "/v1/staff", tag = "staff", request_body = CreateStaffRequest, security(("bearer" = ["owner"])),
     responses((status = 201, body = CreateStaffResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+        (status = 403, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 429, body = ErrorBody, headers(("Retry-After" = u64, description = "seconds to wait")))))]
 async fn create_staff(
     State(state): State<AppState>,
     caller: Caller<Owners>,
+    addr: ClientAddr,
     ApiJson(req): ApiJson<CreateStaffRequest>,
 ) -> Result<(StatusCode, Json<CreateStaffResponse>), AppError> {
     let org = match caller.principal {
@@ -85,6 +94,7 @@ async fn create_staff(
         } => org,
         _ => return Err(AppError::Forbidden("owners only")),
     };
+    state.ctx.limits.check_signup(addr.key())?;
     let id =
         service::auth::create_staff(&state.ctx, org, &req.email, req.password, req.role).await?;
     let email = service::auth::normalize_email(&req.email)?;

@@ -72,6 +72,8 @@ fn new_value(pointer: &str, now: DateTime<Utc>) -> Value {
         "/rules/accuracy_policy" => json!("strict"),
         "/rules/max_accuracy_m" => json!(40.0),
         "/rules/team_max_size" => json!(3),
+        "/rules/checkin_interval_s" => json!(2.5),
+        "/rules/checkin_burst" => json!(8),
         other => panic!("no value for the patchable field {other}: add one to this test"),
     }
 }
@@ -223,7 +225,7 @@ async fn a_patch_of_one_rule_of_a_live_hunt_keeps_the_others() {
         .draft_hunt(
             &owner,
             paris_area(),
-            json!({"accuracy_policy": "lenient", "team_max_size": 3}),
+            json!({"accuracy_policy": "lenient", "team_max_size": 3, "checkin_burst": 7}),
         )
         .await;
     app.import(
@@ -245,7 +247,8 @@ async fn a_patch_of_one_rule_of_a_live_hunt_keeps_the_others() {
     assert_eq!(status, StatusCode::OK, "{h}");
     assert_eq!(
         h["rules"],
-        json!({"accuracy_policy": "lenient", "max_accuracy_m": 40.0, "team_max_size": 3}),
+        json!({"accuracy_policy": "lenient", "max_accuracy_m": 40.0, "team_max_size": 3,
+               "checkin_interval_s": 5.0, "checkin_burst": 7}),
         "{h}"
     );
     // The merge-patch media type is accepted too.
