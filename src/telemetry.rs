@@ -32,10 +32,47 @@ pub struct Metrics {
     pub checkins_replayed: AtomicU64,
     /// Transactions of the check-in writer (check-ins / batches = mean batch size).
     pub checkin_batches: AtomicU64,
+    /// Check-in writer batches run again, by [`RerunReason`].
+    pub checkin_batch_reruns: [AtomicU64; RerunReason::ALL.len()],
     pub index_rebuilds: AtomicU64,
 }
 
+/// Why the check-in writer ran a batch (or part of it) again:
+/// `nenufar_checkin_batch_reruns_total{reason}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RerunReason {
+    /// A found check-in lost a race for its idempotency key: the batch rolled back and ran again.
+    Raced,
+    /// A check-in was judged against an older revision of its hunt: the batch ran again without it.
+    Stale,
+    /// A deadlock or serialization failure: the whole batch ran again.
+    Retry,
+    /// The batch failed as a whole: each of its check-ins was then written alone.
+    OneByOne,
+}
+
+impl RerunReason {
+    pub const ALL: [Self; 4] = [Self::Raced, Self::Stale, Self::Retry, Self::OneByOne];
+
+    /// The `reason` label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Raced => "raced",
+            Self::Stale => "stale",
+            Self::Retry => "retry",
+            Self::OneByOne => "one_by_one",
+        }
+    }
+}
+
 impl Metrics {
+    /// Counts one re-run of a check-in batch.
+    pub fn rerun(&self, reason: RerunReason) {
+        if let Some(i) = RerunReason::ALL.iter().position(|r| *r == reason) {
+            Self::inc(&self.checkin_batch_reruns[i]);
+        }
+    }
+
     /// Adds one to a counter.
     pub fn inc(counter: &AtomicU64) {
         counter.fetch_add(1, Ordering::Relaxed);
@@ -110,8 +147,28 @@ impl Metrics {
             .into_iter()
             .map(|(name, kind, help, value)| (name, kind, help, value as f64))
             .collect();
-        exposition(&rows)
+        let mut out = exposition(&rows);
+        out.push_str(&labelled(
+            "nenufar_checkin_batch_reruns_total",
+            "Check-in writer batches run again, by reason",
+            "reason",
+            &RerunReason::ALL
+                .iter()
+                .zip(&self.checkin_batch_reruns)
+                .map(|(r, c)| (r.label(), get(c) as f64))
+                .collect::<Vec<_>>(),
+        ));
+        out
     }
+}
+
+/// Prometheus exposition text of one counter with a label: (label value, value) per series.
+fn labelled(name: &str, help: &str, label: &str, series: &[(&str, f64)]) -> String {
+    let mut out = format!("# HELP {name} {help}\n# TYPE {name} counter\n");
+    for (value_of_label, value) in series {
+        out.push_str(&format!("{name}{{{label}=\"{value_of_label}\"}} {value}\n"));
+    }
+    out
 }
 
 /// Prometheus exposition text for (name, type, help, value) rows.

@@ -19,7 +19,7 @@ use crate::domain::checkin::{Fix, Verdict};
 use crate::domain::event::NewEvent;
 use crate::domain::ids::{CheckinId, HuntId, PlayerId, TargetId};
 use crate::error::AppError;
-use crate::telemetry::Metrics;
+use crate::telemetry::{Metrics, RerunReason};
 
 /// Writer tasks per node: while one waits for its flush, the others fill and send theirs. Measured
 /// with `ops/bench.sh checkin_http` on 2 cores: 2 writers 3,127/s (latency-bound), 4 writers
@@ -186,6 +186,7 @@ async fn write_jobs(deps: &Deps, jobs: Vec<Job>) {
         }
         Err(e) => {
             tracing::warn!(error = %e, batch = jobs.len(), "check-in batch failed; storing one by one");
+            deps.metrics.rerun(RerunReason::OneByOne);
             for job in jobs {
                 let written = write_batch(deps, &mut conn, &[&job.pending])
                     .await
@@ -240,9 +241,18 @@ async fn write_batch(
             .await;
         match result {
             Ok(slots) => break slots,
-            Err(BatchError::Raced(raced)) => excluded.known.extend(raced),
-            Err(BatchError::Stale(stale)) => excluded.stale.extend(stale),
-            Err(BatchError::Db(e)) if retryable(&e) && attempts + 1 < ATTEMPTS => attempts += 1,
+            Err(BatchError::Raced(raced)) => {
+                deps.metrics.rerun(RerunReason::Raced);
+                excluded.known.extend(raced);
+            }
+            Err(BatchError::Stale(stale)) => {
+                deps.metrics.rerun(RerunReason::Stale);
+                excluded.stale.extend(stale);
+            }
+            Err(BatchError::Db(e)) if retryable(&e) && attempts + 1 < ATTEMPTS => {
+                deps.metrics.rerun(RerunReason::Retry);
+                attempts += 1;
+            }
             Err(BatchError::Db(e)) => return Err(e.into()),
         }
     };
