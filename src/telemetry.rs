@@ -32,34 +32,33 @@ pub struct Metrics {
     pub checkins_replayed: AtomicU64,
     /// Transactions of the check-in writer (check-ins / batches = mean batch size).
     pub checkin_batches: AtomicU64,
+    /// Check-ins handed to the writer and not yet taken into a batch (a gauge).
+    pub checkin_writer_queue: AtomicU64,
     /// Check-in writer batches run again, by [`RerunReason`].
     pub checkin_batch_reruns: [AtomicU64; RerunReason::ALL.len()],
     pub index_rebuilds: AtomicU64,
 }
 
-/// Why the check-in writer ran a batch (or part of it) again:
-/// `nenufar_checkin_batch_reruns_total{reason}`.
+/// Why the check-in writer ran a batch again: `nenufar_checkin_batch_reruns_total{reason}`. A key
+/// race or a hunt changed since judging costs only the check-ins concerned, never a re-run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RerunReason {
-    /// A found check-in lost a race for its idempotency key: the batch rolled back and ran again.
-    Raced,
-    /// A check-in was judged against an older revision of its hunt: the batch ran again without it.
-    Stale,
     /// A deadlock or serialization failure: the whole batch ran again.
     Retry,
+    /// The batch lost its database connection: it ran again on a fresh one.
+    Reconnect,
     /// The batch failed as a whole: each of its check-ins was then written alone.
     OneByOne,
 }
 
 impl RerunReason {
-    pub const ALL: [Self; 4] = [Self::Raced, Self::Stale, Self::Retry, Self::OneByOne];
+    pub const ALL: [Self; 3] = [Self::Retry, Self::Reconnect, Self::OneByOne];
 
     /// The `reason` label.
     pub fn label(self) -> &'static str {
         match self {
-            Self::Raced => "raced",
-            Self::Stale => "stale",
             Self::Retry => "retry",
+            Self::Reconnect => "reconnect",
             Self::OneByOne => "one_by_one",
         }
     }
@@ -117,6 +116,12 @@ impl Metrics {
                 "counter",
                 "Transactions of the check-in writer, each storing a batch of check-ins",
                 get(&self.checkin_batches),
+            ),
+            (
+                "nenufar_checkin_writer_queue",
+                "gauge",
+                "Check-ins waiting for a writer to take them into a batch",
+                get(&self.checkin_writer_queue),
             ),
             (
                 "nenufar_index_rebuilds_total",

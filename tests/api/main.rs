@@ -10,6 +10,7 @@
 
 mod authz;
 mod bad_input;
+mod checkin_races;
 mod checkins;
 mod contract;
 mod geodesic;
@@ -20,3 +21,4 @@ mod nodes;
 mod oracle;
 mod push;
 mod support;
+mod writer_failures;
