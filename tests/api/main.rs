@@ -12,6 +12,7 @@ mod authz;
 mod bad_input;
 mod checkin_races;
 mod checkins;
+mod cluster_location;
 mod contract;
 mod geodesic;
 mod geojson_examples;
