@@ -21,7 +21,10 @@
 //! `NENUFAR_BENCH_SOCKETS` (0: WebSocket clients subscribed to the hunt during the load, each
 //! receiving its live events, see `sockets`; `ops/bench.sh checkin_live` sets 2,000),
 //! `NENUFAR_BENCH_PUSH_SUBSCRIBERS=1` (every player has a push subscription: the server prepares
-//! one notification per device for finds, clues and rank changes, and sends none).
+//! one notification per device for finds, clues and rank changes, and sends none),
+//! `NENUFAR_BENCH_KEY_COLLISIONS` (0: the share of check-ins sent as two parallel requests of one
+//! player with one key and different bodies, one at a target; e.g. 0.01 to compare p99 with and
+//! without key races, see `load`).
 //! Without `--bench` (as under `cargo test` or nextest) it does nothing.
 #![expect(clippy::print_stdout, reason = "a benchmark prints its figures")]
 
@@ -75,6 +78,8 @@ struct Settings {
     sockets: usize,
     /// Every player has a push subscription (`NENUFAR_BENCH_PUSH_SUBSCRIBERS=1`).
     push: bool,
+    /// Share of check-ins sent as a same-key pair (`NENUFAR_BENCH_KEY_COLLISIONS`, 0 to 1).
+    key_collisions: f64,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -91,7 +96,11 @@ fn main() -> anyhow::Result<()> {
         pgbench: env_or("NENUFAR_BENCH_PGBENCH", PGBENCH.to_owned())?,
         sockets: env_or("NENUFAR_BENCH_SOCKETS", 0usize)?,
         push: env_or("NENUFAR_BENCH_PUSH_SUBSCRIBERS", 0u8)? == 1,
+        key_collisions: env_or("NENUFAR_BENCH_KEY_COLLISIONS", 0.0f64)?,
     };
+    if !(0.0..=1.0).contains(&settings.key_collisions) {
+        anyhow::bail!("NENUFAR_BENCH_KEY_COLLISIONS: a share between 0 and 1");
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -210,6 +219,13 @@ async fn run(settings: &Settings, db: &str) -> anyhow::Result<()> {
         "  statuses {:?}, verdicts {:?}",
         http.tally.statuses, http.tally.verdicts
     );
+    if settings.key_collisions > 0.0 {
+        println!(
+            "  key collisions (NENUFAR_BENCH_KEY_COLLISIONS={}): {} same-key pairs in the window \
+             (latencies above include both requests of each pair)",
+            settings.key_collisions, http.tally.collisions
+        );
+    }
     println!("  per check-in: {}", http.cost.describe("load generator"));
     if sqlprofile::enabled() {
         diesel::sql_query(format!(
