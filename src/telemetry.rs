@@ -32,6 +32,8 @@ pub struct Metrics {
     pub checkins_replayed: AtomicU64,
     /// Transactions of the check-in writer (check-ins / batches = mean batch size).
     pub checkin_batches: AtomicU64,
+    /// Check-ins the writer sent back to be judged again: their hunt changed since.
+    pub checkins_stale: AtomicU64,
     /// Check-ins handed to the writer and not yet taken into a batch (a gauge).
     pub checkin_writer_queue: AtomicU64,
     /// Check-in writer batches run again, by [`RerunReason`].
@@ -116,6 +118,12 @@ impl Metrics {
                 "counter",
                 "Transactions of the check-in writer, each storing a batch of check-ins",
                 get(&self.checkin_batches),
+            ),
+            (
+                "nenufar_checkins_stale_total",
+                "counter",
+                "Check-ins judged again because their hunt changed before they were stored",
+                get(&self.checkins_stale),
             ),
             (
                 "nenufar_checkin_writer_queue",

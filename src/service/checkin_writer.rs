@@ -307,6 +307,10 @@ async fn write_batch(
         }
     };
     Metrics::inc(&deps.metrics.checkin_batches);
+    let stale = slots.iter().filter(|s| matches!(s, Slot::Stale)).count();
+    deps.metrics
+        .checkins_stale
+        .fetch_add(stale as u64, Ordering::Relaxed);
     let found = slots
         .iter()
         .any(|s| matches!(s, Slot::Stored(r) if r.verdict == Verdict::Found));

@@ -1,6 +1,8 @@
-//! The group-commit writer when a batch fails as a whole: a batch whose database connection is
-//! lost (an administrator's kill, a proxy reset, a failover) runs again on a fresh connection, then
-//! one check-in at a time; every request is still answered from storage, once.
+//! The group-commit writer while its batches wait for a hunt row the test holds: a change of the
+//! hunt meanwhile costs the check-ins concerned a re-judgement, never a batch re-run; a batch
+//! whose database connection is lost (an administrator's kill, a proxy reset, a failover) runs
+//! again on a fresh connection, then one check-in at a time; every request is still answered
+//! from storage, once.
 
 use chrono::Utc;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
@@ -223,4 +225,49 @@ async fn batches_that_lose_their_connection_twice_are_still_stored_once() {
         .filter(|(_, a)| a["verdict"] == json!("found"))
         .count();
     assert_eq!(found, 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hunt_changed_under_waiting_batches_costs_only_a_re_judgement() {
+    let app = TestApp::spawn().await;
+    let staff = app.staff().await;
+    let hunt = live_hunt(&app, &staff).await;
+    let mut players = Vec::new();
+    for _ in 0..4 {
+        players.extend(app.team_of(&hunt, 5).await);
+    }
+    let mut holder = lock(&app, &hunt).await;
+    let mut admin = AsyncPgConnection::establish(&app.db_url).await.unwrap();
+    let path = format!("/v1/hunts/{hunt}/checkins");
+    let sent: Vec<_> = players
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let lat = EIFFEL.0 + if i % 2 == 0 { 0.0 } else { 0.01 };
+            let body = checkin_body(lat, EIFFEL.1, 5.0, Utc::now());
+            (body.clone(), app.spawn_post(&path, &p.token, body))
+        })
+        .collect();
+    // While batches wait, the hunt changes (its revision moves) and the change commits.
+    waiting_writers(&mut admin, 1, &[]).await;
+    diesel::sql_query(format!(
+        "update hunts set title = title || ' (renamed)' where id = '{hunt}'"
+    ))
+    .execute(&mut holder)
+    .await
+    .unwrap();
+    diesel::sql_query("commit")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+
+    for (_, task) in sent {
+        let (status, answer) = task.await.unwrap();
+        assert_eq!(status, StatusCode::OK, "{answer}");
+    }
+    let (reruns, lines) = batch_reruns_for(&app, "").await;
+    assert_eq!(reruns, 0.0, "batches ran again: {lines:?}");
+    assert!(metric(&app, "nenufar_checkins_stale_total").await >= 1.0);
+    assert_eq!(app.count("checkins").await, players.len() as i64);
+    assert_eq!(app.count("finds").await, 4);
 }
