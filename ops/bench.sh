@@ -18,7 +18,8 @@
 # NENUFAR_BENCH_ADMIN_URL (the URL of its `postgres` database), set here.
 # Knobs passed through from the environment: NENUFAR_BENCH_LOOKUP_FIXES, NENUFAR_BENCH_SECONDS,
 # NENUFAR_BENCH_WARMUP_SECONDS, NENUFAR_BENCH_CONNECTIONS, NENUFAR_BENCH_POOL_SIZE,
-# NENUFAR_BENCH_REBUILD_TARGETS, NENUFAR_BENCH_REPEAT, NENUFAR_BENCH_LIMITS (each documented at the top of its benches/*.rs).
+# NENUFAR_BENCH_REBUILD_TARGETS, NENUFAR_BENCH_REPEAT, NENUFAR_BENCH_LIMITS,
+# NENUFAR_BENCH_KEY_COLLISIONS (each documented at the top of its benches/*.rs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -41,6 +41,9 @@ pub struct Config {
     pub database_url: Option<Secret>,
     /// `NENUFAR_DATA_DIR`: where the embedded cluster lives.
     pub data_dir: Option<PathBuf>,
+    /// `NENUFAR_STATE_DIR` (absolute): where the default embedded cluster (`main`) and the list of
+    /// clusters live; unset: `/var/lib/nenufar` as root, the XDG directories otherwise.
+    pub state_dir: Option<PathBuf>,
     /// `NENUFAR_BIND`, default `127.0.0.1:8080`.
     pub bind: SocketAddr,
     /// `NENUFAR_DB_POOL_SIZE`, default 24.
@@ -150,6 +153,7 @@ impl Config {
         Ok(Self {
             database_url,
             data_dir: get("NENUFAR_DATA_DIR").map(PathBuf::from),
+            state_dir: absolute_dir(get("NENUFAR_STATE_DIR"), "NENUFAR_STATE_DIR")?,
             bind,
             db_pool_size,
             log_format,
@@ -163,6 +167,20 @@ impl Config {
             caches: crate::cache::CacheConfig::from_vars(vars)?,
             limits,
         })
+    }
+}
+
+/// An optional directory that must be absolute (so it does not depend on the current directory).
+fn absolute_dir(
+    value: Option<&str>,
+    variable: &'static str,
+) -> Result<Option<PathBuf>, ConfigError> {
+    match value.map(PathBuf::from) {
+        Some(dir) if !dir.is_absolute() => Err(ConfigError {
+            variable,
+            problem: format!("expected an absolute path, got {dir:?}"),
+        }),
+        dir => Ok(dir),
     }
 }
 
@@ -195,5 +213,13 @@ mod tests {
         .unwrap();
         assert!(!format!("{c:?}").contains("hunter2"));
         assert!(Config::from_vars(&vars(&[("NENUFAR_DATABASE_URL", "mysql://x")])).is_err());
+    }
+
+    #[test]
+    fn the_state_dir_must_not_depend_on_the_current_directory() {
+        let e = Config::from_vars(&vars(&[("NENUFAR_STATE_DIR", "state")])).unwrap_err();
+        assert_eq!(e.variable, "NENUFAR_STATE_DIR");
+        let c = Config::from_vars(&vars(&[("NENUFAR_STATE_DIR", "/srv/nenufar")])).unwrap();
+        assert_eq!(c.state_dir, Some(PathBuf::from("/srv/nenufar")));
     }
 }

@@ -4,7 +4,7 @@
 //! [`http::routes::checkins`] (parse the fix) -> [`service::checkin`] (gate and team from
 //! [`service::checkin_cache`], judge) -> [`spatial::index`] (candidate targets, exact geodesic
 //! test) -> [`domain::checkin`] (verdict) -> [`service::checkin_writer`] (group commit: one
-//! transaction for every check-in waiting) -> [`db::checkins`] (the batched statements).
+//! transaction for every check-in waiting) -> [`db::checkin_writes`] (the batched statements).
 //!
 //! Layers, inner to outer: `domain` (pure rules) <- `spatial` (pure geometry) <- `service`
 //! (use cases) <- `http` <- `app`; `db` is used by `service` (and the background `jobs`, `live`

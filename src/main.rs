@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 
 use nenufar::app::AppState;
 use nenufar::config::{Config, LogFormat};
-use nenufar::db::cluster::{ClusterOptions, EmbeddedCluster};
+use nenufar::db::cluster::{ClusterHome, ClusterOptions, Create, EmbeddedCluster};
 use nenufar::{db, http, service, telemetry};
 
 #[derive(Parser)]
@@ -62,7 +62,8 @@ enum OrgCommand {
 
 #[derive(Subcommand)]
 enum DbCommand {
-    /// Starts (or reuses) a cluster; prints the URL of its `postgres` database.
+    /// Starts (or reuses) a cluster, making it even when this user has another one (other
+    /// commands refuse to); prints the URL of its `postgres` database.
     Start {
         #[arg(long)]
         data_dir: Option<PathBuf>,
@@ -119,19 +120,15 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                     throwaway,
                 },
         } => {
-            let data_dir = data_dir
-                .or(config.data_dir)
-                .unwrap_or_else(EmbeddedCluster::default_data_dir);
-            let cluster = start_cluster(data_dir, throwaway).await?;
+            let (data_dir, home) = locate(data_dir.or(config.data_dir.clone()), &config)?;
+            let cluster = start_cluster(data_dir, throwaway, Create::Always, home).await?;
             say(cluster.database_url("postgres"));
             Ok(())
         }
         Command::Db {
             command: DbCommand::Stop { data_dir },
         } => {
-            let data_dir = data_dir
-                .or(config.data_dir)
-                .unwrap_or_else(EmbeddedCluster::default_data_dir);
+            let (data_dir, _) = locate(data_dir.or(config.data_dir.clone()), &config)?;
             tokio::task::spawn_blocking(move || EmbeddedCluster::stop(&data_dir)).await??;
             Ok(())
         }
@@ -192,10 +189,17 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     }
 }
 
-async fn start_cluster(data_dir: PathBuf, throwaway: bool) -> anyhow::Result<EmbeddedCluster> {
+async fn start_cluster(
+    data_dir: PathBuf,
+    throwaway: bool,
+    create: Create,
+    home: Option<ClusterHome>,
+) -> anyhow::Result<EmbeddedCluster> {
     let opts = ClusterOptions {
         data_dir,
         throwaway,
+        create,
+        home,
     };
     Ok(tokio::task::spawn_blocking(move || EmbeddedCluster::ensure_started(&opts)).await??)
 }
@@ -205,13 +209,27 @@ async fn database_url(config: &Config) -> anyhow::Result<String> {
     if let Some(url) = &config.database_url {
         return Ok(url.expose().to_owned());
     }
-    let data_dir = config
-        .data_dir
-        .clone()
-        .unwrap_or_else(EmbeddedCluster::default_data_dir);
+    let (data_dir, home) = locate(config.data_dir.clone(), config)?;
     tracing::info!(data_dir = %data_dir.display(), "using the embedded PostgreSQL cluster");
-    let cluster = start_cluster(data_dir, false).await?;
+    // A command that only needs the database never makes a second cluster of this user.
+    let cluster = start_cluster(data_dir, false, Create::IfAlone, home).await?;
     Ok(cluster.database_url("postgres"))
+}
+
+/// The data directory to use (`explicit`, else the default one) and this user's clusters (none
+/// known when there is no home at all and a directory was given).
+fn locate(
+    explicit: Option<PathBuf>,
+    config: &Config,
+) -> anyhow::Result<(PathBuf, Option<ClusterHome>)> {
+    match (ClusterHome::from_env(config.state_dir.as_deref()), explicit) {
+        (Ok(home), explicit) => Ok((
+            explicit.unwrap_or_else(|| home.default_data_dir.clone()),
+            Some(home),
+        )),
+        (Err(_), Some(dir)) => Ok((dir, None)),
+        (Err(e), None) => Err(e.into()),
+    }
 }
 
 /// The VAPID contact of `nenufar demo` when `NENUFAR_VAPID_SUBJECT` is not set.

@@ -38,10 +38,48 @@ pub struct Metrics {
     pub checkins_replayed: AtomicU64,
     /// Transactions of the check-in writer (check-ins / batches = mean batch size).
     pub checkin_batches: AtomicU64,
+    /// Check-ins the writer sent back to be judged again: their hunt changed since.
+    pub checkins_stale: AtomicU64,
+    /// Check-ins handed to the writer and not yet taken into a batch (a gauge).
+    pub checkin_writer_queue: AtomicU64,
+    /// Check-in writer batches run again, by [`RerunReason`].
+    pub checkin_batch_reruns: [AtomicU64; RerunReason::ALL.len()],
     pub index_rebuilds: AtomicU64,
 }
 
+/// Why the check-in writer ran a batch again: `nenufar_checkin_batch_reruns_total{reason}`. A key
+/// race or a hunt changed since judging costs only the check-ins concerned, never a re-run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RerunReason {
+    /// A deadlock or serialization failure: the whole batch ran again.
+    Retry,
+    /// The batch lost its database connection: it ran again on a fresh one.
+    Reconnect,
+    /// The batch failed as a whole: each of its check-ins was then written alone.
+    OneByOne,
+}
+
+impl RerunReason {
+    pub const ALL: [Self; 3] = [Self::Retry, Self::Reconnect, Self::OneByOne];
+
+    /// The `reason` label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Retry => "retry",
+            Self::Reconnect => "reconnect",
+            Self::OneByOne => "one_by_one",
+        }
+    }
+}
+
 impl Metrics {
+    /// Counts one re-run of a check-in batch.
+    pub fn rerun(&self, reason: RerunReason) {
+        if let Some(i) = RerunReason::ALL.iter().position(|r| *r == reason) {
+            Self::inc(&self.checkin_batch_reruns[i]);
+        }
+    }
+
     /// Adds one to a counter.
     pub fn inc(counter: &AtomicU64) {
         counter.fetch_add(1, Ordering::Relaxed);
@@ -88,6 +126,18 @@ impl Metrics {
                 get(&self.checkin_batches),
             ),
             (
+                "nenufar_checkins_stale_total",
+                "counter",
+                "Check-ins judged again because their hunt changed before they were stored",
+                get(&self.checkins_stale),
+            ),
+            (
+                "nenufar_checkin_writer_queue",
+                "gauge",
+                "Check-ins waiting for a writer to take them into a batch",
+                get(&self.checkin_writer_queue),
+            ),
+            (
                 "nenufar_index_rebuilds_total",
                 "counter",
                 "Hunt index (re)builds",
@@ -116,19 +166,39 @@ impl Metrics {
             .into_iter()
             .map(|(name, kind, help, value)| (name, kind, help, value as f64))
             .collect();
-        exposition(&rows)
+        let mut out = exposition(&rows);
+        out.push_str(&labelled(
+            "nenufar_checkin_batch_reruns_total",
+            "counter",
+            "Check-in writer batches run again, by reason",
+            "reason",
+            &RerunReason::ALL
+                .iter()
+                .zip(&self.checkin_batch_reruns)
+                .map(|(r, c)| (r.label(), get(c) as f64))
+                .collect::<Vec<_>>(),
+        ));
+        out
     }
 }
 
 /// The `nenufar_cache_entries{cache="..."}` gauge, one row per cache of the node.
 pub fn cache_gauges(caches: &[(&str, usize)]) -> String {
-    let mut out = String::from(
-        "# HELP nenufar_cache_entries Entries held by each cache of this node
-# TYPE nenufar_cache_entries gauge
-",
-    );
-    for (cache, n) in caches {
-        out.push_str(&format!("nenufar_cache_entries{{cache=\"{cache}\"}} {n}\n"));
+    let series: Vec<(&str, f64)> = caches.iter().map(|(c, n)| (*c, *n as f64)).collect();
+    labelled(
+        "nenufar_cache_entries",
+        "gauge",
+        "Entries held by each cache of this node",
+        "cache",
+        &series,
+    )
+}
+
+/// Prometheus exposition text of one metric with a label: (label value, value) per series.
+fn labelled(name: &str, kind: &str, help: &str, label: &str, series: &[(&str, f64)]) -> String {
+    let mut out = format!("# HELP {name} {help}\n# TYPE {name} {kind}\n");
+    for (value_of_label, value) in series {
+        out.push_str(&format!("{name}{{{label}=\"{value_of_label}\"}} {value}\n"));
     }
     out
 }

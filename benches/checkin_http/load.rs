@@ -1,8 +1,12 @@
 //! The load generator: keep-alive connections writing raw HTTP/1.1 check-ins back to back (as wrk
-//! would, so its own cost stays small on 2 cores) and tallying what came back.
+//! would, so its own cost stays small on 2 cores) and tallying what came back. With
+//! `NENUFAR_BENCH_KEY_COLLISIONS=p`, a share `p` of the check-ins collide: the same key is sent
+//! at once on a second connection of the same player with another body (one at a target, one
+//! elsewhere), as a client racing itself would; one of the two is answered 409.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -22,6 +26,8 @@ pub struct Tally {
     pub latencies_us: Vec<u32>,
     pub statuses: BTreeMap<u16, u64>,
     pub verdicts: BTreeMap<String, u64>,
+    /// Pairs of requests sharing one key (`NENUFAR_BENCH_KEY_COLLISIONS`).
+    pub collisions: u64,
 }
 
 impl Tally {
@@ -32,6 +38,17 @@ impl Tally {
         }
         for (k, v) in other.verdicts {
             *self.verdicts.entry(k).or_default() += v;
+        }
+        self.collisions += other.collisions;
+    }
+
+    /// Records one answered request that completed at `done`, if inside the window.
+    fn record(&mut self, from: Instant, sent: Instant, done: Instant, status: u16, body: &[u8]) {
+        if done >= from {
+            self.latencies_us
+                .push(done.duration_since(sent).as_micros().min(u32::MAX as u128) as u32);
+            *self.statuses.entry(status).or_default() += 1;
+            *self.verdicts.entry(verdict_of(body)).or_default() += 1;
         }
     }
 }
@@ -91,37 +108,108 @@ pub fn verdict_of(body: &[u8]) -> String {
         .unwrap_or_else(|| "(none)".into())
 }
 
-/// One connection posting check-ins back to back until `end`; records those completed in
-/// [`from`, `end`].
-pub async fn load_connection(
+/// A raw check-in request of `token` to `hunt`.
+fn checkin_request(
     addr: SocketAddr,
-    hunt: String,
-    tokens: Vec<String>,
-    seed: u64,
+    hunt: &str,
+    token: &str,
+    (lat, lon, accuracy_m): (f64, f64, f64),
+    key: uuid::Uuid,
+) -> String {
+    let body = format!(
+        r#"{{"lat":{lat},"lon":{lon},"accuracy_m":{accuracy_m},"captured_at":"{}","idempotency_key":"{key}"}}"#,
+        Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+    );
+    format!(
+        "POST /v1/hunts/{hunt}/checkins HTTP/1.1\r\nhost: {addr}\r\n\
+         authorization: Bearer {token}\r\n\
+         content-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+async fn connect(addr: SocketAddr) -> anyhow::Result<TcpStream> {
+    let stream = TcpStream::connect(addr).await?;
+    stream.set_nodelay(true)?;
+    Ok(stream)
+}
+
+/// What one load connection sends.
+pub struct ConnectionLoad {
+    pub addr: SocketAddr,
+    pub hunt: String,
+    pub tokens: Vec<String>,
+    pub seed: u64,
+    /// Share of check-ins sent as a same-key pair (0 to 1).
+    pub collisions: f64,
+    /// The hunt's circle targets (lat, lon, radius_m): where a colliding pair's first body goes.
+    pub targets: Arc<Vec<(f64, f64, f64)>>,
+}
+
+/// One connection posting check-ins back to back until `end` (a colliding pair also uses a second
+/// connection, opened on first use); records those completed in [`from`, `end`].
+pub async fn load_connection(
+    load: ConnectionLoad,
     from: Instant,
     end: Instant,
 ) -> anyhow::Result<Tally> {
-    let mut stream = TcpStream::connect(addr).await?;
-    stream.set_nodelay(true)?;
-    let mut rng = StdRng::seed_from_u64(seed);
+    let addr = load.addr;
+    let mut stream = connect(addr).await?;
+    let mut partner: Option<TcpStream> = None;
+    let mut rng = StdRng::seed_from_u64(load.seed);
     let mut tally = Tally::default();
-    let mut buf = Vec::with_capacity(16 * 1024);
+    let (mut buf, mut partner_buf) = (Vec::with_capacity(16 * 1024), Vec::with_capacity(16 * 1024));
     for k in 0.. {
-        let body = format!(
-            r#"{{"lat":{},"lon":{},"accuracy_m":{},"captured_at":"{}","idempotency_key":"{}"}}"#,
+        let token = &load.tokens[k % load.tokens.len()];
+        let key = uuid::Uuid::new_v4();
+        let random_fix = (
             rng.random_range(LAT.0..LAT.1),
             rng.random_range(LON.0..LON.1),
             rng.random_range(5.0..30.0),
-            Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            uuid::Uuid::new_v4()
         );
-        let request = format!(
-            "POST /v1/hunts/{hunt}/checkins HTTP/1.1\r\nhost: {addr}\r\n\
-             authorization: Bearer {}\r\n\
-             content-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
-            tokens[k % tokens.len()],
-            body.len()
-        );
+        let request = checkin_request(addr, &load.hunt, token, random_fix, key);
+        if load.collisions > 0.0 && rng.random_bool(load.collisions.min(1.0)) {
+            // The same key at a target on this connection and elsewhere on the partner, at once.
+            let (lat, lon, _) = load.targets[rng.random_range(0..load.targets.len())];
+            let at_target = checkin_request(addr, &load.hunt, token, (lat, lon, 5.0), key);
+            let mut other = match partner.take() {
+                Some(s) => s,
+                None => connect(addr).await?,
+            };
+            let sent = Instant::now();
+            let (mine, theirs) = tokio::join!(
+                async {
+                    let r = exchange(&mut stream, at_target.as_bytes(), &mut buf).await;
+                    (r, Instant::now())
+                },
+                async {
+                    let r = exchange(&mut other, request.as_bytes(), &mut partner_buf).await;
+                    (r, Instant::now())
+                },
+            );
+            if mine.1.max(theirs.1) > end {
+                break;
+            }
+            if mine.1 >= from {
+                tally.collisions += 1;
+            }
+            let (mine_failed, theirs_failed) = (mine.0.is_err(), theirs.0.is_err());
+            for (outcome, done) in [mine, theirs] {
+                match outcome {
+                    Ok((status, body)) => tally.record(from, sent, done, status, &body),
+                    Err(_) if done >= from => *tally.statuses.entry(0).or_default() += 1,
+                    Err(_) => {}
+                }
+            }
+            // A transport failure: carry on over a new connection.
+            if mine_failed {
+                stream = connect(addr).await?;
+            }
+            if !theirs_failed {
+                partner = Some(other);
+            }
+            continue;
+        }
         let sent = Instant::now();
         let outcome = exchange(&mut stream, request.as_bytes(), &mut buf).await;
         let done = Instant::now();
@@ -133,17 +221,10 @@ pub async fn load_connection(
             if done >= from {
                 *tally.statuses.entry(0).or_default() += 1;
             }
-            stream = TcpStream::connect(addr).await?;
-            stream.set_nodelay(true)?;
+            stream = connect(addr).await?;
             continue;
         };
-        if done >= from {
-            tally
-                .latencies_us
-                .push(done.duration_since(sent).as_micros().min(u32::MAX as u128) as u32);
-            *tally.statuses.entry(status).or_default() += 1;
-            *tally.verdicts.entry(verdict_of(&body)).or_default() += 1;
-        }
+        tally.record(from, sent, done, status, &body);
     }
     Ok(tally)
 }
@@ -168,20 +249,22 @@ pub async fn run_load(
     let conns = settings.connections;
     let from = Instant::now() + Duration::from_secs(settings.warmup.max(1));
     let end = from + Duration::from_secs(settings.seconds);
+    let targets = Arc::new(crate::setup::targets());
     let mut set = tokio::task::JoinSet::new();
     for c in 0..conns {
         let mut mine: Vec<String> = tokens.iter().skip(c).step_by(conns).cloned().collect();
         if mine.is_empty() {
             mine.push(tokens[c % tokens.len()].clone());
         }
-        set.spawn(load_connection(
+        let load = ConnectionLoad {
             addr,
-            hunt.to_owned(),
-            mine,
-            1000 + c as u64,
-            from,
-            end,
-        ));
+            hunt: hunt.to_owned(),
+            tokens: mine,
+            seed: 1000 + c as u64,
+            collisions: settings.key_collisions,
+            targets: targets.clone(),
+        };
+        set.spawn(load_connection(load, from, end));
     }
     tokio::time::sleep_until(from.into()).await;
     let first = meter.snapshot().await?;

@@ -22,6 +22,9 @@
 //! receiving its live events, see `sockets`; `ops/bench.sh checkin_live` sets 2,000),
 //! `NENUFAR_BENCH_PUSH_SUBSCRIBERS=1` (every player has a push subscription: the server prepares
 //! one notification per device for finds, clues and rank changes, and sends none),
+//! `NENUFAR_BENCH_KEY_COLLISIONS` (0: the share of check-ins sent as two parallel requests of one
+//! player with one key and different bodies, one at a target; e.g. 0.01 to compare p99 with and
+//! without key races, see `load`),
 //! `NENUFAR_BENCH_LIMITS` (`load-test,off`: the server's `NENUFAR_LIMITS` profile of each run).
 //!
 //! Limits: by default the whole HTTP measurement runs twice, each on a fresh database and a fresh
@@ -84,6 +87,8 @@ struct Settings {
     push: bool,
     /// The server's `NENUFAR_LIMITS` of each run, in order (`NENUFAR_BENCH_LIMITS`).
     limits: Vec<String>,
+    /// Share of check-ins sent as a same-key pair (`NENUFAR_BENCH_KEY_COLLISIONS`, 0 to 1).
+    key_collisions: f64,
 }
 
 /// What one run measured.
@@ -107,6 +112,7 @@ fn main() -> anyhow::Result<()> {
         pgbench: env_or("NENUFAR_BENCH_PGBENCH", PGBENCH.to_owned())?,
         sockets: env_or("NENUFAR_BENCH_SOCKETS", 0usize)?,
         push: env_or("NENUFAR_BENCH_PUSH_SUBSCRIBERS", 0u8)? == 1,
+        key_collisions: env_or("NENUFAR_BENCH_KEY_COLLISIONS", 0.0f64)?,
         limits: env_or("NENUFAR_BENCH_LIMITS", "load-test,off".to_owned())?
             .split(',')
             .map(|p| p.trim().to_owned())
@@ -117,6 +123,9 @@ fn main() -> anyhow::Result<()> {
         if !matches!(p.as_str(), "default" | "load-test" | "off") {
             anyhow::bail!("NENUFAR_BENCH_LIMITS: {p:?} is not default, load-test or off");
         }
+    }
+    if !(0.0..=1.0).contains(&settings.key_collisions) {
+        anyhow::bail!("NENUFAR_BENCH_KEY_COLLISIONS: a share between 0 and 1");
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -274,6 +283,13 @@ async fn run(
         "  statuses {:?}, verdicts {:?}",
         http.tally.statuses, http.tally.verdicts
     );
+    if settings.key_collisions > 0.0 {
+        println!(
+            "  key collisions (NENUFAR_BENCH_KEY_COLLISIONS={}): {} same-key pairs in the window \
+             (latencies above include both requests of each pair)",
+            settings.key_collisions, http.tally.collisions
+        );
+    }
     println!("  per check-in: {}", http.cost.describe("load generator"));
     if sqlprofile::enabled() {
         diesel::sql_query(format!(

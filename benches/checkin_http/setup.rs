@@ -95,6 +95,20 @@ pub async fn wait_ready(
     )
 }
 
+/// The hunt's circle targets: (lat, lon, radius_m), the same on every run (a fixed seed).
+pub fn targets() -> Vec<(f64, f64, f64)> {
+    let mut rng = StdRng::seed_from_u64(0x6e65_6e75);
+    (0..TARGETS)
+        .map(|_| {
+            let (lat, lon) = (
+                rng.random_range(LAT.0..LAT.1),
+                rng.random_range(LON.0..LON.1),
+            );
+            (lat, lon, rng.random_range(10.0..MAX_RADIUS_M))
+        })
+        .collect()
+}
+
 /// A live hunt with its targets, players and teams, made through the API (the organisation and
 /// its owner through the service, as `nenufar org create` does). Returns the hunt id, every
 /// player's bearer token and the owner's.
@@ -105,14 +119,10 @@ pub async fn set_up(
 ) -> anyhow::Result<(String, Vec<String>, String)> {
     let state = nenufar::app::AppState::new(nenufar::db::connect(url, 2)?);
     let staff = owner_token(&state, base, client, "bench-owner@brand.example").await?;
-    let mut rng = StdRng::seed_from_u64(0x6e65_6e75);
-    let features: Vec<Value> = (0..TARGETS)
-        .map(|i| {
-            let (lat, lon) = (
-                rng.random_range(LAT.0..LAT.1),
-                rng.random_range(LON.0..LON.1),
-            );
-            let radius_m = rng.random_range(10.0..MAX_RADIUS_M);
+    let features: Vec<Value> = targets()
+        .into_iter()
+        .enumerate()
+        .map(|(i, (lat, lon, radius_m))| {
             json!({
                 "type": "Feature",
                 "geometry": {"type": "Point", "coordinates": [lon, lat]},

@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod cached;
+pub mod checkin_writes;
 pub mod checkins;
 pub mod clues;
 pub mod cluster;

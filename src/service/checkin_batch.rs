@@ -1,5 +1,6 @@
 //! What a batch of check-ins settles to, decided in memory between the writer's two round trips:
-//! the teams to lock, each finder's score before the batch, each answer, and the events of a find.
+//! the teams to lock, each finder's score before the batch, and for each claimed check-in (one that
+//! matched targets) its answer, the fill of its row, and the events and clue unlocks of its finds.
 
 use std::collections::{HashMap, HashSet};
 
@@ -7,41 +8,107 @@ use serde_json::json;
 
 use super::checkin::{CheckinResponse, VerdictTarget};
 use super::checkin_writer::Pending;
-use crate::db::checkins::NewFind;
+use crate::db::checkin_writes::{Fill, LockedHunt, NewFind};
+use crate::db::clues::Unlock;
 use crate::domain::checkin;
 use crate::domain::event::{EventKind, NewEvent};
 use crate::domain::ids::{CheckinId, HuntId, PlayerId, TargetId, TeamId};
 
-/// Teams of the active check-ins: those that matched a target (their rows get locked, in id
-/// order) and the others (only read, for the `team_score` of their answers).
-pub(super) fn teams_of(pending: &[&Pending], active: &[usize]) -> (Vec<TeamId>, Vec<TeamId>) {
-    let mut finding: Vec<TeamId> = active
+/// Teams of the check-ins that matched a target: their rows get locked, in id order.
+pub(super) fn finding_teams(pending: &[&Pending]) -> Vec<TeamId> {
+    let mut finding: Vec<TeamId> = pending
         .iter()
-        .map(|&i| pending[i])
         .filter(|p| !p.matched.is_empty())
         .map(|p| p.member.team)
         .collect();
     finding.sort();
     finding.dedup();
-    let mut others: Vec<TeamId> = active
-        .iter()
-        .map(|&i| pending[i].member.team)
-        .filter(|t| finding.binary_search(t).is_err())
-        .collect();
-    others.sort();
-    others.dedup();
-    (finding, others)
+    finding
+}
+
+/// What the claimed check-ins of a batch settle to.
+#[derive(Debug, Default)]
+pub(super) struct Settled {
+    /// Each claimed check-in's answer, by its index in the batch.
+    pub responses: Vec<(usize, CheckinResponse)>,
+    /// The final verdicts and responses of their rows.
+    pub fills: Vec<Fill>,
+    pub events: Vec<(HuntId, NewEvent)>,
+    pub unlocks: Vec<Unlock>,
+}
+
+/// Settles the claimed check-ins (indices into `pending`, in batch order) from the teams' scores
+/// before the batch (`team_scores`, locked) and the finds the batch recorded: each answer carries
+/// its own step of the team's score.
+pub(super) fn settle_claims(
+    pending: &[&Pending],
+    claimed: &[usize],
+    locked: &HashMap<HuntId, LockedHunt>,
+    mut team_scores: HashMap<TeamId, i64>,
+    new_finds: &[NewFind],
+) -> Result<Settled, serde_json::Error> {
+    let mut new_by_checkin: HashMap<CheckinId, HashSet<TargetId>> = HashMap::new();
+    for f in new_finds {
+        new_by_checkin
+            .entry(f.checkin)
+            .or_default()
+            .insert(f.target);
+    }
+    let mut player_scores = player_scores_before(pending, claimed, new_finds, &new_by_checkin);
+    let mut settled = Settled::default();
+    for &i in claimed {
+        let p = pending[i];
+        let news = new_by_checkin.get(&p.id);
+        let found: Vec<VerdictTarget> = p
+            .matched
+            .iter()
+            .filter(|t| news.is_some_and(|n| n.contains(&t.id)))
+            .cloned()
+            .collect();
+        let delta: i64 = found.iter().map(|t| i64::from(t.points)).sum();
+        let team_score = team_scores.entry(p.member.team).or_insert(0);
+        *team_score += delta;
+        let response = settle(p, found.clone(), *team_score);
+        if !found.is_empty() {
+            let player_score = player_scores.entry((p.hunt, p.player)).or_insert(0);
+            *player_score += delta;
+            let frozen = locked.get(&p.hunt).is_some_and(|h| h.frozen);
+            let scores = Scores {
+                team: *team_score,
+                player: *player_score,
+                delta,
+            };
+            settled.events.extend(
+                find_events(p, &found, scores, frozen)
+                    .into_iter()
+                    .map(|e| (p.hunt, e)),
+            );
+            settled.unlocks.extend(found.iter().map(|t| Unlock {
+                hunt: p.hunt,
+                team: p.member.team,
+                target: t.id,
+                at: p.received_at,
+            }));
+        }
+        settled.fills.push(Fill {
+            id: p.id,
+            verdict: response.verdict,
+            response: serde_json::to_value(&response)?,
+        });
+        settled.responses.push((i, response));
+    }
+    Ok(settled)
 }
 
 /// Each finder's score before this batch: the score after it (returned by the finds statement)
 /// minus the batch's new points for that player.
-pub(super) fn player_scores_before(
+fn player_scores_before(
     pending: &[&Pending],
-    active: &[usize],
+    claimed: &[usize],
     new_finds: &[NewFind],
     new_by_checkin: &HashMap<CheckinId, HashSet<TargetId>>,
 ) -> HashMap<(HuntId, PlayerId), i64> {
-    let by_id: HashMap<CheckinId, &Pending> = active
+    let by_id: HashMap<CheckinId, &Pending> = claimed
         .iter()
         .map(|&i| (pending[i].id, pending[i]))
         .collect();
@@ -51,7 +118,7 @@ pub(super) fn player_scores_before(
             scores.insert((p.hunt, p.player), f.player_score_after_batch);
         }
     }
-    for &i in active {
+    for &i in claimed {
         let p = pending[i];
         if let Some(news) = new_by_checkin.get(&p.id) {
             let points: i64 = p
@@ -68,15 +135,9 @@ pub(super) fn player_scores_before(
     scores
 }
 
-/// The final answer: `found` with the new targets, `already_found` with the matched ones the team
-/// had, or the judged verdict when nothing matched; with the team's score after this check-in.
-pub(super) fn settle(p: &Pending, found: Vec<VerdictTarget>, team_score: i64) -> CheckinResponse {
-    if p.matched.is_empty() {
-        return CheckinResponse {
-            team_score,
-            ..p.base.clone()
-        };
-    }
+/// The final answer of a check-in that matched targets: `found` with the new targets,
+/// `already_found` with the matched ones the team had; with the team's score after it.
+fn settle(p: &Pending, found: Vec<VerdictTarget>, team_score: i64) -> CheckinResponse {
     let matched: Vec<TargetId> = p.matched.iter().map(|t| t.id).collect();
     let new: Vec<TargetId> = found.iter().map(|t| t.id).collect();
     let verdict = checkin::settle(&matched, &new);
@@ -95,20 +156,15 @@ pub(super) fn settle(p: &Pending, found: Vec<VerdictTarget>, team_score: i64) ->
 
 /// Scores after one check-in's finds.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Scores {
-    pub team: i64,
-    pub player: i64,
-    pub delta: i64,
+struct Scores {
+    team: i64,
+    player: i64,
+    delta: i64,
 }
 
 /// One `target_found` (team audience) per new find and one `score_changed` (hunt audience; the
 /// team's only while the leaderboard is frozen).
-pub(super) fn find_events(
-    p: &Pending,
-    found: &[VerdictTarget],
-    s: Scores,
-    frozen: bool,
-) -> Vec<NewEvent> {
+fn find_events(p: &Pending, found: &[VerdictTarget], s: Scores, frozen: bool) -> Vec<NewEvent> {
     let m = &p.member;
     let mut events: Vec<NewEvent> = found
         .iter()

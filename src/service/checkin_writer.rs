@@ -1,25 +1,31 @@
 //! Group commit of check-ins: requests hand their judged check-ins to a few writer tasks, and each
 //! writer stores everything waiting in one transaction (one WAL flush for the lot): hunt revisions
-//! checked under a share lock, finds and scores, check-in rows with their final responses, events.
-//! A request is answered only after its transaction committed.
+//! checked under a share lock, check-in rows (the keys of those that matched targets claimed
+//! before their finds are recorded), finds and scores, events. A request is answered only after
+//! its transaction committed. A check-in that loses a key race or was judged against an outdated
+//! hunt is left out of its batch alone; the batch runs again only after a deadlock or a
+//! serialization failure (`nenufar_checkin_batch_reruns_total`).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
+use diesel_async::pooled_connection::PoolableConnection;
+use diesel_async::pooled_connection::deadpool::Object;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use tokio::sync::{Notify, mpsc, oneshot};
 
 use super::checkin::{CheckinResponse, VerdictTarget};
-use super::checkin_batch::{Scores, find_events, player_scores_before, settle, teams_of};
+use super::checkin_batch::{finding_teams, settle_claims};
 use crate::db;
-use crate::db::checkins::{FindCandidate, LockedHunt, Member, NewCheckin};
-use crate::db::clues::Unlock;
+use crate::db::checkin_writes::{self, FindCandidate, NewCheckin};
+use crate::db::checkins::Member;
 use crate::domain::checkin::{Fix, Verdict};
 use crate::domain::event::NewEvent;
-use crate::domain::ids::{CheckinId, HuntId, PlayerId, TargetId};
+use crate::domain::ids::{CheckinId, HuntId, PlayerId};
 use crate::error::AppError;
-use crate::telemetry::Metrics;
+use crate::telemetry::{Metrics, RerunReason};
 
 /// Writer tasks per node: while one waits for its flush, the others fill and send theirs. Measured
 /// with `ops/bench.sh checkin_http` on 2 cores: 2 writers 3,127/s (latency-bound), 4 writers
@@ -82,6 +88,7 @@ struct Deps {
 /// the runtime that serves requests).
 pub struct CheckinWriter {
     tx: mpsc::Sender<Job>,
+    metrics: Arc<Metrics>,
     idle: Mutex<Option<(mpsc::Receiver<Job>, Deps)>>,
 }
 
@@ -97,11 +104,12 @@ impl CheckinWriter {
         let (tx, rx) = mpsc::channel(QUEUE);
         let deps = Deps {
             pool,
-            metrics,
+            metrics: metrics.clone(),
             sequencer,
         };
         Self {
             tx,
+            metrics,
             idle: Mutex::new(Some((rx, deps))),
         }
     }
@@ -111,10 +119,14 @@ impl CheckinWriter {
     pub async fn write(&self, pending: Pending) -> Result<Written, AppError> {
         self.start();
         let (reply, answer) = oneshot::channel();
-        self.tx
-            .send(Job { pending, reply })
-            .await
-            .map_err(|_| AppError::Unavailable("check-in writer stopped"))?;
+        // Counted before the send, so that the writer's decrement always follows it.
+        Metrics::inc(&self.metrics.checkin_writer_queue);
+        if self.tx.send(Job { pending, reply }).await.is_err() {
+            self.metrics
+                .checkin_writer_queue
+                .fetch_sub(1, Ordering::Relaxed);
+            return Err(AppError::Unavailable("check-in writer stopped"));
+        }
         answer.await.map_err(|_| {
             AppError::Internal(anyhow::anyhow!("check-in writer dropped a check-in"))
         })?
@@ -153,40 +165,60 @@ async fn drain(rx: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>, deps: Deps) {
                 }
             }
         }
+        deps.metrics
+            .checkin_writer_queue
+            .fetch_sub(jobs.len() as u64, Ordering::Relaxed);
         write_jobs(&deps, jobs).await;
     }
 }
 
-/// Stores a batch and answers each request. When the batch fails as a whole, each check-in is
-/// tried alone, so one bad row fails one request, not its neighbours.
+/// Stores a batch and answers each request. A batch that lost its connection runs again once on a
+/// fresh one (whatever became of its commit: keys stored by it answer from their rows). When the
+/// batch still fails as a whole, each check-in is tried alone (on a working connection), so one
+/// bad row fails one request, not its neighbours: three attempts at most, besides the retries of
+/// deadlocks inside each.
 async fn write_jobs(deps: &Deps, jobs: Vec<Job>) {
-    let pending: Vec<&Pending> = jobs.iter().map(|j| &j.pending).collect();
-    let mut conn = match deps.pool.get().await {
-        Ok(conn) => conn,
-        Err(e) => {
-            tracing::error!(error = %e, "check-in writer: no database connection");
-            for job in jobs {
-                let _ = job
-                    .reply
-                    .send(Err(AppError::Unavailable("database unavailable")));
-            }
-            return;
+    let Some(mut conn) = connection(deps).await else {
+        for job in jobs {
+            let _ = job.reply.send(Err(unavailable()));
         }
+        return;
     };
-    match write_batch(deps, &mut conn, &pending).await {
+    let pending: Vec<&Pending> = jobs.iter().map(|j| &j.pending).collect();
+    let mut result = write_batch(deps, &mut conn, &pending).await;
+    if result.is_err() && conn.is_broken() {
+        deps.metrics.rerun(RerunReason::Reconnect);
+        match connection(deps).await {
+            Some(fresh) => {
+                conn = fresh;
+                result = write_batch(deps, &mut conn, &pending).await;
+            }
+            None => result = Err(unavailable()),
+        }
+    }
+    match result {
         Ok(written) => {
             for (job, w) in jobs.into_iter().zip(written) {
                 let _ = job.reply.send(w);
             }
         }
-        Err(e) if jobs.len() == 1 => {
+        // Alone on a working connection, it would fail the same way.
+        Err(e) if jobs.len() == 1 && !conn.is_broken() => {
             if let Some(job) = jobs.into_iter().next() {
                 let _ = job.reply.send(Err(e));
             }
         }
         Err(e) => {
             tracing::warn!(error = %e, batch = jobs.len(), "check-in batch failed; storing one by one");
+            deps.metrics.rerun(RerunReason::OneByOne);
             for job in jobs {
+                if conn.is_broken() {
+                    let Some(fresh) = connection(deps).await else {
+                        let _ = job.reply.send(Err(unavailable()));
+                        continue;
+                    };
+                    conn = fresh;
+                }
                 let written = write_batch(deps, &mut conn, &[&job.pending])
                     .await
                     .and_then(|mut w| w.pop().unwrap_or_else(|| Err(lost())));
@@ -194,6 +226,21 @@ async fn write_jobs(deps: &Deps, jobs: Vec<Job>) {
             }
         }
     }
+}
+
+/// A pooled connection, or `None` (logged) when the database cannot be reached.
+async fn connection(deps: &Deps) -> Option<Object<AsyncPgConnection>> {
+    match deps.pool.get().await {
+        Ok(conn) => Some(conn),
+        Err(e) => {
+            tracing::error!(error = %e, "check-in writer: no database connection");
+            None
+        }
+    }
+}
+
+fn unavailable() -> AppError {
+    AppError::Unavailable("database unavailable")
 }
 
 fn lost() -> AppError {
@@ -204,6 +251,7 @@ fn lost() -> AppError {
 #[derive(Debug, Clone)]
 enum Slot {
     Stored(CheckinResponse),
+    /// Not stored: its key is stored (before, by a concurrent request, or earlier in this batch).
     Known,
     Stale,
 }
@@ -211,12 +259,9 @@ enum Slot {
 /// Why a batch transaction did not commit.
 #[derive(Debug)]
 enum BatchError {
-    /// These check-ins found targets but their key was stored meanwhile by a concurrent request
-    /// with the same key: answer them from the stored row and write the rest again.
-    Raced(Vec<usize>),
-    /// These check-ins were judged against an older revision of their hunt.
-    Stale(Vec<usize>),
     Db(diesel::result::Error),
+    /// The statements disagreed with each other: a bug, not a conflict.
+    Broken(&'static str),
 }
 
 impl From<diesel::result::Error> for BatchError {
@@ -225,28 +270,47 @@ impl From<diesel::result::Error> for BatchError {
     }
 }
 
-/// Commits a batch (retrying deadlocks, serialization failures and key races), then reads the
-/// stored responses of known keys. One result per pending check-in, in order.
+impl From<serde_json::Error> for BatchError {
+    fn from(e: serde_json::Error) -> Self {
+        Self::Db(diesel::result::Error::SerializationError(Box::new(e)))
+    }
+}
+
+impl From<BatchError> for AppError {
+    fn from(e: BatchError) -> Self {
+        match e {
+            BatchError::Db(e) => e.into(),
+            BatchError::Broken(what) => AppError::Internal(anyhow::anyhow!(what)),
+        }
+    }
+}
+
+/// Commits a batch (retrying deadlocks and serialization failures), then reads the stored
+/// responses of known keys. One result per pending check-in, in order.
 async fn write_batch(
     deps: &Deps,
     conn: &mut AsyncPgConnection,
     pending: &[&Pending],
 ) -> Result<Vec<Result<Written, AppError>>, AppError> {
-    let mut excluded = Excluded::default();
     let mut attempts = 0;
     let slots = loop {
         let result = conn
-            .transaction::<_, BatchError, _>(async |conn| commit(conn, pending, &excluded).await)
+            .transaction::<_, BatchError, _>(async |conn| commit(conn, pending).await)
             .await;
         match result {
             Ok(slots) => break slots,
-            Err(BatchError::Raced(raced)) => excluded.known.extend(raced),
-            Err(BatchError::Stale(stale)) => excluded.stale.extend(stale),
-            Err(BatchError::Db(e)) if retryable(&e) && attempts + 1 < ATTEMPTS => attempts += 1,
-            Err(BatchError::Db(e)) => return Err(e.into()),
+            Err(BatchError::Db(e)) if retryable(&e) && attempts + 1 < ATTEMPTS => {
+                deps.metrics.rerun(RerunReason::Retry);
+                attempts += 1;
+            }
+            Err(e) => return Err(e.into()),
         }
     };
     Metrics::inc(&deps.metrics.checkin_batches);
+    let stale = slots.iter().filter(|s| matches!(s, Slot::Stale)).count();
+    deps.metrics
+        .checkins_stale
+        .fetch_add(stale as u64, Ordering::Relaxed);
     let found = slots
         .iter()
         .any(|s| matches!(s, Slot::Stored(r) if r.verdict == Verdict::Found));
@@ -259,7 +323,7 @@ async fn write_batch(
         .filter(|(s, _)| matches!(s, Slot::Known))
         .map(|(_, p)| (p.player, p.idempotency_key))
         .collect();
-    let mut stored = if keys.is_empty() {
+    let stored = if keys.is_empty() {
         HashMap::new()
     } else {
         db::checkins::stored_many(conn, &keys).await?
@@ -270,9 +334,13 @@ async fn write_batch(
         .map(|(slot, p)| match slot {
             Slot::Stored(response) => Ok(Written::Stored(response)),
             Slot::Stale => Ok(Written::Stale),
+            // Several check-ins of one batch may share a key: each gets the stored row.
             Slot::Known => stored
-                .remove(&(p.player, p.idempotency_key))
-                .map(|(hash, response)| Written::Known { hash, response })
+                .get(&(p.player, p.idempotency_key))
+                .map(|(hash, response)| Written::Known {
+                    hash: hash.clone(),
+                    response: response.clone(),
+                })
                 .ok_or_else(|| {
                     AppError::Internal(anyhow::anyhow!(
                         "idempotency key conflict without a stored check-in"
@@ -293,156 +361,111 @@ fn retryable(e: &diesel::result::Error) -> bool {
     }
 }
 
-/// Check-ins of a batch left out of its next attempt.
-#[derive(Debug, Default)]
-struct Excluded {
-    /// Answered from the stored row of their key.
-    known: HashSet<usize>,
-    /// Judged against an outdated hunt: sent back to be judged again.
-    stale: HashSet<usize>,
+/// The row a pending check-in is stored as: a claim of its key when it matched targets (settled
+/// once the finds are known), its final response otherwise.
+fn row(p: &Pending) -> Result<NewCheckin, serde_json::Error> {
+    let claim = !p.matched.is_empty();
+    Ok(NewCheckin {
+        id: p.id,
+        hunt: p.hunt,
+        revision: p.revision,
+        player: p.player,
+        team: p.member.team,
+        idempotency_key: p.idempotency_key,
+        request_hash: p.request_hash.clone(),
+        fix: p.fix,
+        received_at: p.received_at,
+        verdict: if claim {
+            Verdict::Found
+        } else {
+            p.base.verdict
+        },
+        response: if claim {
+            None
+        } else {
+            Some(serde_json::to_value(&p.base)?)
+        },
+    })
 }
 
-/// The batch transaction; check-ins in `excluded` are not written.
-async fn commit(
-    conn: &AsyncPgConnection,
-    pending: &[&Pending],
-    excluded: &Excluded,
-) -> Result<Vec<Slot>, BatchError> {
-    let mut slots: Vec<Slot> = Vec::with_capacity(pending.len());
-    let mut active: Vec<usize> = Vec::with_capacity(pending.len());
-    for i in 0..pending.len() {
-        if excluded.stale.contains(&i) {
-            slots.push(Slot::Stale);
-        } else {
-            // Answered from the stored row unless written below.
-            slots.push(Slot::Known);
-            if !excluded.known.contains(&i) {
-                active.push(i);
-            }
-        }
-    }
-    if active.is_empty() {
-        return Ok(slots);
-    }
-    let mut hunts: Vec<HuntId> = active.iter().map(|&i| pending[i].hunt).collect();
+/// The batch transaction: two pipelined round trips.
+///
+/// 1. Hunt rows share-locked (revisions), finding teams locked (scores), then one statement:
+///    every check-in row inserted (a claim of its key for one that matched targets; only rows still
+///    at their hunt's revision; a key stored before, meanwhile or earlier in the batch is skipped)
+///    and finds recorded for the claims stored. Locks go in one order: hunts, teams, keys.
+/// 2. Claims filled with their settled responses; events and clue reveals appended.
+///
+/// So a key race or a stale check-in costs that check-in alone: it is left out, never rolled back
+/// with the rest. A batch without matches has no second round trip.
+async fn commit(conn: &AsyncPgConnection, pending: &[&Pending]) -> Result<Vec<Slot>, BatchError> {
+    let mut hunts: Vec<HuntId> = pending.iter().map(|p| p.hunt).collect();
     hunts.sort();
     hunts.dedup();
-    let (finding, others) = teams_of(pending, &active);
-    let candidates: Vec<FindCandidate> = active
+    let finding = finding_teams(pending);
+    let candidates: Vec<FindCandidate> = pending
         .iter()
-        .flat_map(|&i| {
-            let p = pending[i];
+        .flat_map(|p| {
             p.matched.iter().map(move |t| FindCandidate {
                 checkin: p.id,
                 hunt: p.hunt,
                 team: p.member.team,
                 player: p.player,
-                idempotency_key: p.idempotency_key,
                 target: t.id,
                 points: t.points,
                 found_at: p.received_at,
             })
         })
         .collect();
-    // One pipelined round trip, run in this order: hunt locks (revision check), team locks, finds.
-    // The revisions are checked afterwards: a stale check-in (rare: the hunt changed since it was
-    // judged) rolls the batch back and it runs again without it.
-    let (locked, mut team_scores, new_finds) = tokio::try_join!(
-        db::checkins::lock_hunts(conn, &hunts),
-        db::checkins::team_scores(conn, &finding, &others),
-        db::checkins::record_finds(conn, &candidates),
-    )?;
-    let stale: Vec<usize> = active
+    let rows = pending
         .iter()
-        .copied()
-        .filter(|&i| locked.get(&pending[i].hunt).map(|h| h.revision) != Some(pending[i].revision))
-        .collect();
-    if !stale.is_empty() {
-        return Err(BatchError::Stale(stale));
-    }
-    let mut new_by_checkin: HashMap<CheckinId, HashSet<TargetId>> = HashMap::new();
-    for f in &new_finds {
-        new_by_checkin
-            .entry(f.checkin)
-            .or_default()
-            .insert(f.target);
-    }
-    let mut player_scores = player_scores_before(pending, &active, &new_finds, &new_by_checkin);
+        .map(|p| row(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    // `store` binds a PostGIS type: it must come last (see `checkin_writes`).
+    let (locked, team_scores, stored) = tokio::try_join!(
+        checkin_writes::lock_hunts(conn, &hunts),
+        checkin_writes::team_scores(conn, &finding),
+        checkin_writes::store(conn, &rows, &candidates),
+    )?;
 
-    let mut rows: Vec<NewCheckin> = Vec::with_capacity(active.len());
-    let mut events: Vec<(HuntId, NewEvent)> = Vec::new();
-    let mut unlocks: Vec<Unlock> = Vec::new();
-    let mut responses: Vec<(usize, CheckinResponse, bool)> = Vec::with_capacity(active.len());
-    for &i in &active {
-        let p = pending[i];
-        let news = new_by_checkin.get(&p.id);
-        let found: Vec<VerdictTarget> = p
-            .matched
-            .iter()
-            .filter(|t| news.is_some_and(|n| n.contains(&t.id)))
-            .cloned()
-            .collect();
-        let delta: i64 = found.iter().map(|t| i64::from(t.points)).sum();
-        let team_score = team_scores.entry(p.member.team).or_insert(0);
-        *team_score += delta;
-        let response = settle(p, found.clone(), *team_score);
-        if !found.is_empty() {
-            let player_score = player_scores.entry((p.hunt, p.player)).or_insert(0);
-            *player_score += delta;
-            let frozen = locked.get(&p.hunt).is_some_and(|h: &LockedHunt| h.frozen);
-            let scores = Scores {
-                team: *team_score,
-                player: *player_score,
-                delta,
-            };
-            events.extend(
-                find_events(p, &found, scores, frozen)
-                    .into_iter()
-                    .map(|e| (p.hunt, e)),
-            );
-            unlocks.extend(found.iter().map(|t| Unlock {
-                hunt: p.hunt,
-                team: p.member.team,
-                target: t.id,
-                at: p.received_at,
-            }));
-        }
-        let body = serde_json::to_value(&response)
-            .map_err(|e| BatchError::Db(diesel::result::Error::SerializationError(e.into())))?;
-        rows.push(NewCheckin {
-            id: p.id,
-            hunt: p.hunt,
-            player: p.player,
-            team: p.member.team,
-            idempotency_key: p.idempotency_key,
-            request_hash: p.request_hash.clone(),
-            fix: p.fix,
-            received_at: p.received_at,
-            verdict: response.verdict,
-            response: body,
-        });
-        responses.push((i, response, !found.is_empty()));
+    let mut slots: Vec<Slot> = Vec::with_capacity(pending.len());
+    let mut claimed: Vec<usize> = Vec::new();
+    for (i, p) in pending.iter().enumerate() {
+        let slot = if locked.get(&p.hunt).map(|h| h.revision) != Some(p.revision) {
+            Slot::Stale
+        } else {
+            match stored.checkins.get(&p.id) {
+                None => Slot::Known,
+                Some(_) if !p.matched.is_empty() => {
+                    claimed.push(i);
+                    // Settled below.
+                    Slot::Known
+                }
+                Some(Some(team_score)) => Slot::Stored(CheckinResponse {
+                    team_score: *team_score,
+                    ..p.base.clone()
+                }),
+                Some(None) => return Err(BatchError::Broken("a check-in row without its score")),
+            }
+        };
+        slots.push(slot);
+    }
+    if claimed.is_empty() {
+        return Ok(slots);
     }
 
-    // A second pipelined round trip: check-in rows, events, clue reveals.
-    let events: Vec<(HuntId, &NewEvent)> = events.iter().map(|(h, e)| (*h, e)).collect();
-    let (inserted, (), _) = tokio::try_join!(
-        db::checkins::insert_many(conn, &rows),
+    let settled = settle_claims(pending, &claimed, &locked, team_scores, &stored.finds)?;
+    let events: Vec<(HuntId, &NewEvent)> = settled.events.iter().map(|(h, e)| (*h, e)).collect();
+    let (filled, (), _) = tokio::try_join!(
+        checkin_writes::fill_claims(conn, &settled.fills),
         db::events::append_many(conn, &events),
-        db::clues::reveal_after_targets(conn, &unlocks),
+        db::clues::reveal_after_targets(conn, &settled.unlocks),
     )?;
-    let raced: Vec<usize> = responses
-        .iter()
-        .filter(|(i, _, has_finds)| *has_finds && !inserted.contains(&pending[*i].id))
-        .map(|(i, _, _)| *i)
-        .collect();
-    if !raced.is_empty() {
-        return Err(BatchError::Raced(raced));
+    if filled != settled.fills.len() {
+        return Err(BatchError::Broken("a claimed check-in row was not filled"));
     }
-    for (i, response, _) in responses {
-        if inserted.contains(&pending[i].id) {
-            slots[i] = Slot::Stored(response);
-        }
+    for (i, response) in settled.responses {
+        slots[i] = Slot::Stored(response);
     }
     Ok(slots)
 }

@@ -203,10 +203,21 @@ async fn three_hundred_hunts_played_then_archived_leave_every_cache_at_its_floor
         (StatusCode::OK, Some("found"), Some(12)),
         "{body}"
     );
-    let (_, board) = app
-        .get(&format!("/v1/hunts/{hunt}/leaderboard"), Some(&p.token))
-        .await;
-    assert_eq!(board["entries"][0]["score"], json!(12), "{board}");
+    // The find's events are numbered just after its commit: the board catches up within moments.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (_, board) = app
+            .get(&format!("/v1/hunts/{hunt}/leaderboard"), Some(&p.token))
+            .await;
+        if board["entries"][0]["score"] == json!(12) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the board never showed the find after the snapshot: {board}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,7 +11,9 @@
 mod authz;
 mod bad_input;
 mod caches;
+mod checkin_races;
 mod checkins;
+mod cluster_location;
 mod contract;
 mod geodesic;
 mod geojson_examples;
@@ -23,3 +25,4 @@ mod nodes;
 mod oracle;
 mod push;
 mod support;
+mod writer_failures;

@@ -57,6 +57,21 @@ pub enum ClusterError {
         /// The data directory.
         path: PathBuf,
     },
+    /// Not root, and neither `XDG_DATA_HOME` nor `HOME` says where a default cluster could live.
+    #[error(
+        "no default location for the embedded cluster: neither XDG_DATA_HOME nor HOME is set (set NENUFAR_DATA_DIR or NENUFAR_STATE_DIR)"
+    )]
+    NoDefaultLocation,
+    /// The command would create a cluster while this user already has another one.
+    #[error("{}", other_clusters(.wanted, .others, *.is_default))]
+    OtherClusters {
+        /// Where the cluster was looked for.
+        wanted: PathBuf,
+        /// The clusters this user has (data directories).
+        others: Vec<PathBuf>,
+        /// Whether `wanted` is the default location.
+        is_default: bool,
+    },
     /// A filesystem operation failed.
     #[error("could not {action} {path}", path = .path.display())]
     Io {
@@ -87,6 +102,31 @@ pub enum ClusterError {
         /// Tail of its output and of the server log.
         detail: String,
     },
+}
+
+fn other_clusters(wanted: &Path, others: &[PathBuf], is_default: bool) -> String {
+    let list = others
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let first = others
+        .first()
+        .map_or_else(|| "DIR".to_owned(), |p| p.display().to_string());
+    let mut text = format!(
+        "there is no embedded cluster in {wanted} yet, and this user already has one: {list}. \
+         nenufar does not create a second cluster silently (a server may be using the first). \
+         To use an existing one, set NENUFAR_DATA_DIR={first} (or pass --data-dir); to create a new \
+         one in {wanted}, run `nenufar db start --data-dir {wanted}` first",
+        wanted = wanted.display()
+    );
+    if is_default {
+        text.push_str(&format!(
+            "; to make one of them the default for every command: ln -s {first} {}",
+            wanted.display()
+        ));
+    }
+    text
 }
 
 /// Builds a `map_err` adapter for a filesystem failure on `path`.

@@ -6,20 +6,25 @@
 //! As root, PostgreSQL runs as the `postgres` user through `runuser`, because `initdb` and the
 //! server refuse to run as root.
 //!
-//! Layout: `error` holds [`ClusterError`], `paths` the data directory and socket path rules and
-//! the URL formatting, `commands` the running of the PostgreSQL tools and the log tails.
+//! Layout: `error` holds [`ClusterError`], `home` where a user's clusters are ([`ClusterHome`]:
+//! the default one, the list of those made, the per-checkout ones of earlier versions), `paths`
+//! the data directory and socket path rules and the URL formatting, `commands` the running of the
+//! PostgreSQL tools and the log tails.
 
 mod commands;
 mod error;
+mod home;
 mod paths;
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 pub use error::ClusterError;
+pub use home::{ClusterHome, HomeEnv};
 
-use commands::{Tools, check_postgis, is_root, run, server_options, with_log_tail};
-use paths::{default_data_dir_for, prepare_data_dir, socket_url};
+use commands::{Tools, check_postgis, run, server_options, with_log_tail};
+use home::has_cluster;
+use paths::{prepare_data_dir, socket_url};
 
 /// The port in the socket file name; fixed because the socket directory is private to the cluster.
 const PORT: u16 = 5432;
@@ -34,7 +39,23 @@ pub struct ClusterOptions {
     /// Data directory; also the unix socket directory, so its socket path must stay under 100 bytes.
     pub data_dir: PathBuf,
     /// Trade durability for speed (fsync, synchronous commit and full page writes off): tests only.
+    /// A throwaway cluster is neither listed nor checked against the user's others.
     pub throwaway: bool,
+    /// Whether a cluster missing from `data_dir` may be made while this user has others.
+    pub create: Create,
+    /// Where this user's clusters are; `None` when there is no such place (nothing is then
+    /// listed or checked).
+    pub home: Option<ClusterHome>,
+}
+
+/// What to do when the data directory has no cluster yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Create {
+    /// Make it only if this user has no other cluster; otherwise fail naming them (every command
+    /// that merely needs the database).
+    IfAlone,
+    /// Make it, warning about the others (`nenufar db start`, asked for explicitly).
+    Always,
 }
 
 /// A running private cluster: listens only on a unix socket inside its data directory.
@@ -46,25 +67,6 @@ pub struct EmbeddedCluster {
 }
 
 impl EmbeddedCluster {
-    /// Default data dir: as root `/var/lib/nenufar/<first 12 hex of sha256 of the canonical current dir>`,
-    /// otherwise `$XDG_DATA_HOME/nenufar` (fallback `$HOME/.local/share/nenufar`).
-    ///
-    /// As root the directory is per checkout, so two clones do not share a database. Without any
-    /// usable home it falls back to `.nenufar` in the current directory.
-    pub fn default_data_dir() -> PathBuf {
-        let cwd = std::env::current_dir().ok();
-        let canonical = cwd
-            .as_deref()
-            .and_then(|dir| fs::canonicalize(dir).ok())
-            .or(cwd);
-        default_data_dir_for(
-            is_root(),
-            canonical.as_deref(),
-            std::env::var_os("XDG_DATA_HOME").as_deref(),
-            std::env::var_os("HOME").as_deref(),
-        )
-    }
-
     /// Initialises the cluster if `opts.data_dir` has no `PG_VERSION`, starts it unless it is
     /// already running, and waits until it accepts connections.
     ///
@@ -72,9 +74,19 @@ impl EmbeddedCluster {
     /// started with). Fails with a message naming the missing package when PostgreSQL 15 or
     /// PostGIS is not installed. As root, the data directory is created `0700` and owned by
     /// `postgres`, and the directories created above it are `0755`.
+    ///
+    /// A durable cluster is added to the user's list. Before one is made, an earlier version's
+    /// per-checkout cluster may become the default (see [`ClusterHome::adopt_legacy`]), and with
+    /// [`Create::IfAlone`] the user's other clusters make it fail instead.
     pub fn ensure_started(opts: &ClusterOptions) -> Result<Self, ClusterError> {
         let tools = Tools::find()?;
         check_postgis(&tools)?;
+        let home = opts.home.as_ref().filter(|_| !opts.throwaway);
+        if let Some(home) = home
+            && !has_cluster(&opts.data_dir)
+        {
+            check_before_creating(home, opts)?;
+        }
         let data_dir = prepare_data_dir(&tools, &opts.data_dir)?;
         let (socket_dir, port) = (data_dir.clone(), PORT);
         let logged_dir = data_dir.display();
@@ -126,6 +138,11 @@ impl EmbeddedCluster {
             ])
             .arg(&socket_dir))
         .map_err(|err| with_log_tail(err, &data_dir))?;
+        if let Some(home) = home
+            && let Err(e) = home.record(&data_dir)
+        {
+            tracing::warn!(error = %e, "could not add the cluster to this user's list of clusters");
+        }
         Ok(Self {
             data_dir,
             socket_dir,
@@ -170,6 +187,45 @@ impl EmbeddedCluster {
     /// The data directory (absolute, symlinks resolved), which is also the socket directory.
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
+    }
+}
+
+/// Before making a cluster in `opts.data_dir`: adopts an earlier version's cluster as the
+/// default one when that is plain, then refuses (or warns, for [`Create::Always`]) when the user
+/// has other clusters.
+fn check_before_creating(home: &ClusterHome, opts: &ClusterOptions) -> Result<(), ClusterError> {
+    let wanted = &opts.data_dir;
+    let is_default = std::path::absolute(wanted).ok().as_deref() == Some(&home.default_data_dir);
+    if is_default {
+        let cwd = std::env::current_dir().and_then(fs::canonicalize).ok();
+        if let Some(adopted) = home.adopt_legacy(cwd.as_deref())? {
+            tracing::warn!(
+                db.data_dir = %adopted.display(),
+                db.default = %wanted.display(),
+                "the cluster an earlier version kept per checkout is now the default cluster (a link)"
+            );
+            return Ok(());
+        }
+    }
+    let others = home.others(wanted);
+    if others.is_empty() {
+        return Ok(());
+    }
+    match opts.create {
+        Create::IfAlone => Err(ClusterError::OtherClusters {
+            wanted: std::path::absolute(wanted).unwrap_or_else(|_| wanted.clone()),
+            others,
+            is_default,
+        }),
+        Create::Always => {
+            let others: Vec<String> = others.iter().map(|p| p.display().to_string()).collect();
+            tracing::warn!(
+                db.data_dir = %wanted.display(),
+                db.others = %others.join(", "),
+                "creating another embedded cluster for this user"
+            );
+            Ok(())
+        }
     }
 }
 

@@ -1,15 +1,12 @@
-//! Where the embedded cluster lives: the default data directory, data directory and socket path
-//! checks, and the socket URL.
+//! The embedded cluster's data directory and socket path checks, and the socket URL (the default
+//! location is in `home`).
 
-use std::ffi::OsStr;
 use std::fmt::Write as _;
 use std::fs::{self, DirBuilder};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-use sha2::{Digest, Sha256};
 
 use super::PORT;
 use super::commands::{Tools, run};
@@ -103,91 +100,14 @@ fn percent_encode(bytes: &[u8], keep_slash: bool) -> String {
     out
 }
 
-pub(super) fn default_data_dir_for(
-    is_root: bool,
-    canonical_cwd: Option<&Path>,
-    xdg_data_home: Option<&OsStr>,
-    home: Option<&OsStr>,
-) -> PathBuf {
-    if is_root {
-        let digest = Sha256::digest(
-            canonical_cwd
-                .map(|p| p.as_os_str().as_bytes())
-                .unwrap_or_default(),
-        );
-        let hex: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
-        return Path::new("/var/lib/nenufar").join(hex);
-    }
-    // The XDG spec says relative values are invalid and must be ignored.
-    let absolute = |v: Option<&OsStr>| {
-        v.map(Path::new)
-            .filter(|p| p.is_absolute())
-            .map(Path::to_path_buf)
-    };
-    if let Some(xdg) = absolute(xdg_data_home) {
-        return xdg.join("nenufar");
-    }
-    if let Some(home) = absolute(home) {
-        return home.join(".local/share/nenufar");
-    }
-    canonical_cwd.unwrap_or(Path::new(".")).join(".nenufar")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn root_gets_a_per_checkout_dir_under_var_lib() {
-        let dir = default_data_dir_for(
-            true,
-            Some(Path::new("/work/main")),
-            None,
-            Some(OsStr::new("/root")),
-        );
-        let name = dir
-            .file_name()
-            .and_then(OsStr::to_str)
-            .unwrap_or_default()
-            .to_owned();
-        assert_eq!(dir.parent(), Some(Path::new("/var/lib/nenufar")));
-        assert_eq!(name.len(), 12);
-        assert!(
-            name.bytes()
-                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
-        );
-        let other = default_data_dir_for(true, Some(Path::new("/work/other")), None, None);
-        assert_ne!(dir, other);
-        assert_eq!(
-            dir,
-            default_data_dir_for(true, Some(Path::new("/work/main")), None, None)
-        );
-    }
-
-    #[test]
-    fn a_user_gets_xdg_data_home_then_home() {
-        let xdg = default_data_dir_for(
-            false,
-            None,
-            Some(OsStr::new("/x/data")),
-            Some(OsStr::new("/home/u")),
-        );
-        assert_eq!(xdg, Path::new("/x/data/nenufar"));
-        let home = default_data_dir_for(
-            false,
-            None,
-            Some(OsStr::new("relative")),
-            Some(OsStr::new("/home/u")),
-        );
-        assert_eq!(home, Path::new("/home/u/.local/share/nenufar"));
-        let none = default_data_dir_for(false, Some(Path::new("/w")), None, None);
-        assert_eq!(none, Path::new("/w/.nenufar"));
-    }
-
-    #[test]
     fn the_default_dir_socket_fits_in_a_unix_socket_path() {
-        let dir = default_data_dir_for(true, Some(Path::new("/work/main")), None, None);
-        assert!(check_socket_path(&dir, PORT).is_ok());
+        let dir = Path::new("/var/lib/nenufar/main");
+        assert!(check_socket_path(dir, PORT).is_ok());
         let long = PathBuf::from(format!("/tmp/{}", "d".repeat(90)));
         assert!(matches!(
             check_socket_path(&long, PORT),
