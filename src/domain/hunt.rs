@@ -145,12 +145,15 @@ pub const TEAM_SIZE_LIMIT: i32 = 100;
 pub struct Rules {
     /// How `accuracy_m` is used at a boundary.
     #[serde(default)]
+    #[schema(default = "centre")]
     pub accuracy_policy: AccuracyPolicy,
     /// Fixes less accurate than this (metres) get `too_inaccurate`. In (0, 1000].
     #[serde(default = "default_max_accuracy_m")]
+    #[schema(exclusive_minimum = 0.0, maximum = 1000.0, default = 50.0)]
     pub max_accuracy_m: f64,
     /// Largest team, captain included. In [1, 100].
     #[serde(default = "default_team_max_size")]
+    #[schema(minimum = 1, maximum = 100, default = 6)]
     pub team_max_size: i32,
 }
 
