@@ -402,3 +402,124 @@ fn the_contract_check_refuses_an_undocumented_status_a_body_breaking_its_schema_
     let bad = contract.check_request(&Method::POST, "/v1/players", &json!({"handle": ""}));
     assert!(bad.is_err(), "an empty handle passed the request schema");
 }
+
+/// What the issue found refused with no schema saying so: each of these requests is refused by
+/// the server (400) and by the document's request schema (or its parameter's bounds).
+#[tokio::test]
+async fn requests_the_server_refuses_are_refused_by_the_document_too() {
+    use reqwest::Method;
+    let app = TestApp::spawn().await;
+    let w = crate::input::World::new(&app).await;
+    let fresh = app.player().await;
+    let contract = contract_check::contract();
+    let now = chrono::Utc::now();
+    let hunt_body = |live_at: chrono::DateTime<chrono::Utc>, ends_at| {
+        json!({"title": "T", "city": "Paris", "area": paris_area(), "teaser_at": live_at,
+            "live_at": live_at, "ends_at": ends_at})
+    };
+    let cases: Vec<(&str, String, Option<&str>, serde_json::Value)> = vec![
+        (
+            "an empty handle",
+            "/v1/players".into(),
+            None,
+            json!({"handle": ""}),
+        ),
+        (
+            "an empty team name",
+            format!("/v1/hunts/{}/teams", w.hunt),
+            Some(&fresh.token),
+            json!({"name": ""}),
+        ),
+        (
+            "a blank team name",
+            format!("/v1/hunts/{}/teams", w.hunt),
+            Some(&fresh.token),
+            json!({"name": "   "}),
+        ),
+        (
+            "an empty broadcast",
+            format!("/v1/hunts/{}/broadcast", w.hunt),
+            Some(&w.gm.token),
+            json!({"message": ""}),
+        ),
+        (
+            "a check-in with accuracy_m 0",
+            format!("/v1/hunts/{}/checkins", w.hunt),
+            Some(&w.player.token),
+            checkin_body(48.852968, 2.349902, 0.0, now),
+        ),
+        (
+            "a clue with two rules",
+            format!("/v1/hunts/{}/clues", w.hunt),
+            Some(&w.owner.token),
+            json!({"text": "x", "rule": {"at": now, "cost": 1}}),
+        ),
+        (
+            "a clue with no rule",
+            format!("/v1/hunts/{}/clues", w.hunt),
+            Some(&w.owner.token),
+            json!({"text": "x", "rule": {}}),
+        ),
+        (
+            "a clue costing nothing",
+            format!("/v1/hunts/{}/clues", w.hunt),
+            Some(&w.owner.token),
+            json!({"text": "x", "rule": {"cost": 0}}),
+        ),
+        (
+            "a short password",
+            "/v1/staff".into(),
+            Some(&w.owner.token),
+            json!({"email": "e@brand.example", "password": "short", "role": "editor"}),
+        ),
+        (
+            "a zero team size",
+            "/v1/hunts".into(),
+            Some(&w.owner.token),
+            {
+                let mut h = hunt_body(now, now + chrono::Duration::days(1));
+                h["rules"] = json!({"team_max_size": 0});
+                h
+            },
+        ),
+    ];
+    for (case, path, token, body) in cases {
+        let (status, answer) = app
+            .send(Method::POST, &path, token, Some(body.clone()))
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::BAD_REQUEST,
+            "{case}: the server took it: {answer}"
+        );
+        assert!(
+            contract.check_request(&Method::POST, &path, &body).is_err(),
+            "{case}: the document allows it"
+        );
+    }
+    // What a schema cannot say is in the description: live_at must come before ends_at.
+    let (status, _) = app
+        .post("/v1/hunts", Some(&w.owner.token), hunt_body(now, now))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let doc: serde_json::Value = serde_json::from_str(&nenufar::http::openapi_json()).unwrap();
+    let described = doc["components"]["schemas"]["CreateHuntRequest"]["description"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(described.contains("live_at < ends_at"), "{described}");
+    // Query parameters carry their bounds: limit=0 is refused by both.
+    let url = format!("/v1/hunts/{}/leaderboard?limit=0", w.hunt);
+    let (status, _) = app.get(&url, Some(&w.player.token)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let params = &doc["paths"]["/v1/hunts/{hunt_id}/leaderboard"]["get"]["parameters"];
+    let limit = params
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == json!("limit"))
+        .unwrap();
+    assert_eq!(
+        (limit["in"].as_str(), limit["schema"]["minimum"].as_i64()),
+        (Some("query"), Some(1))
+    );
+}
