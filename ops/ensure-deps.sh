@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs the system packages a fresh Debian machine lacks to run and test nenufar, and the npm
-# package of the push peer the tests use.
+# Installs the system packages a fresh Debian machine lacks to run and test nenufar, the npm
+# package of the push peer the tests use, and the OpenAPI validator the contract test runs.
 # Idempotent and quick when everything is there. Usage: ops/ensure-deps.sh [--browser] [--node]
 #   --browser  Debian's Chromium and ChromeDriver, for browser tests
 #   --node     npm ci, when the repository has a package.json
@@ -24,6 +24,8 @@ missing=()
 # than the >=20 web-push-testing declares (npm ci only warns; not tried here).
 { command -v node && command -v npm; } >/dev/null || missing+=(nodejs npm)
 if $browser && [[ ! -x /usr/bin/chromium ]]; then missing+=(chromium chromium-driver); fi
+# Python 3 with venv runs the OpenAPI validator below.
+python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3 python3-venv)
 
 if ((${#missing[@]})); then
   if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null; then
@@ -44,6 +46,20 @@ if ! cmp -s "$peer/package-lock.json" "$peer/node_modules/.installed-package-loc
   echo "ensure-deps: npm ci in $peer"
   (cd "$peer" && npm ci --no-audit --no-fund --loglevel=error)
   cp "$peer/package-lock.json" "$peer/node_modules/.installed-package-lock.json"
+fi
+
+# The OpenAPI 3.1 validator the contract test runs on mobile-api/openapi.json (tests/api/contract.rs):
+# openapi-spec-validator from PyPI in a venv of its own, its whole dependency closure pinned by
+# tools/openapi-validator/requirements.txt (--no-deps: nothing unpinned comes in). As for the push
+# peer, a copy of the requirements left in the venv says what is installed.
+validator=tools/openapi-validator
+if ! cmp -s "$validator/requirements.txt" "$validator/.venv/.installed-requirements.txt"; then
+  echo "ensure-deps: openapi-spec-validator in $validator/.venv"
+  rm -rf "$validator/.venv"
+  python3 -m venv "$validator/.venv"
+  "$validator/.venv/bin/pip" install --quiet --disable-pip-version-check --no-deps \
+    -r "$validator/requirements.txt"
+  cp "$validator/requirements.txt" "$validator/.venv/.installed-requirements.txt"
 fi
 
 if $node && [[ -f package.json ]]; then

@@ -12,11 +12,22 @@ use crate::error::AppError;
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     /// Stable snake_case code clients switch on.
+    #[schema(schema_with = error_code_schema)]
     pub code: &'static str,
     /// Human-readable, may change.
     pub message: String,
     /// Structured context (for example `feature_index` and `reason`), or null.
+    #[schema(value_type = Option<Object>)]
     pub details: Value,
+}
+
+/// `ErrorBody::code`: one of [`ERROR_CODES`].
+fn error_code_schema() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .description(Some("Stable snake_case code clients switch on."))
+        .enum_values(Some(ERROR_CODES.iter().copied()))
+        .build()
 }
 
 /// Every stable `code` the API can answer with; `mobile-api/errors.md` documents each.

@@ -26,9 +26,9 @@ use crate::telemetry::Metrics;
 /// Largest body of every endpoint but the target import.
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
-/// The API routes and their OpenAPI document.
-pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+/// The API routes and their OpenAPI document (finished: see `openapi::finish`).
+pub fn api() -> (Router<AppState>, serde_json::Value) {
+    let (router, doc) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(routes::staff::router())
         .merge(routes::players::router())
         .merge(routes::hunts::router())
@@ -39,22 +39,24 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::leaderboard::router())
         .merge(routes::game_master::router())
         .merge(routes::push::router())
-        .split_for_parts()
+        .merge(routes::live::router())
+        .merge(routes::health::router())
+        .split_for_parts();
+    (router, openapi::finish(&doc))
 }
 
 /// The OpenAPI document as checked in at `mobile-api/openapi.json`.
 pub fn openapi_json() -> String {
-    api().1.to_pretty_json().unwrap_or_else(|_| "{}".to_owned())
+    serde_json::to_string_pretty(&api().1).unwrap_or_else(|_| "{}".to_owned())
 }
 
 /// The whole application router.
 pub fn router(state: AppState) -> Router {
     let (api, doc) = api();
-    let docs = utoipa_swagger_ui::SwaggerUi::new("/docs").url("/docs/openapi.json", doc);
+    let docs = utoipa_swagger_ui::SwaggerUi::new("/docs")
+        .external_url_unchecked("/docs/openapi.json", doc);
     Router::new()
         .merge(api)
-        .merge(routes::health::router())
-        .merge(routes::live::router())
         .merge(docs)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -16,6 +16,10 @@ pub const MAX_ENDPOINT: usize = 2048;
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubscriptionJson {
+    /// The push service's URL: `https` to a public address (plain `http` to a loopback address
+    /// only on a node started with `NENUFAR_PUSH_ALLOW_HTTP_LOOPBACK=1`, for tests), at most 2048
+    /// bytes, without credentials or a fragment.
+    #[schema(format = "uri", max_length = 2048, pattern = "^https?://")]
     pub endpoint: String,
     pub keys: KeysJson,
     /// Sent by browsers (milliseconds since the epoch, or null); ignored.
@@ -29,9 +33,12 @@ impl crate::input::Input for SubscriptionJson {}
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KeysJson {
-    /// The device's P-256 public key, base64url (uncompressed point, 65 bytes).
+    /// The device's P-256 public key, base64url with or without padding (uncompressed point,
+    /// 65 bytes).
+    #[schema(pattern = "^[A-Za-z0-9_-]{87}=?$")]
     pub p256dh: String,
-    /// The device's authentication secret, base64url (16 bytes).
+    /// The device's authentication secret, base64url with or without padding (16 bytes).
+    #[schema(pattern = "^[A-Za-z0-9_-]{22}(==)?$")]
     pub auth: String,
 }
 

@@ -56,8 +56,9 @@ pub struct VerdictTarget {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CheckinResponse {
     pub verdict: Verdict,
-    /// For `not_live`: why.
+    /// For `not_live` (and only then): why.
     #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[schema(nullable = false)]
     pub reason: Option<NotLiveReason>,
     /// `found`: the targets this check-in found (their points were added); `already_found`: the
     /// targets here that the team already has. Empty otherwise.

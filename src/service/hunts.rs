@@ -175,9 +175,18 @@ pub async fn list_nearby_hunts(
     if !matches!(principal, Principal::Player { .. }) {
         return Err(AppError::Forbidden("players only"));
     }
-    let at = LatLon::new(lat, lon).map_err(|e| AppError::invalid(e.to_string()))?;
+    use crate::domain::position::InvalidPosition;
+    use crate::input::{FieldError, Location};
+    let at = LatLon::new(lat, lon).map_err(|e| {
+        let field = match e {
+            InvalidPosition::Longitude(_) => "/lon",
+            _ => "/lat",
+        };
+        AppError::from(FieldError::new(Location::Query, field, e.to_string()))
+    })?;
     if !(radius_m > 0.0 && radius_m <= MAX_NEARBY_RADIUS_M) {
-        return Err(AppError::invalid("radius_m must be in (0, 50000]"));
+        let reason = "radius_m must be in (0, 50000]";
+        return Err(FieldError::new(Location::Query, "/radius_m", reason).into());
     }
     let now = ctx.clock.now();
     let hunts = db::hunts::nearby(&mut *ctx.pool.get().await?, at, radius_m, now).await?;

@@ -62,11 +62,12 @@ pub async fn set_preferences(
 ) -> Result<Preferences, AppError> {
     let player = player(principal)?;
     let mut names = Vec::with_capacity(muted.len());
-    for m in muted {
+    for (i, m) in muted.iter().enumerate() {
         let c = Category::parse(m).ok_or_else(|| {
-            AppError::invalid(format!(
-                "muted: unknown category {m:?} (known: clue, find, rank, phase, broadcast)"
-            ))
+            AppError::invalid_field(
+                &format!("/muted/{i}"),
+                format!("unknown category {m:?} (known: clue, find, rank, phase, broadcast)"),
+            )
         })?;
         names.push(c.as_str().to_owned());
     }

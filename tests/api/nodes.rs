@@ -81,6 +81,17 @@ impl Node {
                 .await
             {
                 if r.status() == StatusCode::OK {
+                    let headers = r.headers().clone();
+                    let bytes = r.bytes().await.unwrap();
+                    contract_check::contract()
+                        .check(
+                            &reqwest::Method::GET,
+                            "/readyz",
+                            StatusCode::OK,
+                            &headers,
+                            &bytes,
+                        )
+                        .unwrap();
                     return node;
                 }
             }
@@ -163,11 +174,12 @@ async fn check_ins_acknowledged_before_a_node_is_killed_are_stored_and_counted_o
     let acked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(String, Value, Value)>::new()));
     let mut tasks = Vec::new();
     for (n, p) in players.iter().enumerate() {
-        let (client, url, token, acked) = (
+        let (client, url, token, acked, hunt) = (
             node.app.client.clone(),
             url.clone(),
             p.token.clone(),
             acked.clone(),
+            hunt.clone(),
         );
         tasks.push(tokio::spawn(async move {
             for k in 0u32.. {
@@ -187,10 +199,15 @@ async fn check_ins_acknowledged_before_a_node_is_killed_are_stored_and_counted_o
                 else {
                     return;
                 };
-                let status = r.status();
-                let Ok(answer) = r.json::<Value>().await else {
+                let (status, headers) = (r.status(), r.headers().clone());
+                let Ok(bytes) = r.bytes().await else {
                     return;
                 };
+                let path = format!("/v1/hunts/{hunt}/checkins");
+                contract_check::contract()
+                    .check(&reqwest::Method::POST, &path, status, &headers, &bytes)
+                    .unwrap();
+                let answer: Value = serde_json::from_slice(&bytes).unwrap();
                 assert_eq!(status, StatusCode::OK, "{answer}");
                 acked.lock().unwrap().push((token.clone(), body, answer));
             }

@@ -1,5 +1,9 @@
 //! The test harness: a fresh database per test cloned from the migrated template, the real router
-//! on a loopback port, and helpers to make staff, players, hunts and check-ins.
+//! on a loopback port, and helpers to make staff, players, hunts and check-ins. Every response a
+//! node serves is checked against the OpenAPI document (`contract_check`): the helpers fail the
+//! test at the first response that breaks it, and a node's drop fails it for any left unread.
+
+pub mod contract_check;
 
 use chrono::{DateTime, Duration, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
@@ -43,6 +47,16 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub state: AppState,
     pub db_url: String,
+    /// Responses this node served that break the OpenAPI document.
+    pub contract: contract_check::Violations,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            self.contract.assert_none();
+        }
+    }
 }
 
 /// A staff member's bearer token and organisation.
@@ -125,7 +139,9 @@ impl TestApp {
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let router = nenufar::http::router(state.clone());
+        let contract = contract_check::Violations::default();
+        let router =
+            contract_check::checked_router(nenufar::http::router(state.clone()), contract.clone());
         let limiters = state.ctx.limits.clone();
         tokio::spawn(nenufar::http::serve::serve(
             listener,
@@ -138,7 +154,24 @@ impl TestApp {
             client: reqwest::Client::new(),
             state,
             db_url,
+            contract,
         }
+    }
+
+    /// Fails the test if `response` (read from this node) breaks the OpenAPI document, or if
+    /// anything this node served did.
+    pub fn check_contract(
+        &self,
+        method: &reqwest::Method,
+        path: &str,
+        status: StatusCode,
+        headers: &reqwest::header::HeaderMap,
+        body: &[u8],
+    ) {
+        if let Err(v) = contract_check::contract().check(method, path, status, headers, body) {
+            panic!("a response breaks the OpenAPI document (fix the document or the server):\n{v}");
+        }
+        self.contract.assert_none();
     }
 
     pub async fn send(
@@ -148,16 +181,25 @@ impl TestApp {
         token: Option<&str>,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        let mut req = self
+            .client
+            .request(method.clone(), format!("{}{path}", self.base));
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
-        if let Some(b) = body {
-            req = req.json(&b);
+        if let Some(b) = &body {
+            req = req.json(b);
         }
         let resp = req.send().await.expect("request");
         let status = resp.status();
+        let headers = resp.headers().clone();
         let text = resp.text().await.expect("body");
+        self.check_contract(&method, path, status, &headers, text.as_bytes());
+        if let Some(b) = body.as_ref().filter(|_| status.is_success())
+            && let Err(v) = contract_check::contract().check_request(&method, path, b)
+        {
+            panic!("the OpenAPI document refuses a request the server accepted:\n{v}");
+        }
         let value = if text.is_empty() {
             Value::Null
         } else {
@@ -192,7 +234,10 @@ impl TestApp {
         }
         let resp = req.send().await.expect("request");
         let status = resp.status();
+        let headers = resp.headers().clone();
         let text = resp.text().await.expect("body");
+        let method = reqwest::Method::POST;
+        self.check_contract(&method, path, status, &headers, text.as_bytes());
         (
             status,
             serde_json::from_str(&text).unwrap_or(Value::String(text)),
@@ -338,10 +383,12 @@ impl TestApp {
         token: &str,
         body: Value,
     ) -> tokio::task::JoinHandle<(StatusCode, Value)> {
-        let (client, url, token) = (
+        let (client, url, token, path, violations) = (
             self.client.clone(),
             format!("{}{path}", self.base),
             token.to_owned(),
+            path.to_owned(),
+            self.contract.clone(),
         );
         tokio::spawn(async move {
             let r = client
@@ -351,7 +398,22 @@ impl TestApp {
                 .send()
                 .await
                 .expect("request");
-            (r.status(), r.json::<Value>().await.expect("JSON body"))
+            let (status, headers) = (r.status(), r.headers().clone());
+            let bytes = r.bytes().await.expect("body");
+            let contract = contract_check::contract();
+            if let Err(v) = contract.check(&reqwest::Method::POST, &path, status, &headers, &bytes)
+            {
+                panic!(
+                    "a response breaks the OpenAPI document (fix the document or the server):\n{v}"
+                );
+            }
+            violations.assert_none();
+            if status.is_success()
+                && let Err(v) = contract.check_request(&reqwest::Method::POST, &path, &body)
+            {
+                panic!("the OpenAPI document refuses a request the server accepted:\n{v}");
+            }
+            (status, serde_json::from_slice(&bytes).expect("JSON body"))
         })
     }
 

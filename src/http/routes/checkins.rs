@@ -12,7 +12,6 @@ use crate::app::AppState;
 use crate::domain::ids::HuntId;
 use crate::error::AppError;
 use crate::http::auth::{Caller, Players};
-use crate::http::error::ErrorBody;
 use crate::http::extract::{ApiJson, ApiPath};
 use crate::input::Input;
 use crate::limits::addr::ClientAddr;
@@ -29,12 +28,16 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct CheckinRequest {
     /// Degrees, [-90, 90].
+    #[schema(minimum = -90.0, maximum = 90.0)]
     pub lat: f64,
     /// Degrees, [-180, 180].
+    #[schema(minimum = -180.0, maximum = 180.0)]
     pub lon: f64,
-    /// Radius of the fix's uncertainty, metres, (0, 10000].
+    /// Radius of the fix's uncertainty (the platform's 68 % circle), metres, (0, 10000].
+    #[schema(exclusive_minimum = 0.0, maximum = 10000.0)]
     pub accuracy_m: f64,
-    /// When the device took the fix: at most 30 s ahead of the server clock and 10 min behind.
+    /// When the device took the fix: at most 30 s ahead of the server clock and 10 min behind it
+    /// (else 400 `invalid_fix`).
     pub captured_at: DateTime<Utc>,
     /// A UUID the client keeps for retries of this check-in.
     pub idempotency_key: uuid::Uuid,
@@ -49,9 +52,10 @@ impl Input for CheckinRequest {}
 /// `rate_limited` with `Retry-After`, and nothing is stored.
 #[utoipa::path(post, path = "/v1/hunts/{hunt_id}/checkins", tag = "checkins", security(("bearer" = ["player"])),
     params(("hunt_id" = uuid::Uuid, Path)), request_body = CheckinRequest,
-    responses((status = 200, body = CheckinResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
-        (status = 429, body = ErrorBody, headers(("Retry-After" = u64, description = "seconds to wait")))))]
+    responses((status = 200, description = "The verdict (also for a replayed key: the stored answer).", body = CheckinResponse),
+        (status = 400, description = "Also `invalid_fix`: a position, accuracy or `captured_at` out of range."),
+        (status = 403, description = "Also `not_in_hunt`: the player has no team in this hunt."),
+        (status = 409, description = "`idempotency_key_reused`: this key was used for a different check-in.")))]
 async fn check_in(
     State(state): State<AppState>,
     caller: Caller<Players>,

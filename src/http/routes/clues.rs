@@ -14,8 +14,8 @@ use crate::db::clues::ClueRule;
 use crate::domain::ids::{HuntId, TargetId};
 use crate::error::AppError;
 use crate::http::auth::{Caller, Editors, Players};
-use crate::http::error::ErrorBody;
 use crate::http::extract::{ApiJson, ApiPath};
+use crate::http::openapi::schemas::ClueRule as ClueRuleSchema;
 use crate::input::Input;
 use crate::service;
 use crate::service::clues::PlayerClue;
@@ -26,8 +26,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(buy_clue))
 }
 
-/// Exactly one of the three.
-#[derive(Debug, Deserialize, ToSchema)]
+/// Exactly one of the three (its schema is `openapi::schemas::ClueRule`).
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClueRuleRequest {
     /// Revealed to every team at this time.
@@ -41,9 +41,13 @@ pub struct ClueRuleRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateClueRequest {
-    /// 1 to 2000 characters.
+    /// 1 to 2000 characters once trimmed; may span lines.
+    #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
     pub text: String,
+    /// An `http` or `https` URL of at most 2000 bytes.
+    #[schema(format = "uri", max_length = 2000, pattern = "^https?://")]
     pub media_url: Option<String>,
+    #[schema(value_type = ClueRuleSchema)]
     pub rule: ClueRuleRequest,
 }
 
@@ -51,6 +55,7 @@ impl Input for CreateClueRequest {
     const MULTILINE: &'static [&'static str] = &["/text"];
 }
 
+/// A clue as staff wrote it: exactly one of `at`, `after_target`, `cost` is set, the rule.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ClueResponse {
     pub id: uuid::Uuid,
@@ -64,8 +69,7 @@ pub struct ClueResponse {
 /// Creates a clue (owner or editor).
 #[utoipa::path(post, path = "/v1/hunts/{hunt_id}/clues", tag = "clues", security(("bearer" = ["owner", "editor"])),
     params(("hunt_id" = uuid::Uuid, Path)), request_body = CreateClueRequest,
-    responses((status = 201, body = ClueResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 201, body = ClueResponse)))]
 async fn create_clue(
     State(state): State<AppState>,
     caller: Caller<Editors>,
@@ -115,9 +119,12 @@ async fn create_clue(
 pub struct PlayerClueResponse {
     pub id: uuid::Uuid,
     pub revealed: bool,
+    /// When the team got it; null while it is for sale.
     pub revealed_at: Option<DateTime<Utc>>,
+    /// Null while it is for sale.
     pub text: Option<String>,
     pub media_url: Option<String>,
+    /// Its price in points, for a clue that is sold (null for the others).
     pub cost: Option<i32>,
 }
 
@@ -142,8 +149,8 @@ pub struct PlayerCluesResponse {
 /// The team's revealed clues and the clues it can buy.
 #[utoipa::path(get, path = "/v1/hunts/{hunt_id}/clues", tag = "clues", security(("bearer" = ["player"])),
     params(("hunt_id" = uuid::Uuid, Path)),
-    responses((status = 200, body = PlayerCluesResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = PlayerCluesResponse),
+        (status = 403, description = "Also `not_in_hunt`: the player has no team in this hunt.")))]
 async fn list_clues(
     State(state): State<AppState>,
     caller: Caller<Players>,
@@ -165,8 +172,9 @@ pub struct BuyClueResponse {
 /// Buys a clue with the team's points: 409 `not_enough_points`, `clue_already_revealed`, `clue_not_for_sale`.
 #[utoipa::path(post, path = "/v1/hunts/{hunt_id}/clues/{clue_id}/buy", tag = "clues", security(("bearer" = ["player"])),
     params(("hunt_id" = uuid::Uuid, Path), ("clue_id" = uuid::Uuid, Path)),
-    responses((status = 200, body = BuyClueResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, description = "Bought: the points are spent once, whoever of the team asks.", body = BuyClueResponse),
+        (status = 403, description = "Also `not_in_hunt`: the player has no team in this hunt."),
+        (status = 409, description = "`not_enough_points`, `clue_already_revealed` (the team has it already), `clue_not_for_sale`.")))]
 async fn buy_clue(
     State(state): State<AppState>,
     caller: Caller<Players>,

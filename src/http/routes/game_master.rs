@@ -11,7 +11,6 @@ use crate::app::AppState;
 use crate::domain::ids::{HuntId, TeamId};
 use crate::error::AppError;
 use crate::http::auth::{Caller, GameMasters};
-use crate::http::error::ErrorBody;
 use crate::http::extract::{ApiJson, ApiPath};
 use crate::input::Input;
 use crate::service;
@@ -26,7 +25,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// Pauses a published hunt: check-ins answer `not_live`, reason `paused` (owner or game master).
 #[utoipa::path(post, path = "/v1/hunts/{hunt_id}/pause", tag = "game master", security(("bearer" = ["owner", "game_master"])),
     params(("hunt_id" = uuid::Uuid, Path)),
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 204, description = "Paused (or already paused)."),
+        (status = 409, description = "`hunt_not_published`: only a published hunt can be paused.")))]
 async fn pause(
     State(state): State<AppState>,
     caller: Caller<GameMasters>,
@@ -39,7 +39,8 @@ async fn pause(
 /// Resumes a paused hunt.
 #[utoipa::path(post, path = "/v1/hunts/{hunt_id}/resume", tag = "game master", security(("bearer" = ["owner", "game_master"])),
     params(("hunt_id" = uuid::Uuid, Path)),
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 204, description = "Published again (or not paused)."),
+        (status = 409, description = "`hunt_not_published`: only a paused hunt can be resumed (a draft cannot).")))]
 async fn resume(
     State(state): State<AppState>,
     caller: Caller<GameMasters>,
@@ -52,9 +53,10 @@ async fn resume(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BroadcastRequest {
-    /// 1 to 1000 characters.
+    /// 1 to 1000 characters once trimmed; may span lines.
+    #[schema(min_length = 1, max_length = 1000, pattern = r"\S")]
     pub message: String,
-    /// Only this team; every player of the hunt when absent.
+    /// Only this team of the hunt (404 if it is not one); every player of the hunt when absent or null.
     pub team_id: Option<TeamId>,
 }
 
@@ -65,7 +67,7 @@ impl Input for BroadcastRequest {
 /// Sends a message to the hunt's players, or to one team.
 #[utoipa::path(post, path = "/v1/hunts/{hunt_id}/broadcast", tag = "game master", security(("bearer" = ["owner", "game_master"])),
     params(("hunt_id" = uuid::Uuid, Path)), request_body = BroadcastRequest,
-    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 204, description = "Sent (as a `broadcast` event).")))]
 async fn broadcast(
     State(state): State<AppState>,
     caller: Caller<GameMasters>,

@@ -15,8 +15,8 @@ use crate::domain::hunt::{HuntStatus, Phase, Rules};
 use crate::domain::ids::HuntId;
 use crate::error::AppError;
 use crate::http::auth::{Caller, Editors, Players, Staff};
-use crate::http::error::ErrorBody;
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::http::openapi::schemas::{GeoJsonMultiPolygon, HuntArea};
 use crate::input::merge::{Nulls, merge_patch};
 use crate::input::{self, Input, Location};
 use crate::service;
@@ -31,19 +31,35 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(publish_hunt))
 }
 
+/// What a hunt's 400 can say beyond the generic codes: its area refused.
+const AREA_REFUSED: &str = "Also for the area: `invalid_geojson` (every problem in `details.errors`) and \
+    `unsupported_geometry` (a shape that is not a Polygon or MultiPolygon).";
+
 /// A hunt's editable fields: the body of a creation, and the shape a PATCH is merged into.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(
+    description = "A hunt's editable fields. The schedule must hold `teaser_at <= live_at < ends_at <= archive_at` \
+    (400 `invalid_request` naming the field at fault); publishing also needs `ends_at` in the future."
+)]
 pub struct CreateHuntRequest {
+    /// Shown to players; a name (see the document's description): 1 to 200 characters.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub title: String,
+    /// Shown to players; a name: 1 to 100 characters.
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub city: String,
-    /// GeoJSON Polygon or MultiPolygon, any size below a hemisphere per part.
-    #[schema(value_type = Object)]
+    #[schema(value_type = HuntArea)]
     pub area: serde_json::Map<String, serde_json::Value>,
+    /// When players can see the hunt (phase `teaser`); at most `live_at`.
     pub teaser_at: DateTime<Utc>,
+    /// When check-ins open (phase `live`); before `ends_at`.
     pub live_at: DateTime<Utc>,
+    /// When check-ins close (phase `ended`).
     pub ends_at: DateTime<Utc>,
+    /// When the hunt is archived; not before `ends_at`; never when absent.
     pub archive_at: Option<DateTime<Utc>>,
+    /// Absent rules take their defaults.
     #[serde(default)]
     pub rules: Rules,
 }
@@ -91,14 +107,23 @@ impl From<CreateHuntRequest> for HuntInput {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateHuntRequest {
+    #[schema(nullable = false, min_length = 1, max_length = 200, pattern = r"\S")]
     pub title: Option<String>,
+    #[schema(nullable = false, min_length = 1, max_length = 100, pattern = r"\S")]
     pub city: Option<String>,
-    #[schema(value_type = Option<Object>)]
+    /// Replaced whole.
+    #[schema(value_type = HuntArea, required = false)]
     pub area: Option<serde_json::Value>,
+    #[schema(nullable = false)]
     pub teaser_at: Option<DateTime<Utc>>,
+    #[schema(nullable = false)]
     pub live_at: Option<DateTime<Utc>>,
+    #[schema(nullable = false)]
     pub ends_at: Option<DateTime<Utc>>,
+    /// `null` clears it (never archived).
     pub archive_at: Option<DateTime<Utc>>,
+    /// Merged rule by rule; a rule absent is kept.
+    #[schema(nullable = false)]
     pub rules: Option<Rules>,
 }
 
@@ -115,8 +140,7 @@ pub struct HuntResponse {
     pub id: HuntId,
     pub title: String,
     pub city: String,
-    /// GeoJSON MultiPolygon.
-    #[schema(value_type = Object)]
+    #[schema(value_type = GeoJsonMultiPolygon)]
     pub area: serde_json::Value,
     pub teaser_at: DateTime<Utc>,
     pub live_at: DateTime<Utc>,
@@ -162,7 +186,7 @@ pub struct HuntListResponse {
 
 /// Creates a draft hunt (owner or editor).
 #[utoipa::path(post, path = "/v1/hunts", tag = "hunts", request_body = CreateHuntRequest, security(("bearer" = ["owner", "editor"])),
-    responses((status = 201, body = HuntResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 201, body = HuntResponse), (status = 400, description = AREA_REFUSED)))]
 async fn create_hunt(
     State(state): State<AppState>,
     caller: Caller<Editors>,
@@ -178,7 +202,7 @@ async fn create_hunt(
 
 /// The organisation's hunts, newest first.
 #[utoipa::path(get, path = "/v1/hunts", tag = "hunts", security(("bearer" = ["owner", "editor", "game_master"])),
-    responses((status = 200, body = HuntListResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = HuntListResponse)))]
 async fn list_hunts(
     State(state): State<AppState>,
     caller: Caller<Staff>,
@@ -196,7 +220,7 @@ async fn list_hunts(
 /// One hunt of the caller's organisation (another organisation's hunt is 404).
 #[utoipa::path(get, path = "/v1/hunts/{hunt_id}", tag = "hunts", security(("bearer" = ["owner", "editor", "game_master"])),
     params(("hunt_id" = uuid::Uuid, Path)),
-    responses((status = 200, body = HuntResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = HuntResponse)))]
 async fn get_hunt(
     State(state): State<AppState>,
     caller: Caller<Staff>,
@@ -209,10 +233,11 @@ async fn get_hunt(
 /// Changes a hunt by a JSON Merge Patch (see `UpdateHuntRequest`; `application/merge-patch+json`
 /// is accepted too); the result is validated as a whole. A new area that would leave a target
 /// outside is 409 `not_publishable` naming them.
-#[utoipa::path(patch, path = "/v1/hunts/{hunt_id}", tag = "hunts", request_body = UpdateHuntRequest,
+#[utoipa::path(patch, path = "/v1/hunts/{hunt_id}", tag = "hunts",
+    request_body(content((UpdateHuntRequest = "application/json"), (UpdateHuntRequest = "application/merge-patch+json"))),
     security(("bearer" = ["owner", "editor"])), params(("hunt_id" = uuid::Uuid, Path)),
-    responses((status = 200, body = HuntResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = HuntResponse), (status = 400, description = AREA_REFUSED),
+        (status = 409, description = "`not_publishable`: the new area would leave targets outside (`details` names them).")))]
 async fn update_hunt(
     State(state): State<AppState>,
     caller: Caller<Editors>,
@@ -234,8 +259,8 @@ async fn update_hunt(
 /// Publishes a draft: at least one target, a valid schedule ending in the future, every target inside the area.
 #[utoipa::path(post, path = "/v1/hunts/{hunt_id}/publish", tag = "hunts", security(("bearer" = ["owner", "editor"])),
     params(("hunt_id" = uuid::Uuid, Path)),
-    responses((status = 200, body = HuntResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, description = "Published (or already published: nothing changes).", body = HuntResponse),
+        (status = 409, description = "`not_publishable`: the schedule, the targets or the area do not allow it (`details` says which).")))]
 async fn publish_hunt(
     State(state): State<AppState>,
     caller: Caller<Editors>,
@@ -247,10 +272,21 @@ async fn publish_hunt(
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct NearbyQuery {
+    /// The player's latitude, degrees.
+    #[param(minimum = -90.0, maximum = 90.0)]
     pub lat: f64,
+    /// The player's longitude, degrees.
+    #[param(minimum = -180.0, maximum = 180.0)]
     pub lon: f64,
-    /// Metres, in (0, 50000]; default 10000.
+    /// Metres, in (0, 50000].
+    #[param(
+        nullable = false,
+        exclusive_minimum = 0.0,
+        maximum = 50000.0,
+        default = 10000.0
+    )]
     pub radius_m: Option<f64>,
 }
 
@@ -264,7 +300,8 @@ pub struct NearbyHunt {
     pub teaser_at: DateTime<Utc>,
     pub live_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
-    /// `[min_lon, min_lat, max_lon, max_lat]` of the hunt area.
+    /// `[min_lon, min_lat, max_lon, max_lat]` of the hunt area, degrees.
+    #[schema(min_items = 4, max_items = 4)]
     pub bbox: [f64; 4],
 }
 
@@ -275,7 +312,7 @@ pub struct NearbyResponse {
 
 /// Published hunts in phase teaser or live whose area lies within `radius_m` of the player.
 #[utoipa::path(get, path = "/v1/hunts/nearby", tag = "hunts", security(("bearer" = ["player"])), params(NearbyQuery),
-    responses((status = 200, body = NearbyResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = NearbyResponse)))]
 async fn list_nearby_hunts(
     State(state): State<AppState>,
     caller: Caller<Players>,

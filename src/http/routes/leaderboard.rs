@@ -14,7 +14,6 @@ use crate::domain::account::Principal;
 use crate::domain::ids::HuntId;
 use crate::error::AppError;
 use crate::http::auth::{Auth, Caller, GameMasters};
-use crate::http::error::ErrorBody;
 use crate::http::extract::{ApiPath, ApiQuery};
 use crate::service;
 
@@ -27,17 +26,38 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct LeaderboardQuery {
-    /// `team` (default) or `player`.
+    /// Teams (the default) or players.
+    #[param(inline, value_type = Option<BoardKind>, nullable = false)]
     pub kind: Option<String>,
-    /// 1 to 100, default 20.
+    /// Entries in the page.
+    #[param(nullable = false, minimum = 1, maximum = 100, default = 20)]
     pub limit: Option<u32>,
-    /// `me`: the window around the caller's team (or the caller, for `kind=player`).
+    /// `me`: the window around the caller's team (or the caller, for `kind=player`); players only.
+    #[param(inline, value_type = Option<Around>, nullable = false)]
     pub around: Option<String>,
+}
+
+/// Which board: a schema only (the query is read as text and checked in the handler).
+#[derive(ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BoardKind {
+    Team,
+    Player,
+}
+
+/// Where the page starts: a schema only, like `BoardKind`.
+#[derive(ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Around {
+    Me,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LeaderboardEntry {
+    /// 1 for the first.
+    #[schema(minimum = 1)]
     pub rank: u32,
     pub name: String,
     pub score: i64,
@@ -58,8 +78,7 @@ pub struct LeaderboardResponse {
 /// The hunt's leaderboard: score descending, ties to whoever reached the score first.
 #[utoipa::path(get, path = "/v1/hunts/{hunt_id}/leaderboard", tag = "leaderboard", security(("bearer" = ["player", "owner", "editor", "game_master"])),
     params(("hunt_id" = uuid::Uuid, Path), LeaderboardQuery),
-    responses((status = 200, body = LeaderboardResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = LeaderboardResponse)))]
 async fn get_leaderboard(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -146,7 +165,7 @@ async fn get_leaderboard(
 /// Freezes the leaderboard players see (owner or game master).
 #[utoipa::path(post, path = "/v1/hunts/{hunt_id}/leaderboard/freeze", tag = "leaderboard", security(("bearer" = ["owner", "game_master"])),
     params(("hunt_id" = uuid::Uuid, Path)),
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 204, description = "Frozen (or already frozen).")))]
 async fn freeze(
     State(state): State<AppState>,
     caller: Caller<GameMasters>,
@@ -159,7 +178,7 @@ async fn freeze(
 /// Reveals the leaderboard again; subscribers get the current board.
 #[utoipa::path(post, path = "/v1/hunts/{hunt_id}/leaderboard/unfreeze", tag = "leaderboard", security(("bearer" = ["owner", "game_master"])),
     params(("hunt_id" = uuid::Uuid, Path)),
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 204, description = "Revealed (or not frozen).")))]
 async fn unfreeze(
     State(state): State<AppState>,
     caller: Caller<GameMasters>,

@@ -2,16 +2,16 @@
 //! here rather than by axum's extractor so the session gets the raw TCP stream, which the feeds
 //! write shared pre-encoded frames onto (see `live::outbox`).
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::http::header::{CONNECTION, SEC_WEBSOCKET_ACCEPT, UPGRADE};
 use axum::response::Response;
-use axum::routing::get;
 use hyper_util::rt::TokioIo;
 use serde::Deserialize;
 use tokio::net::TcpStream;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::domain::account::Principal;
@@ -24,8 +24,8 @@ use crate::live::handshake;
 use crate::live::session::{self, Peer, SessionCtx};
 use crate::service;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/live", get(live))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(live))
 }
 
 #[derive(Debug, Deserialize)]
@@ -34,8 +34,21 @@ struct LiveQuery {
     token: Option<String>,
 }
 
-/// Authenticates (the same bearer parser as REST, or `?token=`) and checks the role first,
-/// then the handshake.
+/// Opens the live WebSocket (RFC 6455, version 13; protocol in `mobile-api/live.md`): a player
+/// token in `Authorization: Bearer` or, for browsers, in `?token=`. The token and the role are
+/// checked before the handshake headers: 401 without a valid token, 403 for a staff token, then
+/// 400 `invalid_request` for a request that is not a WebSocket upgrade.
+#[utoipa::path(get, path = "/v1/live", tag = "live",
+    security(("bearer" = ["player"]), ("query_token" = ["player"])),
+    params(
+        ("Upgrade" = String, Header, description = "`websocket`"),
+        ("Connection" = String, Header, description = "Includes `upgrade`"),
+        ("Sec-WebSocket-Version" = String, Header, description = "`13`"),
+        ("Sec-WebSocket-Key" = String, Header, description = "The client's nonce (RFC 6455 section 4.1)"),
+    ),
+    responses((status = 101, description = "Switched to the WebSocket protocol; messages follow `mobile-api/live.md`.",
+        headers(("Upgrade" = String, description = "`websocket`"), ("Connection" = String, description = "`upgrade`"),
+            ("Sec-WebSocket-Accept" = String, description = "The answer to `Sec-WebSocket-Key` (RFC 6455 section 4.2.2)")))))]
 async fn live(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<LiveQuery>,

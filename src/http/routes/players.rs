@@ -11,7 +11,6 @@ use utoipa_axum::routes;
 use crate::app::AppState;
 use crate::domain::ids::PlayerId;
 use crate::error::AppError;
-use crate::http::error::ErrorBody;
 use crate::http::extract::ApiJson;
 use crate::input::Input;
 use crate::limits::addr::ClientAddr;
@@ -25,6 +24,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct RegisterPlayerRequest {
     /// 1 to 32 of `[A-Za-z0-9_.-]`, unique (case-insensitive).
+    #[schema(min_length = 1, max_length = 32, pattern = "^[A-Za-z0-9_.-]{1,32}$")]
     pub handle: String,
 }
 
@@ -34,13 +34,14 @@ impl Input for RegisterPlayerRequest {}
 pub struct RegisterPlayerResponse {
     pub player_id: PlayerId,
     /// Bearer token, valid 90 days.
+    #[schema(pattern = "^nfp_")]
     pub token: String,
 }
 
 /// Registers a player. Sign-ups are limited per address (429 `rate_limited` with `Retry-After`).
 #[utoipa::path(post, path = "/v1/players", tag = "players", request_body = RegisterPlayerRequest,
-    responses((status = 201, body = RegisterPlayerResponse), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody),
-        (status = 429, body = ErrorBody, headers(("Retry-After" = u64, description = "seconds to wait")))))]
+    responses((status = 201, body = RegisterPlayerResponse),
+        (status = 409, description = "`handle_taken`: another player has this handle (ignoring case).")))]
 async fn register_player(
     State(state): State<AppState>,
     addr: ClientAddr,

@@ -13,7 +13,6 @@ use crate::app::AppState;
 use crate::domain::push::Category;
 use crate::error::AppError;
 use crate::http::auth::{Caller, Players};
-use crate::http::error::ErrorBody;
 use crate::http::extract::ApiJson;
 use crate::input::Input;
 use crate::push::subscription::SubscriptionJson;
@@ -30,6 +29,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub struct PublicKey {
     /// The uncompressed P-256 point, base64url without padding: the browser's
     /// `applicationServerKey`.
+    #[schema(pattern = "^[A-Za-z0-9_-]{87}$")]
     pub public_key: String,
 }
 
@@ -45,7 +45,8 @@ async fn vapid_public_key(State(state): State<AppState>) -> Result<Json<PublicKe
 /// same endpoint again updates it, and moves it to the caller if another player had it.
 #[utoipa::path(post, path = "/v1/push/subscriptions", tag = "push", security(("bearer" = ["player"])),
     request_body = SubscriptionJson,
-    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 204, description = "Stored."),
+        (status = 400, description = "Also `invalid_subscription`: the endpoint is not an https URL of a public push service, or a key is not what `keys` describes.")))]
 async fn subscribe(
     State(state): State<AppState>,
     caller: Caller<Players>,
@@ -58,6 +59,7 @@ async fn subscribe(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Unsubscribe {
+    /// The endpoint of the subscription to delete.
     pub endpoint: String,
 }
 
@@ -66,7 +68,8 @@ impl Input for Unsubscribe {}
 /// Deletes the caller's subscription for this endpoint; its queued notifications are dropped.
 #[utoipa::path(delete, path = "/v1/push/subscriptions", tag = "push", security(("bearer" = ["player"])),
     request_body = Unsubscribe,
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 204, description = "Deleted."),
+        (status = 404, description = "`not_found`: the caller has no subscription for this endpoint.")))]
 async fn unsubscribe(
     State(state): State<AppState>,
     caller: Caller<Players>,
@@ -79,12 +82,13 @@ async fn unsubscribe(
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PreferencesBody {
-    /// Categories not pushed to this player.
+    /// Categories not pushed to this player (sent back sorted, each once).
     #[schema(value_type = Vec<Category>)]
     pub muted: Vec<String>,
     /// Push even while the app holds a live WebSocket (default false: a connected app gets the
     /// event live and no push).
     #[serde(default)]
+    #[schema(default = false)]
     pub also_when_connected: bool,
 }
 
@@ -92,7 +96,7 @@ impl Input for PreferencesBody {}
 
 /// The caller's push preferences.
 #[utoipa::path(get, path = "/v1/push/preferences", tag = "push", security(("bearer" = ["player"])),
-    responses((status = 200, body = PreferencesBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = PreferencesBody)))]
 async fn get_preferences(
     State(state): State<AppState>,
     caller: Caller<Players>,
@@ -107,7 +111,7 @@ async fn get_preferences(
 /// Replaces the caller's push preferences.
 #[utoipa::path(put, path = "/v1/push/preferences", tag = "push", security(("bearer" = ["player"])),
     request_body = PreferencesBody,
-    responses((status = 200, body = PreferencesBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 200, description = "The preferences now.", body = PreferencesBody)))]
 async fn put_preferences(
     State(state): State<AppState>,
     caller: Caller<Players>,

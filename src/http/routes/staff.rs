@@ -13,7 +13,6 @@ use crate::domain::account::{Principal, Role};
 use crate::domain::ids::StaffId;
 use crate::error::AppError;
 use crate::http::auth::{Caller, Owners};
-use crate::http::error::ErrorBody;
 use crate::http::extract::ApiJson;
 use crate::input::Input;
 use crate::limits::addr::ClientAddr;
@@ -28,6 +27,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
+    /// Any text: a wrong or malformed e-mail is the same 401 as a wrong password.
     pub email: String,
     pub password: String,
 }
@@ -37,15 +37,15 @@ impl Input for LoginRequest {}
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LoginResponse {
     /// Bearer token, valid 12 hours.
+    #[schema(pattern = "^nfs_")]
     pub token: String,
 }
 
 /// Logs a staff member in. Attempts are limited per address and failed ones per e-mail (all
 /// nodes together): 429 `rate_limited` with `Retry-After`, without checking the password.
 #[utoipa::path(post, path = "/v1/staff/login", tag = "staff", request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 429, body = ErrorBody, headers(("Retry-After" = u64, description = "seconds to wait"))),
-        (status = 503, body = ErrorBody, headers(("Retry-After" = u64, description = "seconds to wait")))))]
+    responses((status = 200, body = LoginResponse),
+        (status = 401, description = "`unauthenticated`: unknown e-mail or wrong password (the same answer for both).")))]
 async fn login(
     State(state): State<AppState>,
     addr: ClientAddr,
@@ -59,8 +59,12 @@ async fn login(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateStaffRequest {
+    /// Stored trimmed and lower-cased: at most 320 characters, a non-empty part before the first
+    /// `@` and a dot after it.
+    #[schema(max_length = 320, pattern = r"^\s*[^@\s][^@]*@.*\.")]
     pub email: String,
     /// 8 to 256 characters.
+    #[schema(min_length = 8, max_length = 256)]
     pub password: String,
     pub role: Role,
 }
@@ -77,9 +81,8 @@ pub struct CreateStaffResponse {
 /// Creates a staff account in the caller's organisation (owners only). Account creations are
 /// limited per address (429 `rate_limited`).
 #[utoipa::path(post, path = "/v1/staff", tag = "staff", request_body = CreateStaffRequest, security(("bearer" = ["owner"])),
-    responses((status = 201, body = CreateStaffResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 409, body = ErrorBody),
-        (status = 429, body = ErrorBody, headers(("Retry-After" = u64, description = "seconds to wait")))))]
+    responses((status = 201, body = CreateStaffResponse),
+        (status = 409, description = "`email_taken`: a staff account has this e-mail.")))]
 async fn create_staff(
     State(state): State<AppState>,
     caller: Caller<Owners>,

@@ -13,8 +13,8 @@ use crate::db::targets::TargetDetail;
 use crate::domain::ids::{HuntId, TargetId};
 use crate::error::AppError;
 use crate::http::auth::{Caller, Editors, Staff};
-use crate::http::error::ErrorBody;
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery, GeoJsonBody};
+use crate::http::openapi::schemas::{TargetFeature, TargetGeometry, TargetImport};
 use crate::input::Input;
 use crate::service;
 use crate::spatial::geojson::{ShapeSpec, shape_value};
@@ -66,9 +66,8 @@ async fn import(
 /// section 6.1) are ignored. All or nothing: a refusal lists every bad feature in
 /// `details.errors` (mobile-api/errors.md).
 #[utoipa::path(post, path = "/v1/hunts/{hunt_id}/targets/import", tag = "targets", security(("bearer" = ["owner", "editor"])),
-    params(("hunt_id" = uuid::Uuid, Path)), request_body(content = Object, description = "GeoJSON FeatureCollection or Feature"),
-    responses((status = 201, body = ImportResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody)))]
+    params(("hunt_id" = uuid::Uuid, Path)), request_body(content = TargetImport, description = "GeoJSON FeatureCollection or Feature"),
+    responses((status = 201, body = ImportResponse), (status = 400, description = GEOJSON_REFUSED)))]
 async fn import_targets(
     State(state): State<AppState>,
     caller: Caller<Editors>,
@@ -80,9 +79,8 @@ async fn import_targets(
 
 /// Adds one target (a GeoJSON Feature, same rules as the import).
 #[utoipa::path(post, path = "/v1/hunts/{hunt_id}/targets", tag = "targets", security(("bearer" = ["owner", "editor"])),
-    params(("hunt_id" = uuid::Uuid, Path)), request_body(content = Object, description = "GeoJSON Feature"),
-    responses((status = 201, body = ImportResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    params(("hunt_id" = uuid::Uuid, Path)), request_body(content = TargetFeature, description = "GeoJSON Feature"),
+    responses((status = 201, body = ImportResponse), (status = 400, description = GEOJSON_REFUSED)))]
 async fn add_target(
     State(state): State<AppState>,
     caller: Caller<Editors>,
@@ -103,11 +101,11 @@ pub struct TargetResponse {
     pub name: String,
     pub points: i32,
     /// `circle` or `polygon`.
+    #[schema(value_type = TargetKind)]
     pub kind: &'static str,
     /// Circles only, metres.
     pub radius_m: Option<f64>,
-    /// GeoJSON Point (circle centre) or MultiPolygon.
-    #[schema(value_type = Object)]
+    #[schema(value_type = TargetGeometry)]
     pub geometry: serde_json::Value,
     pub prerequisites: Vec<TargetId>,
     /// The brand's own properties from the import (anything but `name`, `points`, `radius_m`,
@@ -149,17 +147,20 @@ pub struct TargetPage {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct TargetPageQuery {
-    /// 1 to 10000, default 1000.
+    /// Targets in the page.
+    #[param(nullable = false, minimum = 1, maximum = 10000, default = 1000)]
     pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    #[param(value_type = Option<uuid::Uuid>, nullable = false)]
     pub cursor: Option<String>,
 }
 
 /// A page of the hunt's targets, in id order.
 #[utoipa::path(get, path = "/v1/hunts/{hunt_id}/targets", tag = "targets", security(("bearer" = ["owner", "editor", "game_master"])),
     params(("hunt_id" = uuid::Uuid, Path), TargetPageQuery),
-    responses((status = 200, body = TargetPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = TargetPage)))]
 async fn list_targets(
     State(state): State<AppState>,
     caller: Caller<Staff>,
@@ -180,6 +181,40 @@ async fn list_targets(
     }))
 }
 
+/// What a target's 400 can say beyond the generic codes.
+const GEOJSON_REFUSED: &str = "Also `invalid_geojson`: every bad feature in `details.errors` \
+    (`{feature_index, part, ring, code, reason}`); `unsupported_geometry`: a shape that is not a target shape.";
+
+/// Which shape a target has.
+#[derive(ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetKind {
+    Circle,
+    Polygon,
+}
+
+/// The body of `PATCH .../targets/{target_id}` (a schema only: the handler reads [`TargetPatch`]).
+/// Absent fields are kept; the result is checked like an imported feature.
+#[derive(ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateTargetRequest {
+    #[schema(nullable = false, min_length = 1, max_length = 200, pattern = r"\S")]
+    pub name: Option<String>,
+    #[schema(nullable = false, minimum = 0, maximum = 1_000_000)]
+    pub points: Option<i32>,
+    /// Metres, circles only.
+    #[schema(nullable = false, exclusive_minimum = 0.0, maximum = 50000.0)]
+    pub radius_m: Option<f64>,
+    #[schema(nullable = false)]
+    pub prerequisites: Option<Vec<TargetId>>,
+    /// A GeoJSON Point (with `radius_m`), Polygon or MultiPolygon.
+    #[schema(value_type = Option<Object>, nullable = false)]
+    pub geometry: Option<serde_json::Value>,
+    /// Merged into the metadata (`null` for a key removes it; `null` for the whole removes all).
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<serde_json::Value>,
+}
+
 /// What `PATCH .../targets/{target_id}` reads: a JSON object; `metadata` may span lines.
 #[derive(Debug, Deserialize)]
 #[serde(transparent)]
@@ -192,9 +227,10 @@ impl Input for TargetPatch {
 /// Changes a target of a draft hunt: any of `name`, `points`, `radius_m`, `prerequisites`,
 /// `geometry`, and `metadata` (merged: `null` removes a key, or the whole metadata).
 #[utoipa::path(patch, path = "/v1/hunts/{hunt_id}/targets/{target_id}", tag = "targets", security(("bearer" = ["owner", "editor"])),
-    params(("hunt_id" = uuid::Uuid, Path), ("target_id" = uuid::Uuid, Path)), request_body(content = Object),
-    responses((status = 200, body = TargetResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    params(("hunt_id" = uuid::Uuid, Path), ("target_id" = uuid::Uuid, Path)),
+    request_body(content((UpdateTargetRequest = "application/json"), (UpdateTargetRequest = "application/merge-patch+json"))),
+    responses((status = 200, body = TargetResponse), (status = 400, description = GEOJSON_REFUSED),
+        (status = 409, description = "`hunt_not_draft`: targets change only while the hunt is a draft.")))]
 async fn update_target(
     State(state): State<AppState>,
     caller: Caller<Editors>,
@@ -209,8 +245,8 @@ async fn update_target(
 /// Deletes a target of a draft hunt.
 #[utoipa::path(delete, path = "/v1/hunts/{hunt_id}/targets/{target_id}", tag = "targets", security(("bearer" = ["owner", "editor"])),
     params(("hunt_id" = uuid::Uuid, Path), ("target_id" = uuid::Uuid, Path)),
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 204, description = "Deleted."),
+        (status = 409, description = "`hunt_not_draft`: targets change only while the hunt is a draft.")))]
 async fn delete_target(
     State(state): State<AppState>,
     caller: Caller<Editors>,

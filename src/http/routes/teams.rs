@@ -13,7 +13,6 @@ use crate::app::AppState;
 use crate::domain::ids::{HuntId, TargetId, TeamId};
 use crate::error::AppError;
 use crate::http::auth::{Caller, Players};
-use crate::http::error::ErrorBody;
 use crate::http::extract::{ApiJson, ApiPath};
 use crate::input::Input;
 use crate::service;
@@ -28,7 +27,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTeamRequest {
-    /// 1 to 40 characters, unique in the hunt.
+    /// A name (see the document's description): 1 to 40 characters, unique in the hunt ignoring
+    /// case and look-alike letters.
+    #[schema(min_length = 1, max_length = 40, pattern = r"\S")]
     pub name: String,
 }
 
@@ -38,14 +39,15 @@ impl Input for CreateTeamRequest {}
 pub struct CreateTeamResponse {
     pub team_id: TeamId,
     /// 8 characters; share it so friends can join.
+    #[schema(pattern = "^[A-HJ-NP-Z2-9]{8}$")]
     pub invite_code: String,
 }
 
 /// Creates a team in a hunt (teaser or live); the creator is captain and first member.
 #[utoipa::path(post, path = "/v1/hunts/{hunt_id}/teams", tag = "teams", security(("bearer" = ["player"])),
     params(("hunt_id" = uuid::Uuid, Path)), request_body = CreateTeamRequest,
-    responses((status = 201, body = CreateTeamResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 201, body = CreateTeamResponse),
+        (status = 409, description = "`team_name_taken` (the name or a look-alike is taken in this hunt), `already_in_team`, `hunt_closed` (the hunt has ended).")))]
 async fn create_team(
     State(state): State<AppState>,
     caller: Caller<Players>,
@@ -66,6 +68,7 @@ async fn create_team(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JoinTeamRequest {
+    /// Read trimmed, ignoring case.
     pub invite_code: String,
 }
 
@@ -79,8 +82,9 @@ pub struct JoinTeamResponse {
 
 /// Joins a team by invite code: one team per player per hunt (409 `already_in_team`), 409 `team_full`.
 #[utoipa::path(post, path = "/v1/teams/join", tag = "teams", security(("bearer" = ["player"])), request_body = JoinTeamRequest,
-    responses((status = 200, body = JoinTeamResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = JoinTeamResponse),
+        (status = 404, description = "`not_found`: no team has this invite code (or its hunt is not published)."),
+        (status = 409, description = "`already_in_team`, `team_full`, `hunt_closed` (the hunt has ended).")))]
 async fn join_team(
     State(state): State<AppState>,
     caller: Caller<Players>,
@@ -112,8 +116,8 @@ pub struct ProgressResponse {
 /// The calling player's team progress in this hunt.
 #[utoipa::path(get, path = "/v1/hunts/{hunt_id}/progress", tag = "teams", security(("bearer" = ["player"])),
     params(("hunt_id" = uuid::Uuid, Path)),
-    responses((status = 200, body = ProgressResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = ProgressResponse),
+        (status = 403, description = "Also `not_in_hunt`: the player has no team in this hunt.")))]
 async fn get_progress(
     State(state): State<AppState>,
     caller: Caller<Players>,

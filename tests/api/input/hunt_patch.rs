@@ -11,18 +11,18 @@ use serde_json::json;
 use super::*;
 use crate::support::*;
 
-/// Pointers of the leaves of a schema: fields that are not objects with properties.
+/// Pointers of the leaves of a schema: fields that are not objects with properties. A field
+/// whose schema is a choice of objects (the area's Polygon or MultiPolygon) is a leaf: it is
+/// replaced whole; a nullable object (`oneOf: [object, null]`) is walked into.
 fn leaf_pointers(doc: &Value, schema: &Value, at: &str, out: &mut Vec<String>) {
     let schema = resolve(doc, schema);
     let mut alternatives = vec![schema];
     for key in ["oneOf", "anyOf", "allOf"] {
-        alternatives.extend(
-            schema[key]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|s| resolve(doc, s)),
-        );
+        let choices: Vec<&Value> = schema[key].as_array().into_iter().flatten().collect();
+        if key != "allOf" && !choices.iter().any(|s| s["type"] == json!("null")) {
+            continue;
+        }
+        alternatives.extend(choices.into_iter().map(|s| resolve(doc, s)));
     }
     let objects: Vec<&Value> = alternatives
         .into_iter()

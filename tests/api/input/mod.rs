@@ -82,17 +82,23 @@ pub fn body_schema(op: &Value) -> Option<&Value> {
         .filter(|s| !s.is_null())
 }
 
-/// The query parameters of an operation: every parameter whose name is not in the path template
-/// (robust to the document declaring them `in: path`).
+/// The query parameters of an operation (`in: query`; none of them may be in the path template).
 pub fn query_params(path: &str, op: &Value) -> Vec<String> {
-    op["parameters"]
+    let names: Vec<String> = op["parameters"]
         .as_array()
         .into_iter()
         .flatten()
+        .filter(|p| p["in"] == json!("query"))
         .filter_map(|p| p["name"].as_str())
-        .filter(|name| !path.contains(&format!("{{{name}}}")))
         .map(str::to_owned)
-        .collect()
+        .collect();
+    for name in &names {
+        assert!(
+            !path.contains(&format!("{{{name}}}")),
+            "{path}: {name} is a path parameter declared in the query"
+        );
+    }
+    names
 }
 
 /// Sets the value at a JSON pointer, creating objects (and arrays for numeric segments) on the way.

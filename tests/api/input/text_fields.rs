@@ -32,6 +32,10 @@ fn valid_body(w: &World, method: &str, path: &str) -> Option<Value> {
         }),
         ("PATCH", "/v1/hunts/{hunt_id}") => json!({"title": "Renamed"}),
         ("PATCH", "/v1/hunts/{hunt_id}/targets/{target_id}") => json!({"name": "Renamed"}),
+        ("POST", "/v1/hunts/{hunt_id}/targets") => circle("Fontaine", 48.853, 2.35, 20.0, 1),
+        ("POST", "/v1/hunts/{hunt_id}/targets/import") => {
+            collection(vec![circle("Fontaine", 48.853, 2.35, 20.0, 1)])
+        }
         ("POST", "/v1/hunts/{hunt_id}/teams") => json!({"name": "Les Renards"}),
         ("POST", "/v1/teams/join") => json!({"invite_code": w.invite_code}),
         ("POST", "/v1/hunts/{hunt_id}/checkins") => checkin_body(48.852968, 2.349902, 10.0, now),
