@@ -256,7 +256,9 @@ async fn serve(state: AppState, config: &Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .with_context(|| format!("binding {} (NENUFAR_BIND)", config.bind))?;
-    tracing::info!(addr = %config.bind, limits = config.limits.profile.as_str(), "serving");
+    // The bound address, not the configured one: port 0 (tests) picks a free port.
+    let addr = listener.local_addr().unwrap_or(config.bind);
+    tracing::info!(%addr, limits = config.limits.profile.as_str(), "serving");
     let limits = state.ctx.limits.clone();
     http::serve::serve(listener, http::router(state), limits, shutdown_signal()).await;
     Ok(())

@@ -24,12 +24,14 @@ impl Drop for Node {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// The address a node's log says it serves on (`serving addr=...`), once it says so.
+fn served_addr(log: &std::path::Path) -> Option<String> {
+    let text = std::fs::read_to_string(log).ok()?;
+    text.lines()
+        .filter(|l| l.contains(" serving "))
+        .find_map(|l| l.split_once("addr=").map(|(_, rest)| rest))
+        .and_then(|rest| rest.split_whitespace().next())
+        .map(str::to_owned)
 }
 
 impl Node {
@@ -51,15 +53,16 @@ impl Node {
 
     /// A real server process with extra `NENUFAR_*` variables (after the `load-test` profile).
     pub async fn start_with(db_url: &str, vars: &[(&str, &str)]) -> Self {
-        let port = free_port();
         let log = std::env::temp_dir().join(format!(
-            "nenufar-node-{port}-{}.log",
+            "nenufar-node-{}.log",
             uuid::Uuid::new_v4().simple()
         ));
-        let child = Command::new(env!("CARGO_BIN_EXE_nenufar"))
+        // Port 0: the node binds a free port itself and logs it (a port chosen here and bound by
+        // the child later could be taken meanwhile by another test's node).
+        let mut child = Command::new(env!("CARGO_BIN_EXE_nenufar"))
             .arg("serve")
             .env("NENUFAR_DATABASE_URL", db_url)
-            .env("NENUFAR_BIND", format!("127.0.0.1:{port}"))
+            .env("NENUFAR_BIND", "127.0.0.1:0")
             .env("NENUFAR_DB_POOL_SIZE", "4")
             .env("NENUFAR_LIMITS", "load-test")
             .env("RUST_LOG", "debug")
@@ -68,9 +71,22 @@ impl Node {
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .unwrap();
+        let mut addr = None;
+        for _ in 0..600 {
+            if let Some(exited) = child.try_wait().unwrap() {
+                let text = std::fs::read_to_string(&log).unwrap_or_default();
+                panic!("the node exited ({exited}) before serving:\n{text}");
+            }
+            addr = served_addr(&log);
+            if addr.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let addr = addr.expect("the node never said where it serves");
         // The node's own state is in the child; this TestApp only gives the HTTP helpers and DB access.
         let mut app = TestApp::spawn_on(db_url.to_owned()).await;
-        app.base = format!("http://127.0.0.1:{port}");
+        app.base = format!("http://{addr}");
         let node = Self { child, app, log };
         for _ in 0..300 {
             if let Ok(r) = node
@@ -97,7 +113,7 @@ impl Node {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        panic!("node on port {port} did not become ready");
+        panic!("node on {addr} did not become ready");
     }
 }
 
