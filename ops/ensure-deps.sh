@@ -23,9 +23,13 @@ missing=()
 # Node.js runs the push peer below. Only a machine without node gets Debian's, which may be older
 # than the >=20 web-push-testing declares (npm ci only warns; not tried here).
 { command -v node && command -v npm; } >/dev/null || missing+=(nodejs npm)
+# Python with venv runs the OpenAPI validator below (Debian's python3 needs python3-venv for it).
+if ! command -v python3 >/dev/null; then
+  missing+=(python3 python3-venv)
+elif ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
+  missing+=(python3-venv)
+fi
 if $browser && [[ ! -x /usr/bin/chromium ]]; then missing+=(chromium chromium-driver); fi
-# Python 3 with venv runs the OpenAPI validator below.
-python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3 python3-venv)
 
 if ((${#missing[@]})); then
   if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null; then
