@@ -7,12 +7,14 @@
 //!
 //! Run by `ops/bench-live.sh replay_outage` (its own cluster); by hand:
 //! `NENUFAR_BENCH_ADMIN_URL=postgresql:///postgres?user=postgres&host=DIR cargo bench --bench
-//! replay_outage`. Knobs: `NENUFAR_BENCH_OUTAGE_SUBSCRIBERS` (counts, default `0,10,26,40,80`),
-//! `NENUFAR_BENCH_OUTAGE_HISTORY_MB` (sizes, default `10,20`: a replay is only stuck once the history exceeds what the kernel buffers for the socket, a few MB), `NENUFAR_BENCH_OUTAGE_REQUESTS`
+//! replay_outage`. Knobs: `NENUFAR_BENCH_OUTAGE_SUBSCRIBERS` (counts, default `0,26,80,250,1000`),
+//! `NENUFAR_BENCH_OUTAGE_HISTORY_MB` (sizes, default `10,20`: a replay is only stuck once the
+//! history exceeds what the kernel buffers for the socket, a few MB), `NENUFAR_BENCH_OUTAGE_REQUESTS`
 //! (per step, default 200), `NENUFAR_BENCH_POOL_SIZE` (default 24, the server's default). The
-//! node, its clients and the probes share this process (2 cores): the figures are relative. Limits
-//! profile: none exist on this branch; with the limits layer merged, run it with the load-test
-//! profile or with per-address/per-player WebSocket limits at least the largest count.
+//! node, its clients and the probes share this process (2 cores): the figures are relative.
+//! Limits: the `load-test` profile (the probes are one player sending 100 check-ins back to
+//! back) with the default WebSocket limits (4 sessions per player, 1,000 per address: the stuck
+//! clients are distinct players on one address, so 1,000 is as many as one address may hold).
 //! Without `--bench` it does nothing.
 #![expect(clippy::print_stdout, reason = "a benchmark prints its figures")]
 
@@ -28,6 +30,8 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use futures_util::SinkExt;
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
+
+use nenufar::limits::config::{LimitsConfig, Profile};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use api::{field, live_hunt, owner_token, post};
@@ -93,13 +97,25 @@ async fn history(admin: &str, db: &str, mb: usize) -> anyhow::Result<()> {
         .await?;
     nenufar::db::migrate::run_pending(&url).await?;
     let pool_size = number("NENUFAR_BENCH_POOL_SIZE", 24);
-    let state = nenufar::app::AppState::new(nenufar::db::connect(&url, pool_size)?);
+    let defaults = LimitsConfig::profile(Profile::Default);
+    let limits = LimitsConfig {
+        live_per_player: defaults.live_per_player,
+        live_per_address: defaults.live_per_address,
+        ..LimitsConfig::profile(Profile::LoadTest)
+    };
+    let pool = nenufar::db::connect_with_wait(&url, pool_size, limits.db_pool_wait)?;
+    let state = nenufar::app::AppState::new(pool).with_limits(limits);
     state.start_background(url.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let base = format!("http://{addr}");
     let router = nenufar::http::router(state.clone());
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    tokio::spawn(nenufar::http::serve::serve(
+        listener,
+        router,
+        state.ctx.limits.clone(),
+        std::future::pending(),
+    ));
     let client = reqwest::Client::new();
     let staff = owner_token(&state, &base, &client, "bench-outage@brand.example").await?;
     let target = json!({"type": "Feature",
@@ -133,11 +149,11 @@ async fn history(admin: &str, db: &str, mb: usize) -> anyhow::Result<()> {
     .await?;
     println!(
         "replay outage: {mb} MB of history ({events} broadcasts of 1 kB), pool of {pool_size}, \
-         limits profile: none on this branch"
+         limits profile load-test with the default WebSocket limits (4 per player, 1,000 per address)"
     );
     let requests = number("NENUFAR_BENCH_OUTAGE_REQUESTS", 200);
     let mut tokens = Vec::new();
-    for n in list("NENUFAR_BENCH_OUTAGE_SUBSCRIBERS", "0,10,26,40,80") {
+    for n in list("NENUFAR_BENCH_OUTAGE_SUBSCRIBERS", "0,26,80,250,1000") {
         while tokens.len() < n {
             let p = post(
                 &client,
