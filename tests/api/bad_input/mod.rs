@@ -11,7 +11,6 @@ mod paths_and_queries;
 mod polygons;
 
 use chrono::{Duration, Utc};
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -45,37 +44,8 @@ const INTERNAL_WORDS: [&str; 8] = [
     "deadpool",
 ];
 
-/// Row counts of every table a request could write, as one JSON object.
-pub async fn snapshot(app: &TestApp) -> Value {
-    #[derive(diesel::QueryableByName)]
-    struct Counts {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        counts: String,
-    }
-    let tables = [
-        "organisations",
-        "staff",
-        "players",
-        "access_tokens",
-        "hunts",
-        "targets",
-        "teams",
-        "team_members",
-        "checkins",
-        "finds",
-    ];
-    let fields: Vec<String> = tables
-        .iter()
-        .map(|t| format!("'{t}', (select count(*) from {t})"))
-        .collect();
-    let sql = format!(
-        "select json_build_object({})::text as counts",
-        fields.join(", ")
-    );
-    let mut conn = AsyncPgConnection::establish(&app.db_url).await.unwrap();
-    let row: Counts = diesel::sql_query(sql).get_result(&mut conn).await.unwrap();
-    serde_json::from_str(&row.counts).unwrap()
-}
+/// Row counts of every table a request could write (one helper for both input suites).
+pub use crate::input::snapshot;
 
 /// Asserts the status, the code, the exact envelope and that no internal detail shows.
 pub fn assert_error(case: &str, (status, body): &(StatusCode, Value), (want, code): Want) {
