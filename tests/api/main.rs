@@ -15,6 +15,7 @@ mod checkin_races;
 mod checkins;
 mod cluster_location;
 mod contract;
+mod contract_drift;
 mod geodesic;
 mod geojson_examples;
 mod hunts;
