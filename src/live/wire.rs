@@ -93,8 +93,10 @@ pub enum ProtocolError {
     BadContinuation,
     #[error("a message longer than {MAX_CLIENT_MESSAGE} bytes")]
     TooBig,
-    #[error("a text message that is not UTF-8")]
+    #[error("a text message or close reason that is not UTF-8")]
     NotUtf8,
+    #[error("a close frame with a one-byte payload or a status code no endpoint may send")]
+    BadClose,
 }
 
 impl ProtocolError {
@@ -224,9 +226,7 @@ impl Reader {
                 Ok(Some(match opcode {
                     OP_PING => Incoming::Ping(payload),
                     OP_PONG => Incoming::Pong,
-                    _ => {
-                        Incoming::Close(payload.get(..2).map(|c| u16::from_be_bytes([c[0], c[1]])))
-                    }
+                    _ => Incoming::Close(close_code(&payload)?),
                 }))
             }
             OP_TEXT | OP_BINARY => {
@@ -256,6 +256,23 @@ impl Reader {
             other => Err(ProtocolError::Opcode(other)),
         }
     }
+}
+
+/// The status code of a client's close frame (RFC 6455 5.5.1, 7.4): none, or two bytes of a code
+/// an endpoint may send followed by a UTF-8 reason. 1005 and 1006 are never sent (they stand for
+/// "no code" and "closed without a frame"), 1015 neither; 1004 and 1016-2999 are not assigned,
+/// 3000-4999 belong to libraries and applications.
+fn close_code(payload: &[u8]) -> Result<Option<u16>, ProtocolError> {
+    let (code, reason) = match payload {
+        [] => return Ok(None),
+        [_] => return Err(ProtocolError::BadClose),
+        [a, b, reason @ ..] => (u16::from_be_bytes([*a, *b]), reason),
+    };
+    if !matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999) {
+        return Err(ProtocolError::BadClose);
+    }
+    std::str::from_utf8(reason).map_err(|_| ProtocolError::NotUtf8)?;
+    Ok(Some(code))
 }
 
 fn message(opcode: u8, payload: Vec<u8>) -> Result<Incoming, ProtocolError> {
@@ -369,6 +386,22 @@ mod tests {
     }
 
     #[test]
+    fn close_frames_with_no_code_a_sendable_code_or_a_reason_are_read() {
+        let with_reason = [&1000u16.to_be_bytes()[..], "au revoir".as_bytes()].concat();
+        let mut bytes = client(0x88, b"");
+        for code in [1001u16, 1003, 1007, 1011, 1014, 3000, 4999] {
+            bytes.extend(client(0x88, &code.to_be_bytes()));
+        }
+        bytes.extend(client(0x88, &with_reason));
+        let codes: Vec<Incoming> = [None, Some(1001), Some(1003), Some(1007), Some(1011)]
+            .into_iter()
+            .chain([Some(1014), Some(3000), Some(4999), Some(1000)])
+            .map(Incoming::Close)
+            .collect();
+        assert_eq!(read_all(&bytes).unwrap(), codes);
+    }
+
+    #[test]
     fn broken_streams_are_refused_with_the_right_close_code() {
         let unmasked = [0x81u8, 0x01, b'x'];
         let cases: Vec<(Vec<u8>, ProtocolError, u16)> = vec![
@@ -398,6 +431,47 @@ mod tests {
                 1009,
             ),
             (client(0x81, &[0xff, 0xfe]), ProtocolError::NotUtf8, 1007),
+            (client(0x88, &[0x03]), ProtocolError::BadClose, 1002),
+            (
+                client(0x88, &1005u16.to_be_bytes()),
+                ProtocolError::BadClose,
+                1002,
+            ),
+            (
+                client(0x88, &1006u16.to_be_bytes()),
+                ProtocolError::BadClose,
+                1002,
+            ),
+            (
+                client(0x88, &1015u16.to_be_bytes()),
+                ProtocolError::BadClose,
+                1002,
+            ),
+            (
+                client(0x88, &1004u16.to_be_bytes()),
+                ProtocolError::BadClose,
+                1002,
+            ),
+            (
+                client(0x88, &999u16.to_be_bytes()),
+                ProtocolError::BadClose,
+                1002,
+            ),
+            (
+                client(0x88, &2999u16.to_be_bytes()),
+                ProtocolError::BadClose,
+                1002,
+            ),
+            (
+                client(0x88, &5000u16.to_be_bytes()),
+                ProtocolError::BadClose,
+                1002,
+            ),
+            (
+                client(0x88, &[&1000u16.to_be_bytes()[..], &[0xff]].concat()),
+                ProtocolError::NotUtf8,
+                1007,
+            ),
         ];
         for (bytes, error, code) in cases {
             let got = read_all(&bytes).unwrap_err();

@@ -187,6 +187,46 @@ async fn frames_that_break_the_protocol_close_with_1002_1007_or_1009() {
 }
 
 #[tokio::test]
+async fn the_close_handshake_echoes_a_sendable_code_and_refuses_what_no_endpoint_may_send() {
+    let app = TestApp::spawn().await;
+    let player = app.player().await;
+    let with_reason = |code: u16, reason: &[u8]| [&code.to_be_bytes()[..], reason].concat();
+    let cases: [(&str, Vec<u8>, u16); 7] = [
+        ("no code", Vec::new(), 1000),
+        ("going away", with_reason(1001, b""), 1001),
+        (
+            "an application's code with a reason",
+            with_reason(4000, b"bye"),
+            4000,
+        ),
+        ("1005, never sent", with_reason(1005, b""), 1002),
+        ("1006, never sent", with_reason(1006, b""), 1002),
+        ("a one-byte payload", vec![0x03], 1002),
+        (
+            "a reason that is not UTF-8",
+            with_reason(1000, &[0xff]),
+            1007,
+        ),
+    ];
+    for (what, payload, code) in cases {
+        let mut s = raw(&app, &player.token).await;
+        s.write_all(&frame(0x8, &payload, true, None))
+            .await
+            .unwrap();
+        assert_eq!(close_code(&mut s).await, Some(code), "{what}");
+        // After its close frame the server ends the TCP connection.
+        let mut rest = [0u8; 64];
+        let n = tokio::time::timeout(Duration::from_secs(15), s.read(&mut rest))
+            .await
+            .unwrap_or_else(|_| panic!("{what}: the connection stayed open after the close"));
+        assert!(
+            matches!(n, Ok(0) | Err(_)),
+            "{what}: more bytes after the close: {n:?}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_client_that_sends_without_reading_stops_being_read() {
     let app = TestApp::spawn().await;
     let player = app.player().await;
