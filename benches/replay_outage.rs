@@ -30,9 +30,9 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use futures_util::SinkExt;
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use nenufar::limits::config::{LimitsConfig, Profile};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use api::{field, live_hunt, owner_token, post};
 
