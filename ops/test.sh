@@ -14,6 +14,9 @@ step "checking system dependencies"
 ops/ensure-deps.sh
 mkdir -p artifacts # screenshots and other outputs of tests
 
+step "checking that the pure core depends on no IO crate"
+ops/check-core-deps.sh
+
 step "building binaries and tests"
 cargo build --quiet --bins --tests
 nenufar="${CARGO_TARGET_DIR:-target}/debug/nenufar"

@@ -3,7 +3,6 @@
 //! hidden position.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::Ctx;
@@ -45,20 +44,19 @@ impl CheckinInput {
 }
 
 /// A target named in a verdict: never its position.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct VerdictTarget {
     pub id: TargetId,
     pub name: String,
     pub points: i32,
 }
 
-/// The answer to a check-in; stored as sent, and sent again for a replayed key.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+/// The answer to a check-in; stored (`checkin_stored`, in its own versioned format), and given
+/// again for a replayed key. The API's shape of it is `http::routes::checkins::CheckinResponseBody`.
+#[derive(Debug, Clone, PartialEq)]
 pub struct CheckinResponse {
     pub verdict: Verdict,
     /// For `not_live` (and only then): why.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    #[schema(nullable = false)]
     pub reason: Option<NotLiveReason>,
     /// `found`: the targets this check-in found (their points were added); `already_found`: the
     /// targets here that the team already has. Empty otherwise.
@@ -307,7 +305,7 @@ fn replay(
         ));
     }
     Metrics::inc(&metrics.checkins_replayed);
-    serde_json::from_value(response).map_err(|e| AppError::Internal(e.into()))
+    super::checkin_stored::decode(response).map_err(|e| AppError::Internal(e.into()))
 }
 
 /// The stored answer of a known key, or `error`.

@@ -93,7 +93,7 @@ pub(super) fn settle_claims(
         settled.fills.push(Fill {
             id: p.id,
             verdict: response.verdict,
-            response: serde_json::to_value(&response)?,
+            response: super::checkin_stored::encode(&response)?,
         });
         settled.responses.push((i, response));
     }

@@ -383,7 +383,7 @@ fn row(p: &Pending) -> Result<NewCheckin, serde_json::Error> {
         response: if claim {
             None
         } else {
-            Some(serde_json::to_value(&p.base)?)
+            Some(super::checkin_stored::encode(&p.base)?)
         },
     })
 }

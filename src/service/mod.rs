@@ -4,6 +4,7 @@ pub mod auth;
 pub mod checkin;
 mod checkin_batch;
 pub mod checkin_cache;
+pub mod checkin_stored;
 pub mod checkin_writer;
 pub mod clues;
 pub mod game_master;

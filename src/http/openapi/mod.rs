@@ -4,6 +4,7 @@
 //! check every response they receive against the result (`tests/api/support/contract_check.rs`)
 //! and an OpenAPI validator checks the document itself (`tests/api/contract.rs`).
 
+pub mod core_types;
 pub mod responses;
 pub mod schemas;
 

@@ -15,6 +15,7 @@ use crate::domain::ids::{HuntId, TargetId};
 use crate::error::AppError;
 use crate::http::auth::{Caller, Editors, Players};
 use crate::http::extract::{ApiJson, ApiPath};
+use crate::http::openapi::core_types;
 use crate::http::openapi::schemas::ClueRule as ClueRuleSchema;
 use crate::input::Input;
 use crate::service;
@@ -62,6 +63,7 @@ pub struct ClueResponse {
     pub text: String,
     pub media_url: Option<String>,
     pub at: Option<DateTime<Utc>>,
+    #[schema(value_type = Option<core_types::TargetId>)]
     pub after_target: Option<TargetId>,
     pub cost: Option<i32>,
 }

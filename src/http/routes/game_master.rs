@@ -12,6 +12,7 @@ use crate::domain::ids::{HuntId, TeamId};
 use crate::error::AppError;
 use crate::http::auth::{Caller, GameMasters};
 use crate::http::extract::{ApiJson, ApiPath};
+use crate::http::openapi::core_types;
 use crate::input::Input;
 use crate::service;
 
@@ -57,6 +58,7 @@ pub struct BroadcastRequest {
     #[schema(min_length = 1, max_length = 1000, pattern = r"\S")]
     pub message: String,
     /// Only this team of the hunt (404 if it is not one); every player of the hunt when absent or null.
+    #[schema(value_type = Option<core_types::TeamId>)]
     pub team_id: Option<TeamId>,
 }
 

@@ -16,6 +16,7 @@ use crate::domain::ids::HuntId;
 use crate::error::AppError;
 use crate::http::auth::{Caller, Editors, Players, Staff};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::http::openapi::core_types;
 use crate::http::openapi::schemas::{GeoJsonMultiPolygon, HuntArea};
 use crate::input::merge::{Nulls, merge_patch};
 use crate::input::{self, Input, Location};
@@ -61,6 +62,7 @@ pub struct CreateHuntRequest {
     pub archive_at: Option<DateTime<Utc>>,
     /// Absent rules take their defaults.
     #[serde(default)]
+    #[schema(value_type = core_types::Rules)]
     pub rules: Rules,
 }
 
@@ -123,7 +125,7 @@ pub struct UpdateHuntRequest {
     /// `null` clears it (never archived).
     pub archive_at: Option<DateTime<Utc>>,
     /// Merged rule by rule; a rule absent is kept.
-    #[schema(nullable = false)]
+    #[schema(value_type = Option<core_types::Rules>, nullable = false)]
     pub rules: Option<Rules>,
 }
 
@@ -137,6 +139,7 @@ impl Input for HuntPatch {}
 /// A hunt as staff see it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct HuntResponse {
+    #[schema(value_type = core_types::HuntId)]
     pub id: HuntId,
     pub title: String,
     pub city: String,
@@ -146,8 +149,11 @@ pub struct HuntResponse {
     pub live_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
     pub archive_at: Option<DateTime<Utc>>,
+    #[schema(value_type = core_types::HuntStatus)]
     pub status: HuntStatus,
+    #[schema(value_type = core_types::Phase)]
     pub phase: Phase,
+    #[schema(value_type = core_types::Rules)]
     pub rules: Rules,
     /// Changes with every target change.
     pub targets_version: i64,
@@ -293,9 +299,11 @@ pub struct NearbyQuery {
 /// A hunt a player can see: never target positions.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct NearbyHunt {
+    #[schema(value_type = core_types::HuntId)]
     pub id: HuntId,
     pub title: String,
     pub city: String,
+    #[schema(value_type = core_types::Phase)]
     pub phase: Phase,
     pub teaser_at: DateTime<Utc>,
     pub live_at: DateTime<Utc>,

@@ -12,6 +12,7 @@ use crate::app::AppState;
 use crate::domain::ids::PlayerId;
 use crate::error::AppError;
 use crate::http::extract::ApiJson;
+use crate::http::openapi::core_types;
 use crate::input::Input;
 use crate::limits::addr::ClientAddr;
 use crate::service;
@@ -32,6 +33,7 @@ impl Input for RegisterPlayerRequest {}
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RegisterPlayerResponse {
+    #[schema(value_type = core_types::PlayerId)]
     pub player_id: PlayerId,
     /// Bearer token, valid 90 days.
     #[schema(pattern = "^nfp_")]

@@ -10,10 +10,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
-use crate::domain::push::Category;
 use crate::error::AppError;
 use crate::http::auth::{Caller, Players};
 use crate::http::extract::ApiJson;
+use crate::http::openapi::core_types;
 use crate::input::Input;
 use crate::push::subscription::SubscriptionJson;
 use crate::service;
@@ -83,7 +83,7 @@ async fn unsubscribe(
 #[serde(deny_unknown_fields)]
 pub struct PreferencesBody {
     /// Categories not pushed to this player (sent back sorted, each once).
-    #[schema(value_type = Vec<Category>)]
+    #[schema(value_type = Vec<core_types::Category>)]
     pub muted: Vec<String>,
     /// Push even while the app holds a live WebSocket (default false: a connected app gets the
     /// event live and no push).

@@ -14,6 +14,7 @@ use crate::domain::ids::StaffId;
 use crate::error::AppError;
 use crate::http::auth::{Caller, Owners};
 use crate::http::extract::ApiJson;
+use crate::http::openapi::core_types;
 use crate::input::Input;
 use crate::limits::addr::ClientAddr;
 use crate::service;
@@ -66,6 +67,7 @@ pub struct CreateStaffRequest {
     /// 8 to 256 characters.
     #[schema(min_length = 8, max_length = 256)]
     pub password: String,
+    #[schema(value_type = core_types::Role)]
     pub role: Role,
 }
 
@@ -73,8 +75,10 @@ impl Input for CreateStaffRequest {}
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CreateStaffResponse {
+    #[schema(value_type = core_types::StaffId)]
     pub id: StaffId,
     pub email: String,
+    #[schema(value_type = core_types::Role)]
     pub role: Role,
 }
 

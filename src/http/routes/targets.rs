@@ -14,6 +14,7 @@ use crate::domain::ids::{HuntId, TargetId};
 use crate::error::AppError;
 use crate::http::auth::{Caller, Editors, Staff};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery, GeoJsonBody};
+use crate::http::openapi::core_types;
 use crate::http::openapi::schemas::{TargetFeature, TargetGeometry, TargetImport};
 use crate::input::Input;
 use crate::service;
@@ -37,6 +38,7 @@ pub struct ImportResponse {
     /// Number of targets stored.
     pub imported: usize,
     /// Ids of the stored targets, in feature order.
+    #[schema(value_type = Vec<core_types::TargetId>)]
     pub target_ids: Vec<TargetId>,
     /// Indexes of features skipped because their geometry was empty.
     pub skipped: Vec<usize>,
@@ -97,6 +99,7 @@ async fn add_target(
 /// A target with its full geometry and metadata (staff only).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TargetResponse {
+    #[schema(value_type = core_types::TargetId)]
     pub id: TargetId,
     pub name: String,
     pub points: i32,
@@ -107,6 +110,7 @@ pub struct TargetResponse {
     pub radius_m: Option<f64>,
     #[schema(value_type = TargetGeometry)]
     pub geometry: serde_json::Value,
+    #[schema(value_type = Vec<core_types::TargetId>)]
     pub prerequisites: Vec<TargetId>,
     /// The brand's own properties from the import (anything but `name`, `points`, `radius_m`,
     /// `prerequisites`): staff and exports only, never shown to players.
@@ -205,7 +209,7 @@ pub struct UpdateTargetRequest {
     /// Metres, circles only.
     #[schema(nullable = false, exclusive_minimum = 0.0, maximum = 50000.0)]
     pub radius_m: Option<f64>,
-    #[schema(nullable = false)]
+    #[schema(value_type = Option<Vec<core_types::TargetId>>, nullable = false)]
     pub prerequisites: Option<Vec<TargetId>>,
     /// A GeoJSON Point (with `radius_m`), Polygon or MultiPolygon.
     #[schema(value_type = Option<Object>, nullable = false)]

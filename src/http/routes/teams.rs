@@ -14,6 +14,7 @@ use crate::domain::ids::{HuntId, TargetId, TeamId};
 use crate::error::AppError;
 use crate::http::auth::{Caller, Players};
 use crate::http::extract::{ApiJson, ApiPath};
+use crate::http::openapi::core_types;
 use crate::input::Input;
 use crate::service;
 
@@ -37,6 +38,7 @@ impl Input for CreateTeamRequest {}
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CreateTeamResponse {
+    #[schema(value_type = core_types::TeamId)]
     pub team_id: TeamId,
     /// 8 characters; share it so friends can join.
     #[schema(pattern = "^[A-HJ-NP-Z2-9]{8}$")]
@@ -76,7 +78,9 @@ impl Input for JoinTeamRequest {}
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct JoinTeamResponse {
+    #[schema(value_type = core_types::TeamId)]
     pub team_id: TeamId,
+    #[schema(value_type = core_types::HuntId)]
     pub hunt_id: HuntId,
 }
 
@@ -97,6 +101,7 @@ async fn join_team(
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FoundTargetResponse {
+    #[schema(value_type = core_types::TargetId)]
     pub id: TargetId,
     pub name: String,
     pub points: i32,
@@ -105,6 +110,7 @@ pub struct FoundTargetResponse {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProgressResponse {
+    #[schema(value_type = core_types::TeamId)]
     pub team_id: TeamId,
     pub team_name: String,
     pub members: i32,

@@ -7,7 +7,7 @@ use thiserror::Error;
 use super::geofence::AccuracyPolicy;
 
 /// Set by staff.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum HuntStatus {
     Draft,
@@ -37,7 +37,7 @@ impl HuntStatus {
 }
 
 /// Derived from the schedule and the server clock.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     /// Before `teaser_at`: not visible to players yet.
@@ -140,31 +140,26 @@ pub const MAX_ACCURACY_LIMIT_M: f64 = 1000.0;
 pub const TEAM_SIZE_LIMIT: i32 = 100;
 
 /// Per-hunt rules. Unknown rules are refused (a misspelt rule must not silently keep its default).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Rules {
     /// How `accuracy_m` is used at a boundary.
     #[serde(default)]
-    #[schema(default = "centre")]
     pub accuracy_policy: AccuracyPolicy,
     /// Fixes less accurate than this (metres) get `too_inaccurate`. In (0, 1000].
     #[serde(default = "default_max_accuracy_m")]
-    #[schema(exclusive_minimum = 0.0, maximum = 1000.0, default = 50.0)]
     pub max_accuracy_m: f64,
     /// Largest team, captain included. In [1, 100].
     #[serde(default = "default_team_max_size")]
-    #[schema(minimum = 1, maximum = 100, default = 6)]
     pub team_max_size: i32,
     /// Check-in pace per player: after `checkin_burst` check-ins at once, one every this many
     /// seconds. In [0, 3600]; 0: no pace of the hunt's own (burst included), only the server's
     /// ceiling. The server's ceiling (`NENUFAR_RATE_CHECKINS_PER_PLAYER`) applies too: the
     /// stricter of the two wins.
     #[serde(default = "default_checkin_interval_s")]
-    #[schema(minimum = 0.0, maximum = 3600.0, default = 5.0)]
     pub checkin_interval_s: f64,
     /// Check-ins a player may send at once before the pace applies. In [1, 1000].
     #[serde(default = "default_checkin_burst")]
-    #[schema(minimum = 1, maximum = 1000, default = 5)]
     pub checkin_burst: i32,
 }
 

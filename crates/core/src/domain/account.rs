@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::ids::{OrgId, PlayerId, StaffId};
 
 /// A staff member's role inside their organisation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Owner,

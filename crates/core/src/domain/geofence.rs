@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// How a fix's `accuracy_m` is used against a target's boundary (per hunt).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AccuracyPolicy {
     /// The whole uncertainty disc must be inside: margin >= accuracy.

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use super::ids::{HuntId, TeamId};
 
 /// Kinds of stored events. `rank_changed` is derived on each node and never stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
     /// Team audience: a teammate found a target (name, points; never its position).

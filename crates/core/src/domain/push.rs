@@ -8,7 +8,7 @@ use super::event::EventKind;
 use super::ids::HuntId;
 
 /// What a notification is about; players mute categories.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Category {
     /// The team unlocked a clue.

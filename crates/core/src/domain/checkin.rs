@@ -18,7 +18,7 @@ pub const MAX_CLOCK_AHEAD: Duration = Duration::seconds(30);
 pub const MAX_FIX_AGE: Duration = Duration::minutes(10);
 
 /// The answer to a check-in. Explains which rule decided, never where a hidden target is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     Found,
@@ -42,7 +42,7 @@ impl Verdict {
 }
 
 /// Why a hunt does not accept check-ins right now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NotLiveReason {
     NotPublished,
