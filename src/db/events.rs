@@ -1,11 +1,11 @@
 //! The event log: append in the caller's transaction, number committed events (the sequencer), read by offset.
 
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Jsonb, Nullable, Text, Uuid as SqlUuid};
+use diesel::sql_types::{Array, BigInt, Bool, Jsonb, Nullable, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use crate::domain::event::{Event, EventKind, NewEvent};
-use crate::domain::ids::{HuntId, TeamId};
+use crate::domain::event::{Audience, Event, EventData, NewEvent, Viewer};
+use crate::domain::ids::{HuntId, PlayerId, TeamId};
 
 /// Appends events of a hunt, unnumbered; the sequencer numbers them after commit.
 pub async fn append(
@@ -17,20 +17,42 @@ pub async fn append(
     append_many(&*conn, &events).await
 }
 
-/// The events that may be pushed (`push_jobs`, expanded to devices by `db::push::expand`): an
-/// SQL condition on `kind` and `data`.
-macro_rules! pushable {
-    () => {
-        "(kind in ('target_found', 'clue_revealed', 'broadcast') \
-          or (kind = 'phase_changed' and data ->> 'phase' in ('live', 'ended')) \
-          or (kind = 'score_changed' and (data ->> 'delta')::bigint > 0))"
+/// The SQL of [`Audience::admits`](crate::domain::event::Audience::admits): whether the event
+/// row aliased `$e` (with its `team_id`, `player_id` and `staff_only` columns, as
+/// [`Audience::columns`] wrote them) is visible to a viewer described by three SQL expressions:
+/// whether they see everything (`$all`: staff, or the node itself), their team and their player
+/// id (null when none). Tested against `admits` for every audience and viewer
+/// (`tests/api/events.rs`).
+macro_rules! visible {
+    ($e:literal, $all:literal, $team:literal, $player:literal) => {
+        concat!(
+            "(",
+            $all,
+            " or ((",
+            $e,
+            "team_id is null or ",
+            $e,
+            "team_id = ",
+            $team,
+            ") and (",
+            $e,
+            "player_id is null or ",
+            $e,
+            "player_id = ",
+            $player,
+            ") and not ",
+            $e,
+            "staff_only))"
+        )
     };
 }
+pub(crate) use visible;
 
 /// Appends events of several hunts in one statement, in the order given (the sequencer numbers
-/// them after commit in insertion order), and records those that may be pushed in `push_jobs` in
-/// the same statement (so in the same transaction: a committed event's notification is never
-/// lost).
+/// them after commit in insertion order: ids are drawn in that order), with the audience and data
+/// the domain decided, and records those [`EventData::pushable`] says may be pushed in
+/// `push_jobs` in the same statement (so in the same transaction: a committed event's
+/// notification is never lost).
 pub async fn append_many(
     mut conn: &AsyncPgConnection,
     events: &[(HuntId, &NewEvent)],
@@ -38,21 +60,42 @@ pub async fn append_many(
     if events.is_empty() {
         return Ok(());
     }
-    let hunts: Vec<uuid::Uuid> = events.iter().map(|(h, _)| h.0).collect();
-    let kinds: Vec<&str> = events.iter().map(|(_, e)| e.kind.as_str()).collect();
-    let teams: Vec<Option<uuid::Uuid>> = events.iter().map(|(_, e)| e.team.map(|t| t.0)).collect();
-    let data: Vec<&serde_json::Value> = events.iter().map(|(_, e)| &e.data).collect();
-    super::cached::cached(diesel::sql_query(concat!(
-        "with ev as (insert into events (hunt_id, kind, team_id, data) \
-         select h, k, t, d from unnest($1::uuid[], $2::text[], $3::uuid[], $4::jsonb[]) with ordinality as u(h, k, t, d, n) order by n \
-         returning id, kind, data) \
-         insert into push_jobs (event_id) select id from ev where ",
-        pushable!()
-    ))
-    .bind::<diesel::sql_types::Array<SqlUuid>, _>(hunts)
-    .bind::<diesel::sql_types::Array<Text>, _>(kinds)
-    .bind::<diesel::sql_types::Array<Nullable<SqlUuid>>, _>(teams)
-    .bind::<diesel::sql_types::Array<Jsonb>, _>(data))
+    let n = events.len();
+    let (mut hunts, mut kinds, mut teams, mut players, mut staff, mut data, mut push) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    for (hunt, e) in events {
+        let (team, player, staff_only) = e.audience.columns();
+        hunts.push(hunt.0);
+        kinds.push(e.data.kind().as_str());
+        teams.push(team.map(|t| t.0));
+        players.push(player.map(|p| p.0));
+        staff.push(staff_only);
+        data.push(e.data.stored());
+        push.push(e.data.pushable());
+    }
+    super::cached::cached(diesel::sql_query(
+        "with u as materialized ( \
+             select nextval('events_id_seq') as id, o.* from ( \
+                 select * from unnest($1::uuid[], $2::text[], $3::uuid[], $4::uuid[], $5::bool[], $6::jsonb[], $7::bool[]) \
+                     with ordinality as u(h, k, t, p, s, d, push, n) order by n) o), \
+         ev as (insert into events (id, hunt_id, kind, team_id, player_id, staff_only, data) \
+             select id, h, k, t, p, s, d from u order by id returning id) \
+         insert into push_jobs (event_id) select ev.id from ev join u on u.id = ev.id where u.push",
+    )
+    .bind::<Array<SqlUuid>, _>(hunts)
+    .bind::<Array<Text>, _>(kinds)
+    .bind::<Array<Nullable<SqlUuid>>, _>(teams)
+    .bind::<Array<Nullable<SqlUuid>>, _>(players)
+    .bind::<Array<Bool>, _>(staff)
+    .bind::<Array<Jsonb>, _>(data)
+    .bind::<Array<Bool>, _>(push))
     .execute(&mut conn)
     .await
     .map(drop)
@@ -123,47 +166,63 @@ struct EventRow {
     kind: String,
     #[diesel(sql_type = Nullable<SqlUuid>)]
     team_id: Option<uuid::Uuid>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    player_id: Option<uuid::Uuid>,
+    #[diesel(sql_type = Bool)]
+    staff_only: bool,
     #[diesel(sql_type = Jsonb)]
     data: serde_json::Value,
 }
 
-/// Numbered events of a hunt after `after`, in offset order, at most `limit`; `team` filters to
-/// what a member of that team may see (`None` filter: all events, for the node's own use).
+/// Numbered events of a hunt after `after`, in offset order, at most `limit`, that `viewer` may
+/// see (`None`: every event, for the node's own feed).
 pub async fn read(
     conn: &mut AsyncPgConnection,
     hunt: HuntId,
     after: i64,
     limit: i64,
-    visible_to: Option<Option<TeamId>>,
+    viewer: Option<&Viewer>,
 ) -> QueryResult<Vec<Event>> {
-    let (filter, team) = match visible_to {
-        None => (false, None),
-        Some(team) => (true, team.map(|t| t.0)),
+    let (all, team, player) = match viewer {
+        None | Some(Viewer::Staff) => (true, None, None),
+        Some(Viewer::Player { player, team }) => (false, team.map(|t| t.0), Some(player.0)),
     };
     let rows: Vec<EventRow> = super::cached::cached(
-        diesel::sql_query(
-            "select event_offset, kind, team_id, data from events \
-         where hunt_id = $1 and event_offset is not null and event_offset > $2 \
-           and (not $4 or team_id is null or team_id = $5) \
-         order by event_offset limit $3",
-        )
+        diesel::sql_query(concat!(
+            "select event_offset, kind, team_id, player_id, staff_only, data from events \
+             where hunt_id = $1 and event_offset is not null and event_offset > $2 and ",
+            visible!("", "$4", "$5", "$6"),
+            " order by event_offset limit $3"
+        ))
         .bind::<SqlUuid, _>(hunt.0)
         .bind::<BigInt, _>(after)
         .bind::<BigInt, _>(limit)
-        .bind::<diesel::sql_types::Bool, _>(filter)
-        .bind::<Nullable<SqlUuid>, _>(team),
+        .bind::<Bool, _>(all)
+        .bind::<Nullable<SqlUuid>, _>(team)
+        .bind::<Nullable<SqlUuid>, _>(player),
     )
     .load(conn)
     .await?;
     Ok(rows
         .into_iter()
         .filter_map(|r| {
+            let data = match EventData::from_stored(&r.kind, r.data) {
+                Ok(data) => data,
+                Err(e) => {
+                    // Skipped, not fatal: one bad row must not stop a hunt's feed.
+                    tracing::error!(hunt_id = %hunt, offset = r.event_offset, error = %e, "unreadable event skipped");
+                    return None;
+                }
+            };
             Some(Event {
                 offset: r.event_offset,
                 hunt,
-                kind: EventKind::parse(&r.kind)?,
-                team: r.team_id.map(TeamId),
-                data: r.data,
+                audience: Audience::from_columns(
+                    r.team_id.map(TeamId),
+                    r.player_id.map(PlayerId),
+                    r.staff_only,
+                ),
+                data,
             })
         })
         .collect())

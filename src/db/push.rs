@@ -9,7 +9,9 @@ use diesel::sql_types::{
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::cached::cached;
-use crate::domain::ids::{HuntId, PlayerId};
+use super::events::visible;
+use crate::domain::event::NameMap;
+use crate::domain::ids::{HuntId, PlayerId, TeamId};
 
 #[derive(QueryableByName)]
 struct KeyRow {
@@ -223,14 +225,15 @@ pub struct Expanded {
 /// last 45 s) unless they asked for both.
 pub async fn expand(conn: &mut AsyncPgConnection, limit: i64) -> diesel::QueryResult<Expanded> {
     cached(
-        diesel::sql_query(
+        diesel::sql_query(concat!(
             "with jobs as ( \
                select j.event_id from push_jobs j join events e on e.id = j.event_id \
                where e.event_offset is not null order by j.event_id limit $1 \
                for update of j skip locked), \
              gone as (delete from push_jobs j using jobs where j.event_id = jobs.event_id \
                returning j.event_id), \
-             ev as materialized (select e.id, e.created_at, e.hunt_id, e.kind, e.team_id, e.data \
+             ev as materialized (select e.id, e.created_at, e.hunt_id, e.kind, e.team_id, e.player_id, \
+               e.staff_only, e.data \
                from events e join gone on gone.event_id = e.id), \
              subs as materialized ( \
                select m.hunt_id, m.team_id, m.player_id, s.id as sub_id, \
@@ -256,11 +259,11 @@ pub async fn expand(conn: &mut AsyncPgConnection, limit: i64) -> diesel::QueryRe
                select e.id as event_id, e.created_at, e.hunt_id, \
                  case e.kind when 'target_found' then 'find' when 'clue_revealed' then 'clue' \
                    when 'broadcast' then 'broadcast' else 'phase' end as category, \
-                 e.team_id as team, \
+                 e.team_id, e.player_id, e.staff_only, \
                  case when e.kind = 'target_found' then (e.data ->> 'player_id')::uuid end as skip \
                from ev e where e.kind <> 'score_changed' \
                union all \
-               select c.id, c.created_at, c.hunt_id, 'rank', t.id, null \
+               select c.id, c.created_at, c.hunt_id, 'rank', t.id, null::uuid, false, null \
                from climbs c \
                join hunts h on h.id = c.hunt_id and h.frozen_at_offset is null \
                join teams t on t.hunt_id = c.hunt_id \
@@ -269,12 +272,14 @@ pub async fn expand(conn: &mut AsyncPgConnection, limit: i64) -> diesel::QueryRe
                insert into push_outbox (event_id, subscription_id, category, created_at) \
                select n.event_id, u.sub_id, n.category, n.created_at \
                from wanted n \
-               join subs u on u.hunt_id = n.hunt_id and (n.team is null or u.team_id = n.team) \
+               join subs u on u.hunt_id = n.hunt_id and ",
+            visible!("n.", "false", "u.team_id", "u.player_id"),
+            " \
                where (n.skip is null or u.player_id <> n.skip) \
                  and not (n.category = any (u.muted)) \
                returning 1) \
-             select (select count(*) from gone) as jobs, (select count(*) from ins) as notifications",
-        )
+             select (select count(*) from gone) as jobs, (select count(*) from ins) as notifications"
+        ))
         .bind::<BigInt, _>(limit),
     )
     .get_result(conn)
@@ -422,4 +427,40 @@ pub async fn depth(conn: &mut AsyncPgConnection) -> diesel::QueryResult<Depth> {
     )
     .get_result(conn)
     .await
+}
+
+/// The current names of `teams` and handles of `players` (what a notification shows).
+pub async fn names(
+    conn: &mut AsyncPgConnection,
+    teams: &[TeamId],
+    players: &[PlayerId],
+) -> diesel::QueryResult<NameMap> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = Bool)]
+        team: bool,
+        #[diesel(sql_type = SqlUuid)]
+        id: uuid::Uuid,
+        #[diesel(sql_type = Text)]
+        name: String,
+    }
+    let rows: Vec<Row> = cached(
+        diesel::sql_query(
+            "select true as team, id, name from teams where id = any($1) \
+             union all select false, id, handle from players where id = any($2)",
+        )
+        .bind::<Array<SqlUuid>, _>(teams.iter().map(|t| t.0).collect::<Vec<_>>())
+        .bind::<Array<SqlUuid>, _>(players.iter().map(|p| p.0).collect::<Vec<_>>()),
+    )
+    .load(conn)
+    .await?;
+    let mut names = NameMap::default();
+    for r in rows {
+        if r.team {
+            names.teams.insert(TeamId(r.id), r.name);
+        } else {
+            names.players.insert(PlayerId(r.id), r.name);
+        }
+    }
+    Ok(names)
 }

@@ -164,23 +164,18 @@ pub async fn progress(
     Ok((name, score, members, found))
 }
 
-/// Locks a team row for a score change; returns its name and score.
-pub async fn lock_for_spending(
-    conn: &mut AsyncPgConnection,
-    team: TeamId,
-) -> QueryResult<(String, i64)> {
+/// Locks a team row for a score change; returns its score.
+pub async fn lock_for_spending(conn: &mut AsyncPgConnection, team: TeamId) -> QueryResult<i64> {
     #[derive(diesel::QueryableByName)]
     struct Row {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        name: String,
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         score: i64,
     }
-    let r: Row = diesel::sql_query("select name, score from teams where id = $1 for no key update")
+    let r: Row = diesel::sql_query("select score from teams where id = $1 for no key update")
         .bind::<diesel::sql_types::Uuid, _>(team.0)
         .get_result(conn)
         .await?;
-    Ok((r.name, r.score))
+    Ok(r.score)
 }
 
 /// Adds `delta` to a team's score; returns the new score.

@@ -2,12 +2,11 @@
 //! change, whatever the number of nodes: the conditional update of `announced_phase` decides.
 
 use diesel_async::AsyncConnection;
-use serde_json::json;
 
 use super::SCHEDULE_TICK;
 use crate::db;
-use crate::domain::event::{EventKind, NewEvent};
-use crate::domain::hunt::Schedule;
+use crate::domain::event::NewEvent;
+use crate::domain::hunt::{Phase, Schedule};
 use crate::domain::ids::HuntId;
 use crate::service::Ctx;
 
@@ -32,22 +31,19 @@ pub async fn step(ctx: &Ctx) -> anyhow::Result<usize> {
             ends_at: c.ends_at,
             archive_at: c.archive_at,
         };
-        let phase = schedule.phase_at(now).as_str();
-        if c.announced_phase.as_deref() == Some(phase) {
+        let phase = schedule.phase_at(now);
+        if c.announced_phase.as_deref() == Some(phase.as_str()) {
             continue;
         }
         let hunt = HuntId(c.id);
         let from = c.announced_phase.clone();
         let did = conn
             .transaction::<_, diesel::result::Error, _>(async |conn| {
-                if !db::hunts::announce_phase(conn, hunt, from.as_deref(), phase).await? {
+                if !db::hunts::announce_phase(conn, hunt, from.as_deref(), phase.as_str()).await? {
                     return Ok(false);
                 }
-                let event = NewEvent {
-                    kind: EventKind::PhaseChanged,
-                    team: None,
-                    data: json!({"phase": phase, "previous": from}),
-                };
+                let previous = from.as_deref().and_then(Phase::parse);
+                let event = NewEvent::phase_changed(phase, previous);
                 db::events::append(conn, hunt, &[event]).await?;
                 Ok(true)
             })

@@ -3,9 +3,7 @@
 
 use std::collections::HashMap;
 
-use serde_json::Value;
-
-use crate::domain::event::{Event, EventKind};
+use crate::domain::event::{Event, EventData, Names};
 use crate::domain::ids::{PlayerId, TeamId};
 use crate::domain::leaderboard::{Board, Standing};
 
@@ -26,65 +24,37 @@ pub struct Boards {
     pub player_names: HashMap<PlayerId, (String, TeamId)>,
 }
 
-fn uuid_at(data: &Value, key: &str) -> Option<uuid::Uuid> {
-    data.get(key)
-        .and_then(Value::as_str)
-        .and_then(|s| uuid::Uuid::parse_str(s).ok())
-}
-
 impl Boards {
     /// Applies one event; returns the rank move of the team whose score changed, if its rank moved.
     /// The teams between its old and new rank moved one place the other way (see [`Boards::shifted`]).
     pub fn apply(&mut self, e: &Event) -> Vec<RankMove> {
-        match e.kind {
-            EventKind::TeamCreated => {
-                if let Some(team) = uuid_at(&e.data, "team_id").map(TeamId) {
-                    let name = e
-                        .data
-                        .get("name")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_owned();
-                    self.team_names.insert(team, name);
-                    if self.teams.get(team).is_none() {
-                        self.teams.set(team, 0, e.offset);
-                    }
+        match &e.data {
+            EventData::TeamCreated { team_id, name } => {
+                self.team_names.insert(*team_id, name.clone());
+                if self.teams.get(*team_id).is_none() {
+                    self.teams.set(*team_id, 0, e.offset);
                 }
                 Vec::new()
             }
-            EventKind::MemberJoined => {
-                if let (Some(team), Some(player)) =
-                    (uuid_at(&e.data, "team_id"), uuid_at(&e.data, "player_id"))
-                {
-                    let handle = e
-                        .data
-                        .get("handle")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_owned();
-                    self.player_names
-                        .insert(PlayerId(player), (handle, TeamId(team)));
-                    if self.players.get(PlayerId(player)).is_none() {
-                        self.players.set(PlayerId(player), 0, e.offset);
-                    }
+            EventData::MemberJoined {
+                team_id,
+                player_id,
+                handle,
+            } => {
+                self.player_names
+                    .insert(*player_id, (handle.clone(), *team_id));
+                if self.players.get(*player_id).is_none() {
+                    self.players.set(*player_id, 0, e.offset);
                 }
                 Vec::new()
             }
-            EventKind::ScoreChanged => {
-                if let (Some(player), Some(score)) = (
-                    uuid_at(&e.data, "player_id"),
-                    e.data.get("player_score").and_then(Value::as_i64),
-                ) {
-                    self.players.set(PlayerId(player), score, e.offset);
+            EventData::ScoreChanged(s) => {
+                if let (Some(player), Some(score)) = (s.player_id, s.player_score) {
+                    self.players.set(player, score, e.offset);
                 }
-                let (Some(team), Some(score)) = (
-                    uuid_at(&e.data, "team_id").map(TeamId),
-                    e.data.get("score").and_then(Value::as_i64),
-                ) else {
-                    return Vec::new();
-                };
+                let team = s.team_id;
                 let before = self.teams.rank(team);
-                self.teams.set(team, score, e.offset);
+                self.teams.set(team, s.score, e.offset);
                 let after = self.teams.rank(team).unwrap_or(1);
                 match before {
                     Some(before) if before != after => vec![RankMove {
@@ -150,5 +120,16 @@ impl Boards {
                 )
             })
             .collect()
+    }
+}
+
+/// The boards hold the names of the hunt as its log defines them now: events are sent with them.
+impl Names for Boards {
+    fn team_name(&self, team: TeamId) -> Option<&str> {
+        self.team_names.get(&team).map(String::as_str)
+    }
+
+    fn player_handle(&self, player: PlayerId) -> Option<&str> {
+        self.player_names.get(&player).map(|(h, _)| h.as_str())
     }
 }

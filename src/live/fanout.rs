@@ -7,16 +7,17 @@ use std::sync::OnceLock;
 
 use super::feed::Frame;
 use super::outbox::{Offer, Outbox};
-use crate::domain::ids::{HuntId, TeamId};
+use crate::domain::event::{Audience, Viewer};
+use crate::domain::ids::HuntId;
 
 /// Subscribers below which one thread writes them all (a hand-off costs more than it saves).
 const MIN_PER_SHARD: usize = 512;
 
-/// A subscriber as the pass sees it.
+/// A subscribed socket as the pass sees it: who it is (what it may see) and its write queue.
 #[derive(Debug)]
-pub struct Target {
+pub struct Recipient {
     pub id: u64,
-    pub team: Option<TeamId>,
+    pub viewer: Viewer,
     pub outbox: Arc<Outbox>,
 }
 
@@ -25,10 +26,10 @@ fn cores() -> usize {
     *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
-/// Offers `frames` (in offset order) to every target; returns the ids of those that are gone
-/// (too far behind, or their connection failed), for the feed to forget. Every target has been
+/// Offers `frames` (in offset order) to every recipient; returns the ids of those that are gone
+/// (too far behind, or their connection failed), for the feed to forget. Every recipient has been
 /// offered the whole batch when this returns, so the next batch cannot overtake it.
-pub async fn deliver(hunt: HuntId, frames: Arc<[Frame]>, targets: Arc<[Target]>) -> Vec<u64> {
+pub async fn deliver(hunt: HuntId, frames: Arc<[Frame]>, targets: Arc<[Recipient]>) -> Vec<u64> {
     if frames.is_empty() || targets.is_empty() {
         return Vec::new();
     }
@@ -58,9 +59,9 @@ pub async fn deliver(hunt: HuntId, frames: Arc<[Frame]>, targets: Arc<[Target]>)
 }
 
 /// One thread's share of a pass.
-fn pass(hunt: HuntId, frames: &[Frame], targets: &[Target]) -> Vec<u64> {
+fn pass(hunt: HuntId, frames: &[Frame], targets: &[Recipient]) -> Vec<u64> {
     let mut gone = Vec::new();
-    let hunt_wide = frames.iter().all(|f| f.team.is_none());
+    let hunt_wide = frames.iter().all(|f| f.audience == Audience::Hunt);
     let all: Vec<&Frame> = frames.iter().collect();
     let mut visible: Vec<&Frame> = Vec::with_capacity(frames.len());
     for t in targets {
@@ -68,11 +69,7 @@ fn pass(hunt: HuntId, frames: &[Frame], targets: &[Target]) -> Vec<u64> {
             t.outbox.offer(hunt, &all)
         } else {
             visible.clear();
-            visible.extend(
-                frames
-                    .iter()
-                    .filter(|f| f.team.is_none() || f.team == t.team),
-            );
+            visible.extend(frames.iter().filter(|f| f.audience.admits(&t.viewer)));
             if visible.is_empty() {
                 continue;
             }

@@ -11,12 +11,12 @@ use bytes::Bytes;
 use serde_json::json;
 
 use super::boards::{Boards, RankMove};
-use super::fanout::{self, Target};
+use super::fanout::{self, Recipient};
 use super::outbox::Outbox;
 use super::snapshot::{self, BoardsState, FeedState};
 use super::wire;
 use crate::db;
-use crate::domain::event::{Event, EventKind};
+use crate::domain::event::{Audience, Event, EventData, Viewer};
 use crate::domain::hunt::Phase;
 use crate::domain::ids::{HuntId, TeamId};
 use crate::error::AppError;
@@ -39,7 +39,8 @@ pub struct Frame {
     pub offset: i64,
     /// Derived frames (`rank_changed`, `leaderboard`) share the offset of the event that caused them.
     pub derived: bool,
-    pub team: Option<TeamId>,
+    /// Who may receive it.
+    pub audience: Audience,
     /// The whole WebSocket frame.
     pub wire: Bytes,
 }
@@ -47,7 +48,7 @@ pub struct Frame {
 /// A session's registration: what it may see and where its frames go.
 #[derive(Debug)]
 struct Subscriber {
-    team: Option<TeamId>,
+    viewer: Viewer,
     outbox: Arc<Outbox>,
 }
 
@@ -61,7 +62,7 @@ struct State {
     recent_bytes: usize,
     subscribers: HashMap<u64, Subscriber>,
     /// The subscribers as the fan-out pass walks them, rebuilt after any change.
-    targets: Option<Arc<[Target]>>,
+    recipients: Option<Arc<[Recipient]>>,
     boards: Boards,
     /// The boards as they were when the leaderboard was frozen, and the offset they include.
     frozen: Option<(Boards, i64)>,
@@ -78,15 +79,15 @@ struct State {
 }
 
 impl State {
-    fn targets(&mut self) -> Arc<[Target]> {
+    fn recipients(&mut self) -> Arc<[Recipient]> {
         let subscribers = &self.subscribers;
-        self.targets
+        self.recipients
             .get_or_insert_with(|| {
                 subscribers
                     .iter()
-                    .map(|(id, s)| Target {
+                    .map(|(id, s)| Recipient {
                         id: *id,
-                        team: s.team,
+                        viewer: s.viewer,
                         outbox: s.outbox.clone(),
                     })
                     .collect()
@@ -162,7 +163,7 @@ impl Feed {
             return false;
         }
         st.ended = true;
-        st.targets = None;
+        st.recipients = None;
         drop(st);
         self.wake();
         true
@@ -194,22 +195,22 @@ impl Feed {
             };
             let n = events.len();
             if n > 0 {
-                let (frames, targets) = {
+                let (frames, recipients) = {
                     let mut st = self.state();
                     let mut frames = Vec::with_capacity(n);
                     for e in &events {
                         self.apply(&mut st, e, &mut frames);
                     }
-                    (Arc::from(frames), st.targets())
+                    (Arc::from(frames), st.recipients())
                 };
                 drop(events);
-                let gone = fanout::deliver(self.hunt, frames, targets).await;
+                let gone = fanout::deliver(self.hunt, frames, recipients).await;
                 if !gone.is_empty() {
                     let mut st = self.state();
                     for id in gone {
                         st.subscribers.remove(&id);
                     }
-                    st.targets = None;
+                    st.recipients = None;
                 }
             }
             if (n as i64) < READ_BATCH {
@@ -288,21 +289,19 @@ impl Feed {
         st.head = e.offset;
         st.since_snapshot += 1;
         let moves = st.boards.apply(e);
-        match e.kind {
-            EventKind::LeaderboardFrozen => st.frozen = Some((st.boards.clone(), e.offset)),
-            EventKind::LeaderboardUnfrozen => st.frozen = None,
-            EventKind::PhaseChanged => {
-                st.archived = e.data.get("phase").and_then(serde_json::Value::as_str)
-                    == Some(Phase::Archived.as_str());
-            }
+        match &e.data {
+            EventData::LeaderboardFrozen {} => st.frozen = Some((st.boards.clone(), e.offset)),
+            EventData::LeaderboardUnfrozen {} => st.frozen = None,
+            EventData::PhaseChanged { phase, .. } => st.archived = *phase == Phase::Archived,
             _ => {}
         }
+        // Names as this node knows them now (the boards folded this event already).
         let frame = Frame {
             hunt: self.hunt,
             offset: e.offset,
             derived: false,
-            team: e.team,
-            wire: wire::text(&e.frame()),
+            audience: e.audience,
+            wire: wire::text(&e.wire(&st.boards)),
         };
         st.recent_bytes += frame.wire.len();
         st.recent.push_back(frame.clone());
@@ -316,8 +315,14 @@ impl Feed {
         out.push(frame);
         if st.frozen.is_none() {
             if let Some(moved) = moves.first() {
-                let teams: HashSet<TeamId> =
-                    st.subscribers.values().filter_map(|s| s.team).collect();
+                let teams: HashSet<TeamId> = st
+                    .subscribers
+                    .values()
+                    .filter_map(|s| match s.viewer {
+                        Viewer::Player { team, .. } => team,
+                        Viewer::Staff => None,
+                    })
+                    .collect();
                 out.push(rank_frame(self.hunt, e.offset, moved));
                 for t in teams {
                     if let Some(m) = st.boards.shifted(moved, t) {
@@ -325,7 +330,7 @@ impl Feed {
                     }
                 }
             }
-            if e.kind == EventKind::LeaderboardUnfrozen {
+            if matches!(e.data, EventData::LeaderboardUnfrozen {}) {
                 out.push(board_frame(self.hunt, e.offset, &st.boards));
             }
         }
@@ -337,7 +342,7 @@ impl Feed {
     pub fn register(
         &self,
         id: u64,
-        team: Option<TeamId>,
+        viewer: Viewer,
         after: Option<i64>,
         outbox: Arc<Outbox>,
     ) -> Result<Registration, Ended> {
@@ -348,12 +353,12 @@ impl Feed {
         let head = st.head;
         let backlog = match after {
             None => Some(Vec::new()),
-            Some(after) => window(&st, after, head, team),
+            Some(after) => window(&st, after, head, &viewer),
         };
         let through = after.map_or(head, |a| a.max(head));
         outbox.hold(self.hunt, after.unwrap_or(head), through);
-        st.subscribers.insert(id, Subscriber { team, outbox });
-        st.targets = None;
+        st.subscribers.insert(id, Subscriber { viewer, outbox });
+        st.recipients = None;
         Ok(Registration {
             head,
             backlog,
@@ -361,9 +366,15 @@ impl Feed {
         })
     }
 
-    /// The frames visible to `team` after `after` up to `upto`, if the recent window has them all.
-    pub fn window(&self, after: i64, upto: i64, team: Option<TeamId>) -> Option<Vec<Frame>> {
-        window(&self.state(), after, upto, team)
+    /// The frames `viewer` may see after `after` up to `upto`, if the recent window has them all.
+    pub fn window(&self, after: i64, upto: i64, viewer: &Viewer) -> Option<Vec<Frame>> {
+        window(&self.state(), after, upto, viewer)
+    }
+
+    /// The frame of an event read from the log, with the names this node shows now (resumes
+    /// older than the recent window).
+    pub fn wire_of(&self, e: &Event) -> String {
+        e.wire(&self.state().boards)
     }
 
     /// Forgets a session.
@@ -371,7 +382,7 @@ impl Feed {
         let mut st = self.state();
         if st.subscribers.remove(&id).is_some() {
             // Also lets go of the outbox, so the socket closes when its session ends.
-            st.targets = None;
+            st.recipients = None;
         }
     }
 
@@ -403,16 +414,14 @@ impl Feed {
     }
 }
 
-fn window(st: &State, after: i64, upto: i64, team: Option<TeamId>) -> Option<Vec<Frame>> {
+fn window(st: &State, after: i64, upto: i64, viewer: &Viewer) -> Option<Vec<Frame>> {
     if after >= upto {
         return Some(Vec::new());
     }
     (after >= st.window_start).then(|| {
         st.recent
             .iter()
-            .filter(|f| {
-                f.offset > after && f.offset <= upto && (f.team.is_none() || f.team == team)
-            })
+            .filter(|f| f.offset > after && f.offset <= upto && f.audience.admits(viewer))
             .cloned()
             .collect()
     })
@@ -426,7 +435,7 @@ fn rank_frame(hunt: HuntId, offset: i64, m: &RankMove) -> Frame {
         hunt,
         offset,
         derived: true,
-        team: Some(m.team),
+        audience: Audience::Team(m.team),
         wire: wire::text(&text),
     }
 }
@@ -445,7 +454,7 @@ fn board_frame(hunt: HuntId, offset: i64, boards: &Boards) -> Frame {
         hunt,
         offset,
         derived: true,
-        team: None,
+        audience: Audience::Hunt,
         wire: wire::text(&text),
     }
 }

@@ -12,13 +12,16 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio::net::TcpStream;
 
+use super::feed::Feed;
 use super::hub::Hub;
 use super::outbox::Outbox;
 use super::wire::{self, Incoming, Reader};
-use crate::db;
-use crate::domain::ids::{HuntId, PlayerId, TeamId};
+use crate::domain::account::Principal;
+use crate::domain::event::Viewer;
+use crate::domain::ids::{HuntId, PlayerId};
 use crate::error::AppError;
 use crate::input::{self, BodyError, FieldError, Location};
+use crate::service;
 
 /// How long a session that sent its close frame waits for the client's.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
@@ -64,7 +67,8 @@ pub struct Peer {
 #[derive(Clone)]
 pub struct SessionCtx {
     pub hub: Arc<Hub>,
-    pub pool: db::Pool,
+    /// The use cases (reads go through `service::live`) and the pool feeds read with.
+    pub service: crate::service::Ctx,
 }
 
 /// The connection was closed or failed: the session ends.
@@ -268,16 +272,19 @@ impl Session {
             return Ok(());
         }
         let registered = async {
-            let team = visible_team(&self.ctx.pool, hunt, self.peer.player).await?;
+            let principal = Principal::Player {
+                id: self.peer.player,
+            };
+            let viewer = service::live::viewer(&self.ctx.service, principal, hunt).await?;
             loop {
-                let feed = self.ctx.hub.current(&self.ctx.pool, hunt).await?;
+                let feed = self.ctx.hub.current(&self.ctx.service.pool, hunt).await?;
                 // A feed the hub let go of meanwhile: the next one starts from its snapshot.
-                if let Ok(reg) = feed.register(self.id, team, after, self.outbox.clone()) {
-                    return Ok::<_, AppError>((team, feed, reg));
+                if let Ok(reg) = feed.register(self.id, viewer, after, self.outbox.clone()) {
+                    return Ok::<_, AppError>((viewer, feed, reg));
                 }
             }
         };
-        let (team, feed, reg) = match registered.await {
+        let (viewer, feed, reg) = match registered.await {
             Ok(r) => r,
             Err(e) => {
                 self.send_json(refused(e));
@@ -299,7 +306,7 @@ impl Session {
                     self.backlog_frames(hunt, frames).await;
                     Ok(())
                 }
-                None => self.backlog_from_log(hunt, team, from, upto).await,
+                None => self.backlog_from_log(&feed, &viewer, from, upto).await,
             };
             if let Err(e) = sent {
                 self.leave(hunt);
@@ -313,7 +320,7 @@ impl Session {
                 // as more backlog (from memory when the feed still has them).
                 Err(accepted) => {
                     (from, upto) = (from.max(upto), accepted);
-                    window = feed.window(from, upto, team);
+                    window = feed.window(from, upto, &viewer);
                 }
             }
         }
@@ -328,26 +335,30 @@ impl Session {
         }
     }
 
-    /// Sends the events of `hunt` visible to `team` after `after` up to `upto`, from the log. A
-    /// pooled connection is held only while a batch is read, never while the client reads.
+    /// Sends the events of the feed's hunt `viewer` may see after `after` up to `upto`, from the
+    /// log, with the names the feed shows now. A pooled connection is held only while a batch is
+    /// read, never while the client reads.
     async fn backlog_from_log(
         &self,
-        hunt: HuntId,
-        team: Option<TeamId>,
+        feed: &Feed,
+        viewer: &Viewer,
         after: i64,
         upto: i64,
     ) -> Result<(), AppError> {
+        let hunt = feed.hunt;
         let mut from = after;
         while from < upto {
-            let events = {
-                let mut conn = self.ctx.pool.get().await?;
-                db::events::read(&mut conn, hunt, from, BACKLOG_BATCH, Some(team)).await?
-            };
+            let pool = &self.ctx.service.pool;
+            let events =
+                service::live::events_after(pool, hunt, from, BACKLOG_BATCH, Some(viewer)).await?;
             let Some(last) = events.last().map(|e| e.offset) else {
                 break;
             };
             for e in events.iter().filter(|e| e.offset <= upto) {
-                if !self.backlog(hunt, e.offset, wire::text(&e.frame())).await {
+                if !self
+                    .backlog(hunt, e.offset, wire::text(&feed.wire_of(e)))
+                    .await
+                {
                     return Ok(());
                 }
             }
@@ -373,17 +384,4 @@ impl Session {
         }
         !self.outbox.closing()
     }
-}
-
-/// The player's team in a hunt players can see; `NotFound` for drafts and unknown hunts.
-async fn visible_team(
-    pool: &db::Pool,
-    hunt: HuntId,
-    player: PlayerId,
-) -> Result<Option<TeamId>, AppError> {
-    let mut conn = pool.get().await?;
-    if !db::hunts::is_visible_to_players(&mut conn, hunt).await? {
-        return Err(AppError::NotFound("hunt"));
-    }
-    Ok(db::teams::membership(&mut conn, hunt, player).await?)
 }

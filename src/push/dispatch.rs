@@ -14,7 +14,7 @@ use super::Push;
 use super::send::{self, Message, Outcome};
 use crate::db;
 use crate::db::push::Claimed;
-use crate::domain::event::EventKind;
+use crate::domain::event::{EventData, NameMap};
 use crate::domain::push::{self, Category};
 
 /// Push jobs (events) expanded to devices per round.
@@ -56,8 +56,10 @@ pub async fn round(push: &Push, pool: &db::Pool, subject: Option<&str>) -> anyho
             Some(_) => db::push::claim(&mut conn, BATCH, LEASE.as_secs() as i64).await?,
             None => Vec::new(),
         };
-        (expanded, claimed)
+        let names = names_of(&mut conn, &claimed).await?;
+        (expanded, (claimed, names))
     };
+    let (claimed, names) = claimed;
     let Some(subject) = subject.filter(|_| !claimed.is_empty()) else {
         return Ok(Round {
             expanded: expanded.jobs as usize,
@@ -72,9 +74,10 @@ pub async fn round(push: &Push, pool: &db::Pool, subject: Option<&str>) -> anyho
         claimed: claimed.len(),
         sent: 0,
     };
+    let names = &names;
     let sends = futures_util::stream::iter(claimed)
         .map(|row| async move {
-            let outcome = deliver(sender, vapid, subject, &row).await;
+            let outcome = deliver(sender, vapid, subject, &row, names).await;
             (row, outcome)
         })
         .buffer_unordered(CONCURRENCY)
@@ -90,15 +93,39 @@ pub async fn round(push: &Push, pool: &db::Pool, subject: Option<&str>) -> anyho
     Ok(round)
 }
 
+/// The current names of the teams and players the claimed notifications show (one read).
+async fn names_of(
+    conn: &mut diesel_async::AsyncPgConnection,
+    claimed: &[Claimed],
+) -> anyhow::Result<NameMap> {
+    let (mut teams, mut players) = (Vec::new(), Vec::new());
+    for row in claimed {
+        if let Ok(event) = EventData::from_stored(&row.kind, row.data.clone()) {
+            let (team, player) = event.named();
+            teams.extend(team);
+            players.extend(player);
+        }
+    }
+    if teams.is_empty() && players.is_empty() {
+        return Ok(NameMap::default());
+    }
+    teams.sort_unstable();
+    teams.dedup();
+    players.sort_unstable();
+    players.dedup();
+    Ok(db::push::names(conn, &teams, &players).await?)
+}
+
 /// Sends one claimed notification; `None` when it expired or cannot be pushed (settled unsent).
 async fn deliver(
     sender: &send::Sender,
     vapid: &super::vapid::Vapid,
     subject: &str,
     row: &Claimed,
+    names: &NameMap,
 ) -> Option<Outcome> {
     let category = Category::parse(&row.category)?;
-    let kind = EventKind::parse(&row.kind)?;
+    let event = EventData::from_stored(&row.kind, row.data.clone()).ok()?;
     let age_s = (Utc::now() - row.created_at).num_seconds().max(0);
     let ttl_left = i64::from(category.ttl_s()) - age_s;
     if ttl_left <= 0 {
@@ -109,8 +136,8 @@ async fn deliver(
         row.hunt(),
         &row.hunt_title,
         row.event_offset,
-        kind,
-        &row.data,
+        &event,
+        names,
     )?;
     let topic = category
         .collapses()

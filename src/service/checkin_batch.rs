@@ -4,14 +4,12 @@
 
 use std::collections::{HashMap, HashSet};
 
-use serde_json::json;
-
 use super::checkin::{CheckinResponse, VerdictTarget};
 use super::checkin_writer::Pending;
 use crate::db::checkin_writes::{Fill, LockedHunt, NewFind};
 use crate::db::clues::Unlock;
 use crate::domain::checkin;
-use crate::domain::event::{EventKind, NewEvent};
+use crate::domain::event::{NewEvent, ScoreChanged, TargetFound};
 use crate::domain::ids::{CheckinId, HuntId, PlayerId, TargetId, TeamId};
 
 /// Teams of the check-ins that matched a target: their rows get locked, in id order.
@@ -162,24 +160,30 @@ struct Scores {
     delta: i64,
 }
 
-/// One `target_found` (team audience) per new find and one `score_changed` (hunt audience; the
-/// team's only while the leaderboard is frozen).
+/// One `target_found` per new find and one `score_changed` (audiences: `NewEvent`'s rules).
 fn find_events(p: &Pending, found: &[VerdictTarget], s: Scores, frozen: bool) -> Vec<NewEvent> {
-    let m = &p.member;
+    let team = p.member.team;
     let mut events: Vec<NewEvent> = found
         .iter()
-        .map(|t| NewEvent {
-            kind: EventKind::TargetFound,
-            team: Some(m.team),
-            data: json!({"team_id": m.team, "target_id": t.id, "name": t.name, "points": t.points,
-                         "player_id": p.player, "handle": m.handle}),
+        .map(|t| {
+            NewEvent::target_found(TargetFound {
+                team_id: team,
+                target_id: t.id,
+                name: t.name.clone(),
+                points: t.points,
+                player_id: p.player,
+            })
         })
         .collect();
-    events.push(NewEvent {
-        kind: EventKind::ScoreChanged,
-        team: frozen.then_some(m.team),
-        data: json!({"team_id": m.team, "team_name": m.team_name, "score": s.team, "delta": s.delta,
-                     "player_id": p.player, "handle": m.handle, "player_score": s.player}),
-    });
+    events.push(NewEvent::score_changed(
+        ScoreChanged {
+            team_id: team,
+            score: s.team,
+            delta: s.delta,
+            player_id: Some(p.player),
+            player_score: Some(s.player),
+        },
+        frozen,
+    ));
     events
 }

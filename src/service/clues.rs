@@ -1,7 +1,6 @@
 //! Clues: staff write them with a reveal rule; players read what their team has and buy clues for points.
 
 use chrono::{DateTime, Utc};
-use serde_json::json;
 
 use super::Ctx;
 use super::hunts::editor_org;
@@ -9,8 +8,8 @@ use super::teams::{player_of, team_of};
 use crate::db;
 use crate::db::clues::{ClueRecord, ClueRule};
 use crate::domain::account::Principal;
-use crate::domain::event::{EventKind, NewEvent};
-use crate::domain::ids::HuntId;
+use crate::domain::event::{ClueRevealed, NewEvent, RevealRule, ScoreChanged};
+use crate::domain::ids::{ClueId, HuntId};
 use crate::error::AppError;
 
 /// Creates a clue in a hunt of the caller's organisation (owner or editor).
@@ -124,34 +123,61 @@ pub async fn buy_clue(
     let out = conn
         .transaction::<_, AppError, _>(async move |conn| {
             let team = team_of(conn, hunt, player).await?;
-            let clue = db::clues::get(conn, hunt, clue_id).await?.ok_or(AppError::NotFound("clue"))?;
+            let clue = db::clues::get(conn, hunt, clue_id)
+                .await?
+                .ok_or(AppError::NotFound("clue"))?;
             let ClueRule::Cost(cost) = clue.rule else {
-                return Err(AppError::conflict("clue_not_for_sale", "this clue is revealed by its rule, not sold"));
+                return Err(AppError::conflict(
+                    "clue_not_for_sale",
+                    "this clue is revealed by its rule, not sold",
+                ));
             };
             // The team row lock serialises buys of one team, so points are spent once.
-            let (name, score) = db::teams::lock_for_spending(conn, team).await?;
+            let score = db::teams::lock_for_spending(conn, team).await?;
             let frozen = db::hunts::frozen_for_share(conn, hunt).await?;
             if !db::clues::reveal(conn, hunt, team, clue_id, now).await? {
-                return Err(AppError::conflict("clue_already_revealed", "your team already has this clue"));
+                return Err(AppError::conflict(
+                    "clue_already_revealed",
+                    "your team already has this clue",
+                ));
             }
             if score < i64::from(cost) {
-                return Err(AppError::conflict("not_enough_points", format!("this clue costs {cost} points, your team has {score}")));
+                return Err(AppError::conflict(
+                    "not_enough_points",
+                    format!("this clue costs {cost} points, your team has {score}"),
+                ));
             }
             let score = db::teams::add_score(conn, team, -i64::from(cost)).await?;
             let events = [
-                NewEvent {
-                    kind: EventKind::ClueRevealed,
-                    team: Some(team),
-                    data: json!({"clue_id": clue.id, "text": clue.text, "media_url": clue.media_url, "rule": "cost", "cost": cost}),
-                },
-                NewEvent {
-                    kind: EventKind::ScoreChanged,
-                    team: frozen.then_some(team),
-                    data: json!({"team_id": team, "team_name": name, "score": score, "delta": -i64::from(cost)}),
-                },
+                NewEvent::clue_revealed(
+                    team,
+                    ClueRevealed {
+                        clue_id: ClueId(clue.id),
+                        text: clue.text.clone(),
+                        media_url: clue.media_url.clone(),
+                        rule: RevealRule::Cost,
+                        cost: Some(cost),
+                    },
+                ),
+                NewEvent::score_changed(
+                    ScoreChanged {
+                        team_id: team,
+                        score,
+                        delta: -i64::from(cost),
+                        player_id: None,
+                        player_score: None,
+                    },
+                    frozen,
+                ),
             ];
             db::events::append(conn, hunt, &events).await?;
-            let view = PlayerClue { id: clue.id, revealed_at: Some(now), text: Some(clue.text), media_url: clue.media_url, cost: Some(cost) };
+            let view = PlayerClue {
+                id: clue.id,
+                revealed_at: Some(now),
+                text: Some(clue.text),
+                media_url: clue.media_url,
+                cost: Some(cost),
+            };
             Ok((view, score))
         })
         .await?;

@@ -1,13 +1,12 @@
 //! Game-master actions on a live hunt: pause, resume, broadcast, freeze and unfreeze the leaderboard.
 
 use diesel_async::AsyncConnection;
-use serde_json::json;
 
 use super::Ctx;
 use crate::db;
 use crate::db::hunts::HuntRecord;
 use crate::domain::account::{Principal, Role};
-use crate::domain::event::{EventKind, NewEvent};
+use crate::domain::event::{NewEvent, StatusChange};
 use crate::domain::hunt::HuntStatus;
 use crate::domain::ids::{HuntId, OrgId, TeamId};
 use crate::error::AppError;
@@ -54,17 +53,12 @@ pub async fn set_paused(
                 ));
             }
             let record = db::hunts::set_status(conn, hunt, to).await?;
-            let status = if paused { "paused" } else { "resumed" };
-            db::events::append(
-                conn,
-                hunt,
-                &[NewEvent {
-                    kind: EventKind::StatusChanged,
-                    team: None,
-                    data: json!({"status": status}),
-                }],
-            )
-            .await?;
+            let status = if paused {
+                StatusChange::Paused
+            } else {
+                StatusChange::Resumed
+            };
+            db::events::append(conn, hunt, &[NewEvent::status_changed(status)]).await?;
             Ok(record)
         })
         .await?;
@@ -97,17 +91,8 @@ pub async fn broadcast(
             return Err(AppError::NotFound("team"));
         }
     }
-    let data = json!({"message": message, "team_id": team});
-    db::events::append(
-        &mut conn,
-        hunt,
-        &[NewEvent {
-            kind: EventKind::Broadcast,
-            team,
-            data,
-        }],
-    )
-    .await?;
+    let event = NewEvent::broadcast(message.to_owned(), team);
+    db::events::append(&mut conn, hunt, &[event]).await?;
     ctx.sequencer.notify_one();
     Ok(())
 }
@@ -129,22 +114,8 @@ pub async fn set_frozen(
         if was.is_some() == frozen {
             return Ok(());
         }
-        let kind = if frozen {
-            EventKind::LeaderboardFrozen
-        } else {
-            EventKind::LeaderboardUnfrozen
-        };
         db::hunts::set_frozen(conn, hunt, frozen).await?;
-        db::events::append(
-            conn,
-            hunt,
-            &[NewEvent {
-                kind,
-                team: None,
-                data: json!({}),
-            }],
-        )
-        .await?;
+        db::events::append(conn, hunt, &[NewEvent::leaderboard(frozen)]).await?;
         Ok(())
     })
     .await?;

@@ -10,6 +10,7 @@ pub mod clues;
 pub mod game_master;
 pub mod hunts;
 pub mod index_cache;
+pub mod live;
 pub mod orgs;
 pub mod passwords;
 pub mod publish;

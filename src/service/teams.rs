@@ -3,13 +3,12 @@
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncConnection;
 use rand::Rng;
-use serde_json::json;
 
 use super::Ctx;
 use crate::db;
 use crate::db::teams::FoundTarget;
 use crate::domain::account::Principal;
-use crate::domain::event::{EventKind, NewEvent};
+use crate::domain::event::NewEvent;
 use crate::domain::hunt::{HuntStatus, Phase};
 use crate::domain::ids::{HuntId, PlayerId, TeamId};
 use crate::domain::name::Name;
@@ -140,12 +139,8 @@ pub async fn create_team(
                     .await?
                     .unwrap_or_default();
                 let events = [
-                    NewEvent {
-                        kind: EventKind::TeamCreated,
-                        team: None,
-                        data: json!({"team_id": team, "name": name.as_str()}),
-                    },
-                    member_joined(team, player, &handle),
+                    NewEvent::team_created(team, name.as_str().to_owned()),
+                    NewEvent::member_joined(team, player, handle),
                 ];
                 db::events::append(conn, hunt, &events).await?;
                 Ok((team, code))
@@ -165,14 +160,6 @@ pub async fn create_team(
     Err(AppError::Internal(anyhow::anyhow!(
         "could not draw a free invite code"
     )))
-}
-
-fn member_joined(team: TeamId, player: PlayerId, handle: &str) -> NewEvent {
-    NewEvent {
-        kind: EventKind::MemberJoined,
-        team: Some(team),
-        data: json!({"team_id": team, "player_id": player, "handle": handle}),
-    }
 }
 
 /// Joins the team an invite code opens.
@@ -200,7 +187,8 @@ pub async fn join_team(
             let handle = db::accounts::player_handle(conn, player)
                 .await?
                 .unwrap_or_default();
-            db::events::append(conn, hunt, &[member_joined(team, player, &handle)]).await?;
+            db::events::append(conn, hunt, &[NewEvent::member_joined(team, player, handle)])
+                .await?;
             Ok((team, hunt))
         })
         .await;

@@ -257,7 +257,7 @@ async fn check_ins_acknowledged_before_a_node_is_killed_are_stored_and_counted_o
                 .await
                 .unwrap();
         assert_eq!(stored.len(), 1, "{body}");
-        assert_eq!(&stored[0].response, answer);
+        assert_eq!(&answered(&stored[0].response), answer);
     }
     // Scores are their finds counted once, whatever the kill interrupted.
     let off: Vec<Off> = diesel::sql_query(

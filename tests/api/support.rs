@@ -481,3 +481,13 @@ pub fn testdata(rel: &str) -> std::path::PathBuf {
         .join("../shared/testdata")
         .join(rel)
 }
+
+/// The answer the API gives for a stored `checkins.response` row (read by the product's own
+/// reader of stored formats, shaped as the API's body).
+pub fn answered(stored: &Value) -> Value {
+    let answer = nenufar::service::checkin_stored::decode(stored.clone()).unwrap();
+    serde_json::to_value(nenufar::http::routes::checkins::CheckinResponseBody::from(
+        answer,
+    ))
+    .unwrap()
+}

@@ -218,7 +218,7 @@ async fn batches_that_lose_their_connection_twice_are_still_stored_once() {
         .get_result(&mut admin)
         .await
         .unwrap();
-        assert_eq!(&stored.response, answer);
+        assert_eq!(&answered(&stored.response), answer);
     }
     let found = answers
         .iter()

@@ -9,8 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
-use crate::db;
-use crate::domain::account::Principal;
+use crate::domain::event::Viewer;
 use crate::domain::ids::HuntId;
 use crate::error::AppError;
 use crate::http::auth::{Auth, Caller, GameMasters};
@@ -99,21 +98,10 @@ async fn get_leaderboard(
         Some("me") => true,
         Some(_) => return Err(query_field("/around", "must be me")),
     };
-    let mut conn = state.ctx.pool.get().await?;
-    let (me, staff) = match principal {
-        Principal::Player { id } => {
-            if !db::hunts::is_visible_to_players(&mut conn, hunt).await? {
-                return Err(AppError::NotFound("hunt"));
-            }
-            let team = db::teams::membership(&mut conn, hunt, id).await?;
-            (Some((id, team)), false)
-        }
-        Principal::Staff { .. } => {
-            service::hunts::get_hunt(&state.ctx, principal, hunt).await?;
-            (None, true)
-        }
+    let (me, staff) = match service::live::viewer(&state.ctx, principal, hunt).await? {
+        Viewer::Player { player, team } => (Some((player, team)), false),
+        Viewer::Staff => (None, true),
     };
-    drop(conn);
     if around_me && me.is_none() {
         return Err(query_field("/around", "around=me is for players"));
     }

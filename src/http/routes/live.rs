@@ -76,7 +76,7 @@ async fn live(
         .ok_or_else(|| AppError::invalid("this connection cannot be upgraded"))?;
     let ctx = SessionCtx {
         hub: state.hub.clone(),
-        pool: state.ctx.pool.clone(),
+        service: state.ctx.clone(),
     };
     tokio::spawn(async move {
         let upgraded = match on_upgrade.await {

@@ -27,7 +27,7 @@ fn event(hunt: HuntId, offset: i64, bytes: usize) -> Frame {
         hunt,
         offset,
         derived: false,
-        team: None,
+        audience: crate::domain::event::Audience::Hunt,
         wire: wire::text(&text),
     }
 }

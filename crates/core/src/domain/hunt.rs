@@ -59,6 +59,19 @@ impl Phase {
             Self::Archived => "archived",
         }
     }
+
+    /// Parses the stable name.
+    pub fn parse(name: &str) -> Option<Self> {
+        [
+            Self::Upcoming,
+            Self::Teaser,
+            Self::Live,
+            Self::Ended,
+            Self::Archived,
+        ]
+        .into_iter()
+        .find(|p| p.as_str() == name)
+    }
 }
 
 /// When a hunt shows, runs and closes. Invariant once published: `teaser_at <= live_at < ends_at`.

@@ -40,4 +40,6 @@ id_type!(
     TeamId,
     /// A check-in.
     CheckinId,
+    /// A clue of a hunt.
+    ClueId,
 );

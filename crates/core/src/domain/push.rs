@@ -4,7 +4,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::event::EventKind;
+use super::event::{EventData, Names};
+use super::hunt::Phase;
 use super::ids::HuntId;
 
 /// What a notification is about; players mute categories.
@@ -94,42 +95,46 @@ impl Category {
 const BODY_CHARS: usize = 180;
 
 /// The notification a player's device shows for a numbered event of `hunt` (titled
-/// `hunt_title`), as the JSON payload the app's service worker receives. `None` for an event
-/// that is never pushed.
+/// `hunt_title`), with the names `names` holds now, as the JSON payload the app's service worker
+/// receives. `None` for an event that is never pushed in `category`.
 pub fn payload(
     category: Category,
     hunt: HuntId,
     hunt_title: &str,
     offset: i64,
-    kind: EventKind,
-    data: &Value,
+    event: &EventData,
+    names: &dyn Names,
 ) -> Option<Value> {
-    let s = |key: &str| data.get(key).and_then(Value::as_str).unwrap_or_default();
-    let n = |key: &str| data.get(key).and_then(Value::as_i64).unwrap_or_default();
-    let (title, body) = match (category, kind) {
-        (Category::Find, EventKind::TargetFound) => (
-            format!("{} found {}", s("handle"), s("name")),
-            format!("+{} points for your team", n("points")),
+    let (title, body) = match (category, event) {
+        (Category::Find, EventData::TargetFound(f)) => (
+            format!(
+                "{} found {}",
+                names.player_handle(f.player_id).unwrap_or_default(),
+                f.name
+            ),
+            format!("+{} points for your team", f.points),
         ),
-        (Category::Clue, EventKind::ClueRevealed) => {
-            ("New clue unlocked".to_owned(), short(s("text")))
+        (Category::Clue, EventData::ClueRevealed(c)) => {
+            ("New clue unlocked".to_owned(), short(&c.text))
         }
-        (Category::Rank, EventKind::ScoreChanged) => (
-            format!("{} overtook your team", s("team_name")),
-            format!("They now have {} points", n("score")),
+        (Category::Rank, EventData::ScoreChanged(s)) => (
+            format!(
+                "{} overtook your team",
+                names.team_name(s.team_id).unwrap_or_default()
+            ),
+            format!("They now have {} points", s.score),
         ),
-        (Category::Phase, EventKind::PhaseChanged) => match s("phase") {
-            "live" => ("The hunt is live".to_owned(), "Go find them!".to_owned()),
-            "ended" => (
+        (Category::Phase, EventData::PhaseChanged { phase, .. }) => match phase {
+            Phase::Live => ("The hunt is live".to_owned(), "Go find them!".to_owned()),
+            Phase::Ended => (
                 "The hunt has ended".to_owned(),
                 "See the final leaderboard".to_owned(),
             ),
             _ => return None,
         },
-        (Category::Broadcast, EventKind::Broadcast) => (
-            "Message from the game master".to_owned(),
-            short(s("message")),
-        ),
+        (Category::Broadcast, EventData::Broadcast { message, .. }) => {
+            ("Message from the game master".to_owned(), short(message))
+        }
         _ => return None,
     };
     Some(json!({
@@ -139,7 +144,7 @@ pub fn payload(
         "hunt_id": hunt,
         "hunt_title": short(hunt_title),
         "offset": offset,
-        "kind": kind.as_str(),
+        "kind": event.kind().as_str(),
         "url": format!("/hunts/{hunt}?after={}", offset - 1),
     }))
 }
@@ -156,6 +161,8 @@ fn short(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::event::{ScoreChanged, TargetFound};
+    use crate::domain::ids::{PlayerId, TargetId, TeamId};
 
     fn hunt() -> HuntId {
         HuntId(uuid::Uuid::nil())
@@ -169,19 +176,27 @@ mod tests {
         assert_eq!(Category::parse("spam"), None);
     }
 
+    struct Ana;
+
+    impl Names for Ana {
+        fn team_name(&self, _: TeamId) -> Option<&str> {
+            Some("Les Lynx")
+        }
+        fn player_handle(&self, _: PlayerId) -> Option<&str> {
+            Some("ana")
+        }
+    }
+
     #[test]
     fn a_find_names_the_finder_and_the_target_never_a_position() {
-        let data = json!({"team_id": "t", "target_id": "x", "name": "Tour Eiffel", "points": 5,
-            "player_id": "p", "handle": "ana"});
-        let p = payload(
-            Category::Find,
-            hunt(),
-            "Paris",
-            42,
-            EventKind::TargetFound,
-            &data,
-        )
-        .unwrap();
+        let found = EventData::TargetFound(TargetFound {
+            team_id: TeamId(uuid::Uuid::from_u128(1)),
+            target_id: TargetId(uuid::Uuid::from_u128(2)),
+            name: "Tour Eiffel".into(),
+            points: 5,
+            player_id: PlayerId(uuid::Uuid::from_u128(3)),
+        });
+        let p = payload(Category::Find, hunt(), "Paris", 42, &found, &Ana).unwrap();
         assert_eq!(p["title"], "ana found Tour Eiffel");
         assert_eq!(p["body"], "+5 points for your team");
         assert_eq!(p["offset"], 42);
@@ -192,39 +207,39 @@ mod tests {
 
     #[test]
     fn long_texts_are_shortened_and_other_phases_are_not_pushed() {
-        let data = json!({"message": "x".repeat(1000)});
-        let p = payload(
-            Category::Broadcast,
-            hunt(),
-            "Paris",
-            1,
-            EventKind::Broadcast,
-            &data,
-        )
-        .unwrap();
+        let long = EventData::Broadcast {
+            message: "x".repeat(1000),
+            team_id: None,
+        };
+        let p = payload(Category::Broadcast, hunt(), "Paris", 1, &long, &Ana).unwrap();
         assert_eq!(p["body"].as_str().unwrap().chars().count(), BODY_CHARS);
-        let teaser = json!({"phase": "teaser"});
+        assert_eq!(p["kind"], "broadcast");
+        let teaser = EventData::PhaseChanged {
+            phase: Phase::Teaser,
+            previous: None,
+        };
         assert_eq!(
-            payload(
-                Category::Phase,
-                hunt(),
-                "Paris",
-                1,
-                EventKind::PhaseChanged,
-                &teaser
-            ),
+            payload(Category::Phase, hunt(), "Paris", 1, &teaser, &Ana),
             None
         );
         assert_eq!(
-            payload(
-                Category::Clue,
-                hunt(),
-                "Paris",
-                1,
-                EventKind::Broadcast,
-                &data
-            ),
+            payload(Category::Clue, hunt(), "Paris", 1, &long, &Ana),
             None
+        );
+        let overtaken = EventData::ScoreChanged(ScoreChanged {
+            team_id: TeamId(uuid::Uuid::from_u128(1)),
+            score: 9,
+            delta: 4,
+            player_id: None,
+            player_score: None,
+        });
+        let p = payload(Category::Rank, hunt(), "Paris", 1, &overtaken, &Ana).unwrap();
+        assert_eq!(
+            (p["title"].as_str(), p["body"].as_str()),
+            (
+                Some("Les Lynx overtook your team"),
+                Some("They now have 9 points")
+            )
         );
     }
 

@@ -1,0 +1,196 @@
+//! The event log against the domain's audience rule: what `db::events::read` returns to each
+//! viewer (its SQL is `db::events::visible!`) is exactly what `Audience::admits` says, for every
+//! audience; what the domain marks pushable gets a push job, nothing else.
+
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use nenufar::domain::event::{Audience, EventData, NewEvent, Viewer};
+use nenufar::domain::ids::{HuntId, PlayerId, TeamId};
+use serde_json::json;
+
+use crate::support::*;
+
+#[derive(diesel::QueryableByName)]
+struct Member {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    team_id: uuid::Uuid,
+}
+
+async fn team_of_player(conn: &mut AsyncPgConnection, player: &str) -> TeamId {
+    let m: Member = diesel::sql_query(format!(
+        "select team_id from team_members where player_id = '{player}'"
+    ))
+    .get_result(conn)
+    .await
+    .unwrap();
+    TeamId(m.team_id)
+}
+
+#[tokio::test]
+async fn each_viewer_reads_from_the_log_exactly_what_the_audience_rule_admits() {
+    let app = TestApp::spawn().await;
+    let staff = app.staff().await;
+    let hunt = app.draft_hunt(&staff, paris_area(), json!({})).await;
+    app.import(
+        &staff,
+        &hunt,
+        collection(vec![circle("c", 48.85, 2.35, 30.0, 1)]),
+    )
+    .await;
+    app.publish(&staff, &hunt).await;
+    let (a, b, loner) = (
+        app.player_in_team(&hunt).await,
+        app.player_in_team(&hunt).await,
+        app.player().await,
+    );
+    let mut conn = AsyncPgConnection::establish(&app.db_url).await.unwrap();
+    let (team_a, team_b) = (
+        team_of_player(&mut conn, &a.id).await,
+        team_of_player(&mut conn, &b.id).await,
+    );
+    let (pa, pb, pl) = (
+        PlayerId(a.id.parse().unwrap()),
+        PlayerId(b.id.parse().unwrap()),
+        PlayerId(loner.id.parse().unwrap()),
+    );
+    let hunt_id = HuntId(hunt.parse().unwrap());
+    let audiences = [
+        Audience::Hunt,
+        Audience::Team(team_a),
+        Audience::Team(team_b),
+        Audience::Player(pa),
+        Audience::Player(pl),
+        Audience::Staff,
+    ];
+    // One broadcast per audience, its message naming the audience.
+    let events: Vec<NewEvent> = audiences
+        .iter()
+        .map(|audience| NewEvent {
+            audience: *audience,
+            data: EventData::Broadcast {
+                message: format!("{audience:?}"),
+                team_id: None,
+            },
+        })
+        .collect();
+    let appended: Vec<(HuntId, &NewEvent)> = events.iter().map(|e| (hunt_id, e)).collect();
+    nenufar::db::events::append_many(&conn, &appended)
+        .await
+        .unwrap();
+    conn.transaction::<_, diesel::result::Error, _>(async |c| {
+        nenufar::db::events::sequence(c, 1000).await.map(drop)
+    })
+    .await
+    .unwrap();
+
+    let viewers = [
+        Viewer::Player {
+            player: pa,
+            team: Some(team_a),
+        },
+        Viewer::Player {
+            player: pb,
+            team: Some(team_b),
+        },
+        Viewer::Player {
+            player: pl,
+            team: None,
+        },
+        Viewer::Staff,
+    ];
+    let broadcasts = |events: Vec<nenufar::domain::event::Event>| -> Vec<Audience> {
+        events
+            .into_iter()
+            .filter(|e| matches!(e.data, EventData::Broadcast { .. }))
+            .map(|e| e.audience)
+            .collect()
+    };
+    for viewer in viewers {
+        let read = nenufar::db::events::read(&mut conn, hunt_id, 0, 1000, Some(&viewer))
+            .await
+            .unwrap();
+        let expected: Vec<Audience> = audiences
+            .iter()
+            .copied()
+            .filter(|a| a.admits(&viewer))
+            .collect();
+        assert_eq!(broadcasts(read), expected, "{viewer:?}");
+    }
+    // The node's own read has everything, in the order appended.
+    let all = nenufar::db::events::read(&mut conn, hunt_id, 0, 1000, None)
+        .await
+        .unwrap();
+    assert_eq!(broadcasts(all), audiences.to_vec());
+    // Sanity of the test itself: the rule does tell these viewers apart.
+    assert!(!Audience::Team(team_a).admits(&viewers[1]) && Audience::Staff.admits(&viewers[3]));
+}
+
+#[derive(diesel::QueryableByName)]
+struct Jobs {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    kind: String,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    pushed: bool,
+}
+
+/// The events a hunt's life appends (teams, a find, a phase, a pause, a freeze) get push jobs
+/// exactly when `EventData::pushable` says so.
+#[tokio::test]
+async fn push_jobs_follow_what_the_domain_says_is_pushable() {
+    let app = TestApp::spawn().await;
+    let staff = app.staff().await;
+    let hunt = app.draft_hunt(&staff, paris_area(), json!({})).await;
+    app.import(
+        &staff,
+        &hunt,
+        collection(vec![circle("c", 48.85837, 2.29448, 40.0, 3)]),
+    )
+    .await;
+    app.publish(&staff, &hunt).await;
+    let p = app.player_in_team(&hunt).await;
+    let (status, body) = app.check_in(&p, &hunt, 48.85837, 2.29448, 5.0).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+    for path in ["pause", "resume"] {
+        let (status, body) = app
+            .post(
+                &format!("/v1/hunts/{hunt}/{path}"),
+                Some(&staff.token),
+                json!({}),
+            )
+            .await;
+        assert!(status.is_success(), "{path}: {body}");
+    }
+    let mut conn = AsyncPgConnection::establish(&app.db_url).await.unwrap();
+    let rows: Vec<Jobs> = diesel::sql_query(
+        "select e.kind, exists (select 1 from push_jobs j where j.event_id = e.id) \
+           or exists (select 1 from push_outbox o where o.event_id = e.id) as pushed \
+         from events e order by e.id",
+    )
+    .load(&mut conn)
+    .await
+    .unwrap();
+    let kinds: Vec<&str> = rows.iter().map(|r| r.kind.as_str()).collect();
+    for kind in [
+        "team_created",
+        "member_joined",
+        "target_found",
+        "score_changed",
+        "status_changed",
+    ] {
+        assert!(kinds.contains(&kind), "{kind} missing from {kinds:?}");
+    }
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        kind: String,
+        #[diesel(sql_type = diesel::sql_types::Jsonb)]
+        data: serde_json::Value,
+    }
+    let data: Vec<Row> = diesel::sql_query("select kind, data from events order by id")
+        .load(&mut conn)
+        .await
+        .unwrap();
+    for (r, d) in rows.iter().zip(data) {
+        let event = EventData::from_stored(&d.kind, d.data).unwrap();
+        assert_eq!(r.pushed, event.pushable(), "{}", r.kind);
+    }
+}
