@@ -1,16 +1,16 @@
-//! What a batch of check-ins settles to, decided in memory between the writer's two round trips:
-//! the teams to lock, each finder's score before the batch, and for each claimed check-in (one that
-//! matched targets) its answer, the fill of its row, and the events and clue unlocks of its finds.
+//! What a batch of check-ins settles to, between the writer's two round trips: the teams to lock,
+//! and for each claimed check-in (one that matched targets) its answer, the fill of its row, and
+//! the events and clue unlocks of its finds, as the rules of a find (`domain::find`) decide them.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use super::checkin::{CheckinResponse, VerdictTarget};
 use super::checkin_writer::Pending;
 use crate::db::checkin_writes::{Fill, LockedHunt, NewFind};
 use crate::db::clues::Unlock;
-use crate::domain::checkin;
 use crate::domain::event::{NewEvent, ScoreChanged, TargetFound};
-use crate::domain::ids::{CheckinId, HuntId, PlayerId, TargetId, TeamId};
+use crate::domain::find::{self, Claim, Recorded};
+use crate::domain::ids::{HuntId, TeamId};
 
 /// Teams of the check-ins that matched a target: their rows get locked, in id order.
 pub(super) fn finding_teams(pending: &[&Pending]) -> Vec<TeamId> {
@@ -35,46 +35,64 @@ pub(super) struct Settled {
     pub unlocks: Vec<Unlock>,
 }
 
-/// Settles the claimed check-ins (indices into `pending`, in batch order) from the teams' scores
-/// before the batch (`team_scores`, locked) and the finds the batch recorded: each answer carries
-/// its own step of the team's score.
+/// Settles the claimed check-ins (indices into `pending`, in batch order) by the rules of a find
+/// (`domain::find`) from the teams' scores before the batch (`team_scores`, locked) and the finds
+/// the batch recorded: each answer carries its own step of the team's score.
 pub(super) fn settle_claims(
     pending: &[&Pending],
     claimed: &[usize],
     locked: &HashMap<HuntId, LockedHunt>,
-    mut team_scores: HashMap<TeamId, i64>,
+    team_scores: HashMap<TeamId, i64>,
     new_finds: &[NewFind],
 ) -> Result<Settled, serde_json::Error> {
-    let mut new_by_checkin: HashMap<CheckinId, HashSet<TargetId>> = HashMap::new();
-    for f in new_finds {
-        new_by_checkin
-            .entry(f.checkin)
-            .or_default()
-            .insert(f.target);
-    }
-    let mut player_scores = player_scores_before(pending, claimed, new_finds, &new_by_checkin);
+    let claims: Vec<Claim> = claimed
+        .iter()
+        .map(|&i| {
+            let p = pending[i];
+            Claim {
+                checkin: p.id,
+                hunt: p.hunt,
+                team: p.member.team,
+                player: p.player,
+                matched: p.matched.iter().map(|t| (t.id, t.points)).collect(),
+            }
+        })
+        .collect();
+    let recorded: Vec<Recorded> = new_finds
+        .iter()
+        .map(|f| Recorded {
+            checkin: f.checkin,
+            target: f.target,
+            player_score_after_batch: f.player_score_after_batch,
+        })
+        .collect();
+    let settlements = find::settle(&claims, team_scores, &recorded);
     let mut settled = Settled::default();
-    for &i in claimed {
+    for (&i, s) in claimed.iter().zip(settlements) {
         let p = pending[i];
-        let news = new_by_checkin.get(&p.id);
         let found: Vec<VerdictTarget> = p
             .matched
             .iter()
-            .filter(|t| news.is_some_and(|n| n.contains(&t.id)))
+            .filter(|t| s.found.contains(&t.id))
             .cloned()
             .collect();
-        let delta: i64 = found.iter().map(|t| i64::from(t.points)).sum();
-        let team_score = team_scores.entry(p.member.team).or_insert(0);
-        *team_score += delta;
-        let response = settle(p, found.clone(), *team_score);
-        if !found.is_empty() {
-            let player_score = player_scores.entry((p.hunt, p.player)).or_insert(0);
-            *player_score += delta;
+        let response = CheckinResponse {
+            verdict: s.verdict,
+            reason: None,
+            targets: if found.is_empty() {
+                p.matched.clone()
+            } else {
+                found.clone()
+            },
+            team_score: s.team_score,
+            ..p.base.clone()
+        };
+        if let Some(player_score) = s.player_score {
             let frozen = locked.get(&p.hunt).is_some_and(|h| h.frozen);
             let scores = Scores {
-                team: *team_score,
-                player: *player_score,
-                delta,
+                team: s.team_score,
+                player: player_score,
+                delta: s.delta,
             };
             settled.events.extend(
                 find_events(p, &found, scores, frozen)
@@ -96,60 +114,6 @@ pub(super) fn settle_claims(
         settled.responses.push((i, response));
     }
     Ok(settled)
-}
-
-/// Each finder's score before this batch: the score after it (returned by the finds statement)
-/// minus the batch's new points for that player.
-fn player_scores_before(
-    pending: &[&Pending],
-    claimed: &[usize],
-    new_finds: &[NewFind],
-    new_by_checkin: &HashMap<CheckinId, HashSet<TargetId>>,
-) -> HashMap<(HuntId, PlayerId), i64> {
-    let by_id: HashMap<CheckinId, &Pending> = claimed
-        .iter()
-        .map(|&i| (pending[i].id, pending[i]))
-        .collect();
-    let mut scores: HashMap<(HuntId, PlayerId), i64> = HashMap::new();
-    for f in new_finds {
-        if let Some(p) = by_id.get(&f.checkin) {
-            scores.insert((p.hunt, p.player), f.player_score_after_batch);
-        }
-    }
-    for &i in claimed {
-        let p = pending[i];
-        if let Some(news) = new_by_checkin.get(&p.id) {
-            let points: i64 = p
-                .matched
-                .iter()
-                .filter(|t| news.contains(&t.id))
-                .map(|t| i64::from(t.points))
-                .sum();
-            if let Some(s) = scores.get_mut(&(p.hunt, p.player)) {
-                *s -= points;
-            }
-        }
-    }
-    scores
-}
-
-/// The final answer of a check-in that matched targets: `found` with the new targets,
-/// `already_found` with the matched ones the team had; with the team's score after it.
-fn settle(p: &Pending, found: Vec<VerdictTarget>, team_score: i64) -> CheckinResponse {
-    let matched: Vec<TargetId> = p.matched.iter().map(|t| t.id).collect();
-    let new: Vec<TargetId> = found.iter().map(|t| t.id).collect();
-    let verdict = checkin::settle(&matched, &new);
-    CheckinResponse {
-        verdict,
-        reason: None,
-        targets: if found.is_empty() {
-            p.matched.clone()
-        } else {
-            found
-        },
-        team_score,
-        ..p.base.clone()
-    }
 }
 
 /// Scores after one check-in's finds.

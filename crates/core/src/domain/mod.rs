@@ -1,8 +1,10 @@
-//! Pure game rules: ids, positions, hunts and phases, accuracy policy, check-in verdicts. No IO, no async.
+//! Pure game rules: ids, positions, hunts and phases, accuracy policy, check-in verdicts, finds
+//! and scores, events and who sees them, push texts. No IO, no async.
 
 pub mod account;
 pub mod checkin;
 pub mod event;
+pub mod find;
 pub mod geofence;
 pub mod hunt;
 pub mod ids;
