@@ -1,4 +1,6 @@
-//! `AppState`: built once per node from the config (pool, index cache, clock, metrics, OpenAPI text).
+//! The top of the house: builds a node's state from its settings (pool, caches, clock, metrics,
+//! limits, push, the OpenAPI text) and starts its background work (jobs, the LISTEN relay, the
+//! cache sweep). It uses every layer; no layer uses it (`main`, tests and benches start here).
 
 use std::sync::Arc;
 
@@ -17,16 +19,7 @@ use crate::service::passwords::Passwords;
 use crate::service::token_cache::TokenCache;
 use crate::telemetry::Metrics;
 
-/// Shared by every handler; cheap to clone.
-#[derive(Debug, Clone)]
-pub struct AppState {
-    pub ctx: Ctx,
-    /// This node's live feeds and WebSocket sessions.
-    pub hub: Arc<Hub>,
-    pub openapi_json: Arc<str>,
-    /// Bounds and idle time of the node's caches, and how often they are swept.
-    pub caches: CacheConfig,
-}
+pub use crate::http::AppState;
 
 impl AppState {
     /// Builds the state on a pool, with the system clock.
@@ -79,7 +72,7 @@ impl AppState {
 
     /// Sweeps every cache of the node now (idle entries, archived hunts); see `cache::node`.
     pub async fn sweep_caches(&self) -> crate::cache::node::Swept {
-        crate::cache::node::sweep(self).await
+        crate::cache::node::sweep(&self.ctx, &self.hub).await
     }
 
     /// Sets how this node pushes (before `start_background`).
@@ -104,7 +97,8 @@ impl AppState {
         tokio::spawn(crate::jobs::limits::run(self.ctx.clone()));
         tokio::spawn(crate::live::relay::run(database_url, self.hub.clone()));
         tokio::spawn(crate::cache::node::run(
-            self.clone(),
+            self.ctx.clone(),
+            self.hub.clone(),
             self.caches.sweep_every,
         ));
     }

@@ -5,9 +5,12 @@
 use std::collections::HashSet;
 use std::time::Instant;
 
-use crate::app::AppState;
+use std::sync::Arc;
+
 use crate::domain::hunt::Phase;
 use crate::domain::ids::HuntId;
+use crate::live::hub::Hub;
+use crate::service::Ctx;
 
 /// What one sweep let go of, per cache.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -23,10 +26,9 @@ pub struct Swept {
 /// Lets go of every idle entry and everything that belongs to an archived hunt, on every cache of
 /// the node. Gates know each hunt's schedule: a hunt whose gate says archived loses its index,
 /// memberships and feed at once (a feed also knows it from the `phase_changed` it read).
-pub async fn sweep(state: &AppState) -> Swept {
-    let ctx = &state.ctx;
+pub async fn sweep(ctx: &Ctx, hub: &Hub) -> Swept {
     let (now, wall) = (Instant::now(), ctx.clock.now());
-    let archived = archived(state, wall).await;
+    let archived = archived(ctx, hub, wall).await;
     let mut swept = Swept {
         gates: ctx
             .gates
@@ -47,29 +49,21 @@ pub async fn sweep(state: &AppState) -> Swept {
         .len();
     swept.tokens = ctx.tokens.sweep(wall);
     swept.vapid_headers = ctx.push.sweep_headers();
-    swept.feeds = state.hub.sweep(now, |hunt| archived.contains(&hunt)).await;
+    swept.feeds = hub.sweep(now, |hunt| archived.contains(&hunt)).await;
     swept
 }
 
 /// The hunts held by any cache that are archived at `wall`: as the cached gates say, as the feeds
 /// read it, and as PostgreSQL says (the schedule may have changed through another node). One
 /// query per sweep; if it fails, idle times still apply.
-async fn archived(state: &AppState, wall: chrono::DateTime<chrono::Utc>) -> HashSet<HuntId> {
-    let ctx = &state.ctx;
+async fn archived(ctx: &Ctx, hub: &Hub, wall: chrono::DateTime<chrono::Utc>) -> HashSet<HuntId> {
     let mut archived: HashSet<HuntId> = ctx
         .gates
         .cache()
         .keys_where(|_, gate| gate.schedule.phase_at(wall) == Phase::Archived)
         .into_iter()
         .collect();
-    archived.extend(
-        state
-            .hub
-            .feeds()
-            .iter()
-            .filter(|f| f.archived())
-            .map(|f| f.hunt),
-    );
+    archived.extend(hub.feeds().iter().filter(|f| f.archived()).map(|f| f.hunt));
     let mut held: HashSet<HuntId> = ctx
         .gates
         .cache()
@@ -84,7 +78,7 @@ async fn archived(state: &AppState, wall: chrono::DateTime<chrono::Utc>) -> Hash
             .into_iter()
             .map(|(h, _)| h),
     );
-    held.extend(state.hub.feeds().iter().map(|f| f.hunt));
+    held.extend(hub.feeds().iter().map(|f| f.hunt));
     let ids: Vec<uuid::Uuid> = held.difference(&archived).map(|h| h.0).collect();
     let stored = async {
         let mut conn = ctx.pool.get().await?;
@@ -98,25 +92,24 @@ async fn archived(state: &AppState, wall: chrono::DateTime<chrono::Utc>) -> Hash
 }
 
 /// `(cache, entries)` for every cache of the node, for `/metrics`.
-pub fn entries(state: &AppState) -> Vec<(&'static str, usize)> {
-    let ctx = &state.ctx;
+pub fn entries(ctx: &Ctx, hub: &Hub) -> Vec<(&'static str, usize)> {
     vec![
         (ctx.gates.cache().name(), ctx.gates.cache().len()),
         (ctx.indexes.cache().name(), ctx.indexes.cache().len()),
         (ctx.members.cache().name(), ctx.members.cache().len()),
         (ctx.tokens.cache().name(), ctx.tokens.cache().len()),
-        (state.hub.cache().name(), state.hub.cache().len()),
+        (hub.cache().name(), hub.cache().len()),
         ("vapid_headers", ctx.push.header_entries()),
     ]
 }
 
 /// Sweeps every `every` until the process ends.
-pub async fn run(state: AppState, every: std::time::Duration) {
+pub async fn run(ctx: Ctx, hub: Arc<Hub>, every: std::time::Duration) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        let swept = sweep(&state).await;
+        let swept = sweep(&ctx, &hub).await;
         tracing::debug!(?swept, "caches swept");
     }
 }

@@ -19,8 +19,8 @@ use diesel::sql_types::{
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use postgis_diesel::sql_types::Geography;
 
-use super::cached::cached;
 use super::geo;
+use super::prepared::prepared;
 use crate::domain::checkin::{Fix, Verdict};
 use crate::domain::ids::{CheckinId, HuntId, PlayerId, TargetId, TeamId};
 
@@ -50,7 +50,7 @@ pub async fn lock_hunts(
     hunts: &[HuntId],
 ) -> QueryResult<HashMap<HuntId, LockedHunt>> {
     let ids: Vec<uuid::Uuid> = hunts.iter().map(|h| h.0).collect();
-    let rows: Vec<LockedHuntRow> = cached(
+    let rows: Vec<LockedHuntRow> = prepared(
         diesel::sql_query(
             "select id, revision, frozen_at_offset is not null as frozen from hunts \
              where id = any($1) order by id for share",
@@ -93,7 +93,7 @@ pub async fn team_scores(
         return Ok(HashMap::new());
     }
     let finding: Vec<uuid::Uuid> = finding.iter().map(|t| t.0).collect();
-    let rows: Vec<TeamScoreRow> = cached(
+    let rows: Vec<TeamScoreRow> = prepared(
         diesel::sql_query(
             "select id, score from teams where id = any($1) order by id for no key update",
         )
@@ -196,7 +196,7 @@ pub async fn store(
         .iter()
         .map(|r| r.response.as_ref().unwrap_or(&serde_json::Value::Null))
         .collect();
-    let out: Vec<StoreRow> = cached(
+    let out: Vec<StoreRow> = prepared(
         diesel::sql_query(
             "with u as ( \
                  select * from unnest($1::uuid[], $2::uuid[], $3::int8[], $4::uuid[], $5::uuid[], $6::uuid[], \
@@ -294,7 +294,7 @@ pub async fn fill_claims(mut conn: &AsyncPgConnection, fills: &[Fill]) -> QueryR
     if fills.is_empty() {
         return Ok(0);
     }
-    cached(
+    prepared(
         diesel::sql_query(
             "update checkins c set verdict = u.verdict, response = u.response \
              from unnest($1::uuid[], $2::text[], $3::jsonb[]) as u(id, verdict, response) \

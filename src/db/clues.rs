@@ -73,7 +73,7 @@ pub async fn insert(
         ClueRule::AfterTarget(t) => (None, Some(t.0), None),
         ClueRule::Cost(c) => (None, None, Some(c)),
     };
-    super::cached::cached(diesel::sql_query(
+    super::prepared::prepared(diesel::sql_query(
         "insert into clues (id, hunt_id, text, media_url, reveal_at, after_target, cost) values ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind::<SqlUuid, _>(clue.id)
@@ -94,7 +94,7 @@ pub async fn for_team(
     hunt: HuntId,
     team: TeamId,
 ) -> QueryResult<Vec<(ClueRecord, Option<DateTime<Utc>>)>> {
-    let rows: Vec<ClueRow> = super::cached::cached(
+    let rows: Vec<ClueRow> = super::prepared::prepared(
         diesel::sql_query(
             "select c.id, c.text, c.media_url, c.reveal_at, c.after_target, c.cost, r.revealed_at \
          from clues c left join clue_reveals r on r.clue_id = c.id and r.team_id = $2 \
@@ -114,7 +114,7 @@ pub async fn get(
     hunt: HuntId,
     clue: uuid::Uuid,
 ) -> QueryResult<Option<ClueRecord>> {
-    let row: Option<ClueRow> = super::cached::cached(diesel::sql_query(
+    let row: Option<ClueRow> = super::prepared::prepared(diesel::sql_query(
         "select id, text, media_url, reveal_at, after_target, cost, null::timestamptz as revealed_at \
          from clues where hunt_id = $1 and id = $2",
     )
@@ -134,7 +134,7 @@ pub async fn reveal(
     clue: uuid::Uuid,
     at: DateTime<Utc>,
 ) -> QueryResult<bool> {
-    let n = super::cached::cached(diesel::sql_query(
+    let n = super::prepared::prepared(diesel::sql_query(
         "insert into clue_reveals (team_id, clue_id, hunt_id, revealed_at) values ($1, $2, $3, $4) on conflict do nothing",
     )
     .bind::<SqlUuid, _>(team.0)
@@ -168,7 +168,7 @@ pub async fn reveal_after_targets(
     let teams: Vec<uuid::Uuid> = finds.iter().map(|f| f.team.0).collect();
     let targets: Vec<uuid::Uuid> = finds.iter().map(|f| f.target.0).collect();
     let at: Vec<DateTime<Utc>> = finds.iter().map(|f| f.at).collect();
-    super::cached::cached(diesel::sql_query(
+    super::prepared::prepared(diesel::sql_query(
         "with f as (select * from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::timestamptz[]) with ordinality \
                         as f(hunt_id, team_id, target_id, at, n)), \
          ins as ( \
@@ -195,7 +195,7 @@ pub async fn reveal_after_targets(
 /// Reveals every due timed clue to every team that lacks it, with events and their push jobs, in one statement; safe
 /// to run on every node at once. Returns how many reveals it made.
 pub async fn reveal_due(conn: &mut AsyncPgConnection, now: DateTime<Utc>) -> QueryResult<usize> {
-    super::cached::cached(diesel::sql_query(
+    super::prepared::prepared(diesel::sql_query(
         "with due as ( \
              select c.id as clue_id, c.hunt_id, t.id as team_id from clues c \
              join hunts h on h.id = c.hunt_id and h.status <> 'draft' \

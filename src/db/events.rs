@@ -80,7 +80,7 @@ pub async fn append_many(
         data.push(e.data.stored());
         push.push(e.data.pushable());
     }
-    super::cached::cached(diesel::sql_query(
+    super::prepared::prepared(diesel::sql_query(
         "with u as materialized ( \
              select nextval('events_id_seq') as id, o.* from ( \
                  select * from unnest($1::uuid[], $2::text[], $3::uuid[], $4::uuid[], $5::bool[], $6::jsonb[], $7::bool[]) \
@@ -127,7 +127,7 @@ pub async fn sequence(conn: &mut AsyncPgConnection, batch: i64) -> QueryResult<V
     if !lock.locked {
         return Ok(Vec::new());
     }
-    let rows: Vec<Numbered> = super::cached::cached(diesel::sql_query(
+    let rows: Vec<Numbered> = super::prepared::prepared(diesel::sql_query(
         "with batch as (select id from events where event_offset is null order by id limit $1), \
               numbered as (select id, nextval('events_offset_seq') as o from (select id from batch order by id) s) \
          update events e set event_offset = n.o from numbered n where e.id = n.id returning e.hunt_id",
@@ -139,7 +139,7 @@ pub async fn sequence(conn: &mut AsyncPgConnection, batch: i64) -> QueryResult<V
     hunts.sort();
     hunts.dedup();
     for hunt in &hunts {
-        super::cached::cached(
+        super::prepared::prepared(
             diesel::sql_query("select pg_notify('nenufar_events', $1)")
                 .bind::<Text, _>(hunt.to_string()),
         )
@@ -187,7 +187,7 @@ pub async fn read(
         None | Some(Viewer::Staff) => (true, None, None),
         Some(Viewer::Player { player, team }) => (false, team.map(|t| t.0), Some(player.0)),
     };
-    let rows: Vec<EventRow> = super::cached::cached(
+    let rows: Vec<EventRow> = super::prepared::prepared(
         diesel::sql_query(concat!(
             "select event_offset, kind, team_id, player_id, staff_only, data from events \
              where hunt_id = $1 and event_offset is not null and event_offset > $2 and ",

@@ -257,15 +257,6 @@ pub async fn bump_targets_version(conn: &mut AsyncPgConnection, id: HuntId) -> Q
         .await
 }
 
-/// What the check-in path reads of a hunt on every check-in.
-#[derive(Debug, Clone, Copy)]
-pub struct HuntGate {
-    pub status: HuntStatus,
-    pub schedule: Schedule,
-    pub rules: Rules,
-    pub targets_version: i64,
-}
-
 /// A published hunt, as the nearby search returns it (never target positions).
 #[derive(Debug, Clone, QueryableByName)]
 pub struct NearbyHunt {
@@ -301,7 +292,7 @@ pub async fn nearby(
     radius_m: f64,
     now: DateTime<Utc>,
 ) -> QueryResult<Vec<NearbyHunt>> {
-    super::cached::cached(
+    super::prepared::prepared(
         diesel::sql_query(
             "select id, title, city, teaser_at, live_at, ends_at, archive_at, \
                 st_xmin(area::geometry) as min_lon, st_ymin(area::geometry) as min_lat, \
@@ -333,7 +324,7 @@ pub async fn is_visible_to_players(conn: &mut AsyncPgConnection, id: HuntId) -> 
 
 /// Whether the leaderboard is frozen: the offset it was frozen at.
 pub async fn frozen_at(conn: &mut AsyncPgConnection, id: HuntId) -> QueryResult<Option<i64>> {
-    super::cached::cached(
+    super::prepared::prepared(
         diesel::sql_query("select frozen_at_offset from hunts where id = $1")
             .bind::<SqlUuid, _>(id.0),
     )
@@ -355,7 +346,7 @@ pub async fn set_frozen(conn: &mut AsyncPgConnection, id: HuntId, frozen: bool) 
     } else {
         "update hunts set frozen_at_offset = null where id = $1"
     };
-    super::cached::cached(diesel::sql_query(sql).bind::<SqlUuid, _>(id.0))
+    super::prepared::prepared(diesel::sql_query(sql).bind::<SqlUuid, _>(id.0))
         .execute(conn)
         .await
         .map(drop)
@@ -380,7 +371,7 @@ pub struct PhaseCandidate {
 
 /// Published or paused hunts not yet announced as archived.
 pub async fn phase_candidates(conn: &mut AsyncPgConnection) -> QueryResult<Vec<PhaseCandidate>> {
-    super::cached::cached(diesel::sql_query(
+    super::prepared::prepared(diesel::sql_query(
         "select id, teaser_at, live_at, ends_at, archive_at, announced_phase from hunts \
          where status <> 'draft' and announced_phase is distinct from 'archived'",
     ))
@@ -395,7 +386,7 @@ pub async fn announce_phase(
     from: Option<&str>,
     to: &str,
 ) -> QueryResult<bool> {
-    let n = super::cached::cached(diesel::sql_query("update hunts set announced_phase = $3 where id = $1 and announced_phase is not distinct from $2")
+    let n = super::prepared::prepared(diesel::sql_query("update hunts set announced_phase = $3 where id = $1 and announced_phase is not distinct from $2")
         .bind::<SqlUuid, _>(id.0)
         .bind::<diesel::sql_types::Nullable<Text>, _>(from)
         .bind::<Text, _>(to))
@@ -413,7 +404,7 @@ pub async fn frozen_for_share(conn: &mut AsyncPgConnection, id: HuntId) -> Query
         #[diesel(sql_type = diesel::sql_types::Bool)]
         frozen: bool,
     }
-    let f: Frozen = super::cached::cached(
+    let f: Frozen = super::prepared::prepared(
         diesel::sql_query(
             "select frozen_at_offset is not null as frozen from hunts where id = $1 for share",
         )

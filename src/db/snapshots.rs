@@ -20,7 +20,7 @@ pub async fn load(
     hunt: HuntId,
     format: i32,
 ) -> diesel::QueryResult<Option<(i64, String)>> {
-    let rows: Vec<Row> = super::cached::cached(
+    let rows: Vec<Row> = super::prepared::prepared(
         diesel::sql_query(
             "select through_offset, state::text as state from leaderboard_snapshots \
              where hunt_id = $1 and format = $2",
@@ -43,7 +43,7 @@ pub async fn store(
     format: i32,
     state: &str,
 ) -> diesel::QueryResult<bool> {
-    let n = super::cached::cached(
+    let n = super::prepared::prepared(
         diesel::sql_query(
             "insert into leaderboard_snapshots (hunt_id, through_offset, format, state) \
              values ($1, $2, $3, $4::jsonb) \

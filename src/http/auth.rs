@@ -11,9 +11,9 @@ use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
 
-use crate::app::AppState;
 use crate::domain::account::{Principal, Role};
 use crate::error::AppError;
+use crate::http::AppState;
 use crate::service;
 
 /// Longest bearer token read (ours are 48 characters).

@@ -7,8 +7,8 @@ use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::app::AppState;
 use crate::error::AppError;
+use crate::http::AppState;
 use crate::limits::TokenKey;
 use crate::limits::addr::ClientAddr;
 use crate::service;

@@ -9,6 +9,9 @@ pub mod extract;
 pub mod openapi;
 pub mod routes;
 pub mod serve;
+pub mod state;
+
+pub use state::AppState;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -19,7 +22,6 @@ use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::app::AppState;
 use crate::error::AppError;
 use crate::telemetry::Metrics;
 

@@ -41,7 +41,7 @@ pub async fn run(ctx: Ctx) {
 
 async fn sweep(ctx: &Ctx) -> anyhow::Result<()> {
     let mut conn = ctx.pool.get().await?;
-    let n = db::push::delete_stale(&mut conn).await?;
+    let n = db::push_outbox::delete_stale(&mut conn).await?;
     if n > 0 {
         ctx.push
             .metrics

@@ -1,12 +1,12 @@
 //! The fan-out pass: hands a batch of a hunt's frames to every subscriber allowed to see them,
 //! spread over the node's cores. Each frame was serialised once; an idle socket gets it with one
-//! non-blocking write from here, without waking its session (see `outbox`).
+//! non-blocking write from here, without waking its session (see `queue`).
 
 use std::sync::Arc;
 use std::sync::OnceLock;
 
 use super::feed::Frame;
-use super::outbox::{Offer, Outbox};
+use super::send_queue::{Offer, SendQueue};
 use crate::domain::event::{Audience, Viewer};
 use crate::domain::ids::HuntId;
 
@@ -18,7 +18,7 @@ const MIN_PER_SHARD: usize = 512;
 pub struct Recipient {
     pub id: u64,
     pub viewer: Viewer,
-    pub outbox: Arc<Outbox>,
+    pub queue: Arc<SendQueue>,
 }
 
 fn cores() -> usize {
@@ -66,14 +66,14 @@ fn pass(hunt: HuntId, frames: &[Frame], targets: &[Recipient]) -> Vec<u64> {
     let mut visible: Vec<&Frame> = Vec::with_capacity(frames.len());
     for t in targets {
         let offered = if hunt_wide {
-            t.outbox.offer(hunt, &all)
+            t.queue.offer(hunt, &all)
         } else {
             visible.clear();
             visible.extend(frames.iter().filter(|f| f.audience.admits(&t.viewer)));
             if visible.is_empty() {
                 continue;
             }
-            t.outbox.offer(hunt, &visible)
+            t.queue.offer(hunt, &visible)
         };
         if offered == Offer::Gone {
             gone.push(t.id);

@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::boards::{Boards, RankMove};
 use super::fanout::{self, Recipient};
-use super::outbox::Outbox;
+use super::send_queue::SendQueue;
 use super::snapshot::{self, BoardsState, FeedState};
 use super::wire;
 use crate::db;
@@ -49,7 +49,7 @@ pub struct Frame {
 #[derive(Debug)]
 struct Subscriber {
     viewer: Viewer,
-    outbox: Arc<Outbox>,
+    queue: Arc<SendQueue>,
 }
 
 #[derive(Debug, Default)]
@@ -88,7 +88,7 @@ impl State {
                     .map(|(id, s)| Recipient {
                         id: *id,
                         viewer: s.viewer,
-                        outbox: s.outbox.clone(),
+                        queue: s.queue.clone(),
                     })
                     .collect()
             })
@@ -337,14 +337,14 @@ impl Feed {
     }
 
     /// Registers a session that has seen everything up to `after` (`None`: live events only).
-    /// Its outbox holds live frames from now on until the session has sent `subscribed` and the
-    /// backlog (see [`Outbox::release`]). `Ended` if the hub let go of this feed meanwhile.
+    /// Its queue holds live frames from now on until the session has sent `subscribed` and the
+    /// backlog (see [`SendQueue::release`]). `Ended` if the hub let go of this feed meanwhile.
     pub fn register(
         &self,
         id: u64,
         viewer: Viewer,
         after: Option<i64>,
-        outbox: Arc<Outbox>,
+        queue: Arc<SendQueue>,
     ) -> Result<Registration, Ended> {
         let mut st = self.state();
         if st.ended {
@@ -356,8 +356,8 @@ impl Feed {
             Some(after) => window(&st, after, head, &viewer),
         };
         let through = after.map_or(head, |a| a.max(head));
-        outbox.hold(self.hunt, after.unwrap_or(head), through);
-        st.subscribers.insert(id, Subscriber { viewer, outbox });
+        queue.hold(self.hunt, after.unwrap_or(head), through);
+        st.subscribers.insert(id, Subscriber { viewer, queue });
         st.recipients = None;
         Ok(Registration {
             head,
@@ -381,7 +381,7 @@ impl Feed {
     pub fn unregister(&self, id: u64) {
         let mut st = self.state();
         if st.subscribers.remove(&id).is_some() {
-            // Also lets go of the outbox, so the socket closes when its session ends.
+            // Also lets go of the queue, so the socket closes when its session ends.
             st.recipients = None;
         }
     }

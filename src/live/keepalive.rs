@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::outbox::Outbox;
+use super::send_queue::SendQueue;
 
 /// How often a connection is pinged.
 pub const PING_EVERY: Duration = Duration::from_secs(20);
@@ -23,7 +23,7 @@ const SLOTS: usize = (PING_EVERY.as_millis() / TICK.as_millis()) as usize;
 /// The node's connections, in slots.
 #[derive(Debug)]
 pub struct Keepalive {
-    slots: Vec<Mutex<Vec<Arc<Outbox>>>>,
+    slots: Vec<Mutex<Vec<Arc<SendQueue>>>>,
     /// Where the next connection goes (round robin, so slots stay even).
     next: AtomicUsize,
     started: Once,
@@ -42,24 +42,24 @@ impl Default for Keepalive {
 impl Keepalive {
     /// Looks after a connection from now on; returns its slot, for [`Keepalive::remove`]. Starts
     /// the task on first use (it needs a runtime, which the hub's constructor may not have).
-    pub fn add(self: &Arc<Self>, outbox: Arc<Outbox>) -> usize {
+    pub fn add(self: &Arc<Self>, queue: Arc<SendQueue>) -> usize {
         self.started.call_once(|| {
             tokio::spawn(self.clone().run());
         });
         let slot = self.next.fetch_add(1, Ordering::Relaxed) % SLOTS;
-        self.slot(slot).push(outbox);
+        self.slot(slot).push(queue);
         slot
     }
 
     /// Stops looking after a connection.
-    pub fn remove(&self, slot: usize, outbox: &Arc<Outbox>) {
+    pub fn remove(&self, slot: usize, queue: &Arc<SendQueue>) {
         let mut connections = self.slot(slot);
-        if let Some(i) = connections.iter().position(|o| Arc::ptr_eq(o, outbox)) {
+        if let Some(i) = connections.iter().position(|o| Arc::ptr_eq(o, queue)) {
             connections.swap_remove(i);
         }
     }
 
-    fn slot(&self, slot: usize) -> std::sync::MutexGuard<'_, Vec<Arc<Outbox>>> {
+    fn slot(&self, slot: usize) -> std::sync::MutexGuard<'_, Vec<Arc<SendQueue>>> {
         self.slots[slot % SLOTS]
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -77,9 +77,9 @@ impl Keepalive {
     /// Pings the slot's connections, and closes those silent since before `now - SILENCE_LIMIT`.
     fn visit(&self, slot: usize, now: Instant) {
         // A copy, so the slot's lock is not held across the writes.
-        let connections: Vec<Arc<Outbox>> = self.slot(slot).clone();
-        for outbox in connections {
-            outbox.keep_alive(now, SILENCE_LIMIT);
+        let connections: Vec<Arc<SendQueue>> = self.slot(slot).clone();
+        for queue in connections {
+            queue.keep_alive(now, SILENCE_LIMIT);
         }
     }
 }

@@ -1,6 +1,6 @@
 //! One WebSocket session over its TCP stream: reads client frames, answers subscribe/unsubscribe,
 //! sends `subscribed` and the backlog before live frames. Live frames and the keep-alive's pings
-//! reach the socket through the connection's outbox, mostly without waking this task; it only
+//! reach the socket through the connection's queue, mostly without waking this task; it only
 //! flushes what the socket could not take at once.
 
 use std::io;
@@ -14,7 +14,7 @@ use tokio::net::TcpStream;
 
 use super::feed::Feed;
 use super::hub::Hub;
-use super::outbox::Outbox;
+use super::send_queue::SendQueue;
 use super::wire::{self, Incoming, Reader};
 use crate::domain::account::Principal;
 use crate::domain::event::Viewer;
@@ -79,7 +79,7 @@ struct Session {
     ctx: SessionCtx,
     peer: Peer,
     stream: Arc<TcpStream>,
-    outbox: Arc<Outbox>,
+    queue: Arc<SendQueue>,
     reader: Reader,
     /// Hunts this session is registered with.
     hunts: Vec<HuntId>,
@@ -93,13 +93,13 @@ pub async fn run(stream: TcpStream, first: Bytes, ctx: SessionCtx, peer: Peer) {
     // Frames are whole messages written at once: nothing to gain from Nagle's delay.
     let _ = stream.set_nodelay(true);
     let stream = Arc::new(stream);
-    let outbox = Arc::new(Outbox::new(stream.clone()));
+    let queue = Arc::new(SendQueue::new(stream.clone()));
     let mut session = Session {
         id: ctx.hub.next_session_id(),
         ctx,
         peer,
         stream,
-        outbox,
+        queue,
         reader: Reader::default(),
         hunts: Vec::new(),
         client_closed: false,
@@ -107,29 +107,29 @@ pub async fn run(stream: TcpStream, first: Bytes, ctx: SessionCtx, peer: Peer) {
     // Boxed, like `subscribe`: the database futures are large and would otherwise enlarge every
     // idle session's task for its whole life.
     Box::pin(session.ctx.hub.presence.opened(peer.player)).await;
-    let slot = session.ctx.hub.keepalive.add(session.outbox.clone());
+    let slot = session.ctx.hub.keepalive.add(session.queue.clone());
     let opened = session.received(&first).await;
     // `first` may share the HTTP server's read buffer (kilobytes): let it go before idling.
     drop(first);
     if opened.is_ok() {
         let _ = session.serve().await;
     }
-    session.ctx.hub.keepalive.remove(slot, &session.outbox);
+    session.ctx.hub.keepalive.remove(slot, &session.queue);
     for hunt in &session.hunts {
         if let Some(feed) = session.ctx.hub.existing(*hunt) {
             feed.unregister(session.id);
         }
     }
     // The socket closes when this task drops its handle.
-    session.outbox.shut();
+    session.queue.shut();
     Box::pin(session.ctx.hub.presence.closed(peer.player)).await;
 }
 
 impl Session {
     async fn serve(&mut self) -> Result<(), Ended> {
-        while !self.outbox.finished() {
-            let pending = self.outbox.pending();
-            let reading = !pending || self.outbox.queued() <= READ_PAUSE;
+        while !self.queue.finished() {
+            let pending = self.queue.pending();
+            let reading = !pending || self.queue.queued() <= READ_PAUSE;
             tokio::select! {
                 ready = self.stream.readable(), if reading => {
                     ready.map_err(|_| Ended)?;
@@ -142,12 +142,12 @@ impl Session {
                     if pending {
                         self.stream.writable().await
                     } else {
-                        self.outbox.wanted().await;
+                        self.queue.wanted().await;
                         Ok(())
                     }
                 } => {
                     ready.map_err(|_| Ended)?;
-                    self.outbox.flush();
+                    self.queue.flush();
                 }
             }
         }
@@ -201,14 +201,14 @@ impl Session {
         let mut messages = Vec::new();
         let parsed = self.reader.push(bytes, &mut messages);
         if !messages.is_empty() {
-            self.outbox.heard();
+            self.queue.heard();
         }
         for m in messages {
             self.message(m).await?;
         }
         if let Err(e) = parsed {
             tracing::debug!(error = %e, "closing a live connection that broke the protocol");
-            self.outbox.close(Some(e.close_code()));
+            self.queue.close(Some(e.close_code()));
         }
         Ok(())
     }
@@ -218,10 +218,10 @@ impl Session {
             Incoming::Close(code) => {
                 self.client_closed = true;
                 // Echo the client's code (RFC 6455 5.5.1); a no-op if ours is already queued.
-                self.outbox.close(Some(code.unwrap_or(wire::CLOSE_NORMAL)));
+                self.queue.close(Some(code.unwrap_or(wire::CLOSE_NORMAL)));
             }
-            _ if self.outbox.closing() => {}
-            Incoming::Ping(payload) => self.outbox.send(wire::pong(&payload)),
+            _ if self.queue.closing() => {}
+            Incoming::Ping(payload) => self.queue.send(wire::pong(&payload)),
             Incoming::Pong | Incoming::Binary => {}
             Incoming::Text(text) => match ClientMessage::read(&text) {
                 Ok(ClientMessage::Subscribe { hunt_id, after }) => {
@@ -241,14 +241,14 @@ impl Session {
     }
 
     fn send_json(&self, msg: serde_json::Value) {
-        self.outbox.send(wire::text(&msg.to_string()));
+        self.queue.send(wire::text(&msg.to_string()));
     }
 
     fn leave(&mut self, hunt: HuntId) {
         if let Some(feed) = self.ctx.hub.existing(hunt) {
             feed.unregister(self.id);
         }
-        self.outbox.forget(hunt);
+        self.queue.forget(hunt);
         self.hunts.retain(|h| *h != hunt);
     }
 
@@ -279,7 +279,7 @@ impl Session {
             loop {
                 let feed = self.ctx.hub.current(&self.ctx.service.pool, hunt).await?;
                 // A feed the hub let go of meanwhile: the next one starts from its snapshot.
-                if let Ok(reg) = feed.register(self.id, viewer, after, self.outbox.clone()) {
+                if let Ok(reg) = feed.register(self.id, viewer, after, self.queue.clone()) {
                     return Ok::<_, AppError>((viewer, feed, reg));
                 }
             }
@@ -295,7 +295,7 @@ impl Session {
         self.send_json(json!({"type": "subscribed", "hunt_id": hunt, "head": reg.head}));
         let Some(after) = after else {
             // Nothing to replay: the marker cannot be refused.
-            let _ = self.outbox.release(hunt, reg.through);
+            let _ = self.queue.release(hunt, reg.through);
             return Ok(());
         };
         let _replay = self.ctx.hub.replay();
@@ -314,7 +314,7 @@ impl Session {
                 return Ok(());
             }
             // A no-op if the connection started closing meanwhile (its queue then ends with the close).
-            match self.outbox.release(hunt, reg.through.max(upto)) {
+            match self.queue.release(hunt, reg.through.max(upto)) {
                 Ok(()) => return Ok(()),
                 // Live frames came faster than the backlog went: they were dropped, and are sent
                 // as more backlog (from memory when the feed still has them).
@@ -371,17 +371,17 @@ impl Session {
     /// the connection is closing (or failed): the rest of the backlog is not sent. A client whose
     /// backlog drains is reading, so it counts as heard from (its pongs are read after the backlog).
     async fn backlog(&self, hunt: HuntId, offset: i64, frame: Bytes) -> bool {
-        self.outbox.send_event(hunt, offset, frame);
-        while self.outbox.queued() > BACKLOG_WINDOW && !self.outbox.closing() {
+        self.queue.send_event(hunt, offset, frame);
+        while self.queue.queued() > BACKLOG_WINDOW && !self.queue.closing() {
             if self.stream.writable().await.is_err() {
                 return false;
             }
-            let before = self.outbox.queued();
-            self.outbox.flush();
-            if self.outbox.queued() < before {
-                self.outbox.heard();
+            let before = self.queue.queued();
+            self.queue.flush();
+            if self.queue.queued() < before {
+                self.queue.heard();
             }
         }
-        !self.outbox.closing()
+        !self.queue.closing()
     }
 }

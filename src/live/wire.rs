@@ -1,5 +1,5 @@
 //! WebSocket framing (RFC 6455) as this server speaks it: unmasked frames out, masked client
-//! frames in, no extensions. Pure byte handling; the sockets live in `outbox` and `session`.
+//! frames in, no extensions. Pure byte handling; the sockets live in `queue` and `session`.
 
 use bytes::{BufMut, Bytes, BytesMut};
 

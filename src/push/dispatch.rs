@@ -1,5 +1,5 @@
 //! The outbox dispatcher's round: expand new push jobs to one notification per device (see
-//! `db::push::expand`), claim due notifications with a lease (no lock held across the
+//! `db::push_outbox::expand`), claim due notifications with a lease (no lock held across the
 //! HTTP calls), send them concurrently, then settle each by its outcome: delivered, refused or
 //! expired rows are deleted, gone subscriptions pruned, 429/5xx retried with exponential backoff
 //! (honouring `Retry-After`) until the TTL runs out, unknown outcomes left to their lease.
@@ -13,7 +13,7 @@ use futures_util::StreamExt;
 use super::Push;
 use super::send::{self, Message, Outcome};
 use crate::db;
-use crate::db::push::Claimed;
+use crate::db::push_outbox::Claimed;
 use crate::domain::event::{EventData, NameMap};
 use crate::domain::push::{self, Category};
 
@@ -51,9 +51,9 @@ impl Round {
 pub async fn round(push: &Push, pool: &db::Pool, subject: Option<&str>) -> anyhow::Result<Round> {
     let (expanded, claimed) = {
         let mut conn = pool.get().await?;
-        let expanded = db::push::expand(&mut conn, EXPAND).await?;
+        let expanded = db::push_outbox::expand(&mut conn, EXPAND).await?;
         let claimed = match subject {
-            Some(_) => db::push::claim(&mut conn, BATCH, LEASE.as_secs() as i64).await?,
+            Some(_) => db::push_outbox::claim(&mut conn, BATCH, LEASE.as_secs() as i64).await?,
             None => Vec::new(),
         };
         let names = names_of(&mut conn, &claimed).await?;
@@ -88,7 +88,7 @@ pub async fn round(push: &Push, pool: &db::Pool, subject: Option<&str>) -> anyho
             .iter()
             .filter(|(_, o)| *o == Some(Outcome::Delivered))
             .count();
-        settle(push, pool, done).await?;
+        record_outcomes(push, pool, done).await?;
     }
     Ok(round)
 }
@@ -113,7 +113,7 @@ async fn names_of(
     teams.dedup();
     players.sort_unstable();
     players.dedup();
-    Ok(db::push::names(conn, &teams, &players).await?)
+    Ok(db::push_outbox::names(conn, &teams, &players).await?)
 }
 
 /// Sends one claimed notification; `None` when it expired or cannot be pushed (settled unsent).
@@ -155,7 +155,7 @@ async fn deliver(
 }
 
 /// Records the outcomes of a group of sends in a few statements.
-async fn settle(
+async fn record_outcomes(
     push: &Push,
     pool: &db::Pool,
     done: Vec<(Claimed, Option<Outcome>)>,
@@ -198,9 +198,9 @@ async fn settle(
         }
     }
     let mut conn = pool.get().await?;
-    db::push::settle(&mut conn, &delete).await?;
+    db::push_outbox::delete_settled(&mut conn, &delete).await?;
     db::push::prune(&mut conn, &prune).await?;
-    db::push::retry(&mut conn, &retry_ids, &retry_ms).await?;
+    db::push_outbox::retry(&mut conn, &retry_ids, &retry_ms).await?;
     Ok(())
 }
 

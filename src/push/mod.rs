@@ -40,7 +40,7 @@ pub struct PushMetrics {
 
 impl PushMetrics {
     /// The Prometheus text of the counters, and of the outbox `depth` when it could be read.
-    pub fn render(&self, depth: Option<db::push::Depth>) -> String {
+    pub fn render(&self, depth: Option<db::push_outbox::Depth>) -> String {
         use std::sync::atomic::Ordering::Relaxed;
         let mut rows = vec![
             (

@@ -8,9 +8,9 @@ use sha2::{Digest, Sha256};
 use super::Ctx;
 use super::checkin_writer::{Pending, Written};
 use crate::db;
-use crate::db::checkins::HuntGate;
 use crate::domain::checkin::{self, Admitted, Fix, Gate, NotLiveReason, Verdict};
 use crate::domain::geofence::AccuracyPolicy;
+use crate::domain::hunt::HuntGate;
 use crate::domain::ids::{CheckinId, HuntId, PlayerId, TargetId, TeamId};
 use crate::error::AppError;
 use crate::limits::addr::AddrKey;
@@ -95,7 +95,7 @@ pub async fn check_in(
         .get(&ctx.pool, hunt)
         .await?
         .ok_or(AppError::NotFound("hunt"))?;
-    let member = ctx
+    let team = ctx
         .members
         .get(&ctx.pool, hunt, player)
         .await?
@@ -138,7 +138,7 @@ pub async fn check_in(
         ctx,
         hunt,
         player,
-        &member,
+        team,
         gate,
         fix,
         received_at,
@@ -177,7 +177,7 @@ async fn write(
     ctx: &Ctx,
     hunt: HuntId,
     player: PlayerId,
-    member: &std::sync::Arc<db::checkins::Member>,
+    team: TeamId,
     mut gate: std::sync::Arc<HuntGate>,
     fix: Fix,
     received_at: DateTime<Utc>,
@@ -186,13 +186,13 @@ async fn write(
 ) -> Result<Answer, AppError> {
     let id = CheckinId::new_random();
     for _ in 0..JUDGE_ATTEMPTS {
-        let (base, matched) = judge(ctx, hunt, &gate, member.team, &fix, received_at).await?;
+        let (base, matched) = judge(ctx, hunt, &gate, team, &fix, received_at).await?;
         let pending = Pending {
             id,
             hunt,
             revision: gate.revision,
             player,
-            member: member.clone(),
+            team,
             idempotency_key: input.idempotency_key,
             request_hash: request_hash.clone(),
             fix,

@@ -17,7 +17,7 @@ pub(super) fn finding_teams(pending: &[&Pending]) -> Vec<TeamId> {
     let mut finding: Vec<TeamId> = pending
         .iter()
         .filter(|p| !p.matched.is_empty())
-        .map(|p| p.member.team)
+        .map(|p| p.team)
         .collect();
     finding.sort();
     finding.dedup();
@@ -52,7 +52,7 @@ pub(super) fn settle_claims(
             Claim {
                 checkin: p.id,
                 hunt: p.hunt,
-                team: p.member.team,
+                team: p.team,
                 player: p.player,
                 matched: p.matched.iter().map(|t| (t.id, t.points)).collect(),
             }
@@ -101,7 +101,7 @@ pub(super) fn settle_claims(
             );
             settled.unlocks.extend(found.iter().map(|t| Unlock {
                 hunt: p.hunt,
-                team: p.member.team,
+                team: p.team,
                 target: t.id,
                 at: p.received_at,
             }));
@@ -126,7 +126,7 @@ struct Scores {
 
 /// One `target_found` per new find and one `score_changed` (audiences: `NewEvent`'s rules).
 fn find_events(p: &Pending, found: &[VerdictTarget], s: Scores, frozen: bool) -> Vec<NewEvent> {
-    let team = p.member.team;
+    let team = p.team;
     let mut events: Vec<NewEvent> = found
         .iter()
         .map(|t| {

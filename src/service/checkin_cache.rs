@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use crate::cache::{Cache, CacheConfig};
 use crate::db;
-use crate::db::checkins::{HuntGate, Member};
-use crate::domain::ids::{HuntId, PlayerId};
+use crate::domain::hunt::HuntGate;
+use crate::domain::ids::{HuntId, PlayerId, TeamId};
 use crate::error::AppError;
 
 /// Gates of the hunts this node judged check-ins for. Entries are replaced when the writer finds
@@ -69,7 +69,7 @@ impl HuntGates {
         hunt: HuntId,
     ) -> Result<Option<Arc<HuntGate>>, AppError> {
         let mut conn = pool.get().await?;
-        let Some(gate) = db::checkins::gate(&mut conn, hunt).await? else {
+        let Some(gate) = db::gates::gate(&mut conn, hunt).await? else {
             self.entries.remove(&hunt);
             return Ok(None);
         };
@@ -94,7 +94,7 @@ impl HuntGates {
 /// `service::checkin` then evicts and reads the player's membership again with the fresh gate.
 #[derive(Debug)]
 pub struct Memberships {
-    entries: Cache<(HuntId, PlayerId), Arc<Member>>,
+    entries: Cache<(HuntId, PlayerId), TeamId>,
 }
 
 impl Default for Memberships {
@@ -111,7 +111,7 @@ impl Memberships {
     }
 
     /// The cache itself (its gauge, its sweep).
-    pub fn cache(&self) -> &Cache<(HuntId, PlayerId), Arc<Member>> {
+    pub fn cache(&self) -> &Cache<(HuntId, PlayerId), TeamId> {
         &self.entries
     }
 
@@ -121,17 +121,16 @@ impl Memberships {
         pool: &db::Pool,
         hunt: HuntId,
         player: PlayerId,
-    ) -> Result<Option<Arc<Member>>, AppError> {
+    ) -> Result<Option<TeamId>, AppError> {
         if let Some(hit) = self.entries.get(&(hunt, player)) {
             return Ok(Some(hit));
         }
         let mut conn = pool.get().await?;
-        let Some(member) = db::checkins::member(&mut conn, hunt, player).await? else {
+        let Some(team) = db::teams::membership(&mut conn, hunt, player).await? else {
             return Ok(None);
         };
-        let member = Arc::new(member);
-        self.entries.insert((hunt, player), member.clone());
-        Ok(Some(member))
+        self.entries.insert((hunt, player), team);
+        Ok(Some(team))
     }
 
     /// Forgets a player's membership (read again on next use).

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod checkin;
 mod checkin_batch;
 pub mod checkin_cache;
+mod checkin_commit;
 pub mod checkin_stored;
 pub mod checkin_writer;
 pub mod clues;

@@ -34,6 +34,14 @@ pub struct ImportOutcome {
 /// Most problems one refusal lists; `error_count` says how many there were.
 pub const MAX_LISTED_ERRORS: usize = 1000;
 
+/// The stable code of a refused document's error (`mobile-api/errors.md`).
+fn code(kind: GeoJsonErrorKind) -> &'static str {
+    match kind {
+        GeoJsonErrorKind::Invalid => "invalid_geojson",
+        GeoJsonErrorKind::Unsupported => "unsupported_geometry",
+    }
+}
+
 /// The 400 for a refused GeoJSON document or hunt area (`errors` not empty): the code of the first
 /// problem (`invalid_geojson` or `unsupported_geometry`), that problem's `feature_index` and
 /// `reason` at the top of `details` as before, and every problem, in feature order, in `errors`.
@@ -49,7 +57,7 @@ pub fn geojson_refusal(mut errors: Vec<GeoJsonError>) -> AppError {
         .take(MAX_LISTED_ERRORS)
         .map(|e| {
             json!({"feature_index": e.feature_index, "part": e.part, "ring": e.ring,
-                "code": e.kind.code(), "reason": e.reason})
+                "code": code(e.kind), "reason": e.reason})
         })
         .collect();
     let details = json!({"feature_index": first.feature_index, "reason": first.reason,

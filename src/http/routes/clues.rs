@@ -9,10 +9,10 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::AppState;
 use crate::db::clues::ClueRule;
 use crate::domain::ids::{HuntId, TargetId};
 use crate::error::AppError;
+use crate::http::AppState;
 use crate::http::auth::{Caller, Editors, Players};
 use crate::http::extract::{ApiJson, ApiPath};
 use crate::http::openapi::core_types;

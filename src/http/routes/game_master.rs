@@ -7,9 +7,9 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::AppState;
 use crate::domain::ids::{HuntId, TeamId};
 use crate::error::AppError;
+use crate::http::AppState;
 use crate::http::auth::{Caller, GameMasters};
 use crate::http::extract::{ApiJson, ApiPath};
 use crate::http::openapi::core_types;

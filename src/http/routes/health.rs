@@ -10,8 +10,8 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::AppState;
 use crate::error::AppError;
+use crate::http::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -81,7 +81,7 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         .metrics
         .render(status.size, status.available, state.ctx.indexes.len());
     body.push_str(&crate::telemetry::cache_gauges(
-        &crate::cache::node::entries(&state),
+        &crate::cache::node::entries(&state.ctx, &state.hub),
     ));
     body.push_str(&crate::service::push::metrics(&state.ctx).await);
     body.push_str(&state.ctx.limits.render());

@@ -9,11 +9,11 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::AppState;
 use crate::db::hunts::HuntRecord;
 use crate::domain::hunt::{HuntStatus, Phase, Rules};
 use crate::domain::ids::HuntId;
 use crate::error::AppError;
+use crate::http::AppState;
 use crate::http::auth::{Caller, Editors, Players, Staff};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::http::openapi::core_types;

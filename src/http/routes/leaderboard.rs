@@ -8,10 +8,10 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::AppState;
 use crate::domain::event::Viewer;
 use crate::domain::ids::HuntId;
 use crate::error::AppError;
+use crate::http::AppState;
 use crate::http::auth::{Auth, Caller, GameMasters};
 use crate::http::extract::{ApiPath, ApiQuery};
 use crate::service;

@@ -13,9 +13,9 @@ use tokio::net::TcpStream;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::AppState;
 use crate::domain::account::Principal;
 use crate::error::AppError;
+use crate::http::AppState;
 use crate::http::auth::bearer;
 use crate::http::extract::ApiQuery;
 use crate::limits::ConnectionHold;

@@ -8,9 +8,9 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::AppState;
 use crate::domain::ids::PlayerId;
 use crate::error::AppError;
+use crate::http::AppState;
 use crate::http::extract::ApiJson;
 use crate::http::openapi::core_types;
 use crate::input::Input;

@@ -8,10 +8,10 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::AppState;
 use crate::domain::account::{Principal, Role};
 use crate::domain::ids::StaffId;
 use crate::error::AppError;
+use crate::http::AppState;
 use crate::http::auth::{Caller, Owners};
 use crate::http::extract::ApiJson;
 use crate::http::openapi::core_types;

@@ -8,10 +8,10 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::AppState;
 use crate::db::targets::TargetDetail;
 use crate::domain::ids::{HuntId, TargetId};
 use crate::error::AppError;
+use crate::http::AppState;
 use crate::http::auth::{Caller, Editors, Staff};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery, GeoJsonBody};
 use crate::http::openapi::core_types;

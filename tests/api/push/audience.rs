@@ -169,7 +169,12 @@ async fn notifications_older_than_any_ttl_are_swept() {
     .await;
     let pool = nenufar::db::connect(&app.db_url, 1).unwrap();
     let mut conn = pool.get().await.unwrap();
-    assert_eq!(nenufar::db::push::delete_stale(&mut conn).await.unwrap(), 1);
+    assert_eq!(
+        nenufar::db::push_outbox::delete_stale(&mut conn)
+            .await
+            .unwrap(),
+        1
+    );
     assert_eq!(
         prepared(&app).await,
         [(

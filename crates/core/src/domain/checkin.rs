@@ -152,7 +152,7 @@ pub fn unlocked(admitted: Vec<Admitted>, team_finds: &HashSet<TargetId>) -> Vec<
 }
 
 /// The verdict once the database said which of the `matched` targets this check-in found first.
-pub fn settle(matched: &[TargetId], newly_found: &[TargetId]) -> Verdict {
+pub fn claim_verdict(matched: &[TargetId], newly_found: &[TargetId]) -> Verdict {
     if !newly_found.is_empty() {
         Verdict::Found
     } else if !matched.is_empty() {
@@ -251,8 +251,8 @@ mod tests {
     #[test]
     fn settlement_prefers_found_then_already_found() {
         let t = TargetId::new_random();
-        assert_eq!(settle(&[t], &[t]), Verdict::Found);
-        assert_eq!(settle(&[t], &[]), Verdict::AlreadyFound);
-        assert_eq!(settle(&[], &[]), Verdict::NothingHere);
+        assert_eq!(claim_verdict(&[t], &[t]), Verdict::Found);
+        assert_eq!(claim_verdict(&[t], &[]), Verdict::AlreadyFound);
+        assert_eq!(claim_verdict(&[], &[]), Verdict::NothingHere);
     }
 }

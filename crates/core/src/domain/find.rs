@@ -86,7 +86,7 @@ pub fn settle(
             let matched: Vec<TargetId> = c.matched.iter().map(|(t, _)| *t).collect();
             let found: Vec<TargetId> = found.into_iter().map(|(t, _)| t).collect();
             Settlement {
-                verdict: checkin::settle(&matched, &found),
+                verdict: checkin::claim_verdict(&matched, &found),
                 found,
                 delta,
                 team_score: *team_score,

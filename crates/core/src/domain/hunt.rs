@@ -74,6 +74,17 @@ impl Phase {
     }
 }
 
+/// A hunt as check-ins are judged against it, at one revision of its row (what a node keeps in
+/// memory per hunt: `service::checkin_cache`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HuntGate {
+    pub revision: i64,
+    pub status: HuntStatus,
+    pub schedule: Schedule,
+    pub rules: Rules,
+    pub targets_version: i64,
+}
+
 /// When a hunt shows, runs and closes. Invariant once published: `teaser_at <= live_at < ends_at`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Schedule {

@@ -7,8 +7,8 @@ use tokio::net::TcpListener;
 
 use super::*;
 
-/// A connected pair on loopback: the server's end in an outbox, the client's end.
-async fn pair() -> (Arc<TcpStream>, Arc<Outbox>, TcpStream) {
+/// A connected pair on loopback: the server's end in an queue, the client's end.
+async fn pair() -> (Arc<TcpStream>, Arc<SendQueue>, TcpStream) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let client = TcpStream::connect(listener.local_addr().unwrap())
         .await
@@ -17,8 +17,8 @@ async fn pair() -> (Arc<TcpStream>, Arc<Outbox>, TcpStream) {
     let server = Arc::new(server);
     // The first writable event arrives from the reactor, as on an upgraded connection.
     server.writable().await.unwrap();
-    let outbox = Arc::new(Outbox::new(server.clone()));
-    (server, outbox, client)
+    let queue = Arc::new(SendQueue::new(server.clone()));
+    (server, queue, client)
 }
 
 fn event(hunt: HuntId, offset: i64, bytes: usize) -> Frame {
@@ -32,19 +32,19 @@ fn event(hunt: HuntId, offset: i64, bytes: usize) -> Frame {
     }
 }
 
-/// What the session does: flush whenever the queue needs it, until the outbox is finished.
-fn flusher(stream: Arc<TcpStream>, outbox: Arc<Outbox>) -> tokio::task::JoinHandle<()> {
+/// What the session does: flush whenever the queue needs it, until the queue is finished.
+fn flusher(stream: Arc<TcpStream>, queue: Arc<SendQueue>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        while !outbox.finished() {
-            if outbox.pending() {
+        while !queue.finished() {
+            if queue.pending() {
                 stream.writable().await.unwrap();
             } else {
                 tokio::select! {
-                    () = outbox.wanted() => {}
+                    () = queue.wanted() => {}
                     () = tokio::time::sleep(Duration::from_millis(50)) => {}
                 }
             }
-            outbox.flush();
+            queue.flush();
         }
     })
 }
@@ -98,28 +98,28 @@ fn offset_of(payload: &[u8]) -> i64 {
 
 #[tokio::test]
 async fn a_socket_that_would_block_queues_its_frames_and_still_gets_every_one_in_order() {
-    let (stream, outbox, mut client) = pair().await;
+    let (stream, queue, mut client) = pair().await;
     let hunt = HuntId::new_random();
-    outbox.hold(hunt, 0, 0);
-    outbox.release(hunt, 0).unwrap();
+    queue.hold(hunt, 0, 0);
+    queue.release(hunt, 0).unwrap();
     // Offer 60 KiB frames, the client reading nothing, until the socket stops taking them.
     let mut offset = 0;
-    while !outbox.pending() {
+    while !queue.pending() {
         offset += 1;
         assert!(offset < 2000, "the socket never filled");
         let f = event(hunt, offset, 60 * 1024);
-        assert_eq!(outbox.offer(hunt, &[&f]), Offer::Taken);
+        assert_eq!(queue.offer(hunt, &[&f]), Offer::Taken);
     }
     let direct = offset;
     // More frames and a ping of the session's own go behind the waiting ones, not between.
     for _ in 0..100 {
         offset += 1;
         let f = event(hunt, offset, 60 * 1024);
-        assert_eq!(outbox.offer(hunt, &[&f]), Offer::Taken);
+        assert_eq!(queue.offer(hunt, &[&f]), Offer::Taken);
     }
-    outbox.send(wire::ping());
-    assert!(outbox.queued() > 100 && outbox.queued() <= QUEUE);
-    let flushing = flusher(stream, outbox.clone());
+    queue.send(wire::ping());
+    assert!(queue.queued() > 100 && queue.queued() <= QUEUE);
+    let flushing = flusher(stream, queue.clone());
     let frames = read_frames(&mut client, offset as usize + 1).await;
     let offsets: Vec<i64> = frames[..offset as usize]
         .iter()
@@ -138,30 +138,30 @@ async fn a_socket_that_would_block_queues_its_frames_and_still_gets_every_one_in
         (0x9, Vec::new()),
         "the ping comes last"
     );
-    assert!(!outbox.pending());
-    outbox.shut();
+    assert!(!queue.pending());
+    queue.shut();
     flushing.await.unwrap();
 }
 
 #[tokio::test]
 async fn a_client_too_far_behind_gets_what_it_started_then_resync_and_close() {
-    let (stream, outbox, mut client) = pair().await;
+    let (stream, queue, mut client) = pair().await;
     let hunt = HuntId::new_random();
-    outbox.hold(hunt, 7, 7);
-    outbox.release(hunt, 7).unwrap();
+    queue.hold(hunt, 7, 7);
+    queue.release(hunt, 7).unwrap();
     let mut offset = 7;
     loop {
         offset += 1;
         let f = event(hunt, offset, 20 * 1024);
-        if outbox.offer(hunt, &[&f]) == Offer::Gone {
+        if queue.offer(hunt, &[&f]) == Offer::Gone {
             break;
         }
         assert!(offset < 100_000, "never overflowed");
     }
     // Gone: later frames are refused.
     let late = event(hunt, offset + 1, 10);
-    assert_eq!(outbox.offer(hunt, &[&late]), Offer::Gone);
-    let flushing = flusher(stream, outbox.clone());
+    assert_eq!(queue.offer(hunt, &[&late]), Offer::Gone);
+    let flushing = flusher(stream, queue.clone());
     let frames = read_frames(&mut client, usize::MAX).await;
     let (close, rest) = frames.split_last().unwrap();
     let (resync, events) = rest.split_last().unwrap();
@@ -179,42 +179,42 @@ async fn a_client_too_far_behind_gets_what_it_started_then_resync_and_close() {
 
 #[tokio::test]
 async fn live_frames_wait_for_the_backlog_and_repeats_are_dropped() {
-    let (stream, outbox, mut client) = pair().await;
+    let (stream, queue, mut client) = pair().await;
     let hunt = HuntId::new_random();
     // Subscribed after 3 with the feed at 5: the backlog is 4 and 5, live frames start at 6.
-    outbox.hold(hunt, 3, 5);
+    queue.hold(hunt, 3, 5);
     let live: Vec<Frame> = (5..=7).map(|o| event(hunt, o, 10)).collect();
-    assert_eq!(outbox.offer(hunt, &[&live[0], &live[1]]), Offer::Taken);
-    outbox.send(wire::text(r#"{"type":"subscribed","offset":0}"#));
+    assert_eq!(queue.offer(hunt, &[&live[0], &live[1]]), Offer::Taken);
+    queue.send(wire::text(r#"{"type":"subscribed","offset":0}"#));
     for o in [4, 5] {
-        outbox.send_event(hunt, o, event(hunt, o, 10).wire);
+        queue.send_event(hunt, o, event(hunt, o, 10).wire);
     }
-    outbox.release(hunt, 5).unwrap();
-    assert_eq!(outbox.offer(hunt, &[&live[1], &live[2]]), Offer::Taken);
-    let flushing = flusher(stream, outbox.clone());
+    queue.release(hunt, 5).unwrap();
+    assert_eq!(queue.offer(hunt, &[&live[1], &live[2]]), Offer::Taken);
+    let flushing = flusher(stream, queue.clone());
     let frames = read_frames(&mut client, 5).await;
     let offsets: Vec<i64> = frames.iter().map(|(_, p)| offset_of(p)).collect();
     assert_eq!(offsets, [0, 4, 5, 6, 7]);
-    outbox.shut();
+    queue.shut();
     flushing.await.unwrap();
 }
 
 #[tokio::test]
 async fn the_keep_alive_pings_closes_a_silent_connection_then_gives_it_up() {
-    let (_stream, outbox, mut client) = pair().await;
+    let (_stream, queue, mut client) = pair().await;
     let limit = Duration::from_secs(60);
-    outbox.keep_alive(Instant::now() + Duration::from_secs(20), limit);
+    queue.keep_alive(Instant::now() + Duration::from_secs(20), limit);
     assert_eq!(read_frames(&mut client, 1).await, [(0x9, Vec::new())]);
     // Heard from: still alive a minute after the connection opened.
     tokio::time::sleep(Duration::from_millis(20)).await;
-    outbox.heard();
-    outbox.keep_alive(Instant::now() + Duration::from_secs(50), limit);
+    queue.heard();
+    queue.keep_alive(Instant::now() + Duration::from_secs(50), limit);
     assert_eq!(read_frames(&mut client, 1).await, [(0x9, Vec::new())]);
-    assert!(!outbox.closing());
+    assert!(!queue.closing());
     // Silent for longer than the limit: a close frame, and nothing after it.
-    outbox.keep_alive(Instant::now() + Duration::from_secs(61), limit);
-    assert!(outbox.closing() && outbox.finished());
-    outbox.send(wire::ping());
+    queue.keep_alive(Instant::now() + Duration::from_secs(61), limit);
+    assert!(queue.closing() && queue.finished());
+    queue.send(wire::ping());
     assert_eq!(read_frames(&mut client, 2).await, [(0x8, Vec::new())]);
     // Still silent at the next visit: given up.
     let (_stream, stuck, _client) = pair().await;

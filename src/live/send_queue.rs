@@ -22,7 +22,7 @@ use crate::domain::ids::HuntId;
 /// it then gets `resync` and is closed.
 pub const QUEUE: usize = 512;
 /// Live frames held per hunt while its backlog is sent. Past this they are dropped and the session
-/// sends them as more backlog (see [`Outbox::release`]): a client resuming from far back on a busy
+/// sends them as more backlog (see [`SendQueue::release`]): a client resuming from far back on a busy
 /// hunt catches up instead of overflowing and getting `resync` again.
 pub const HELD: usize = 256;
 /// Slices handed to one vectored write.
@@ -90,13 +90,13 @@ struct State {
 
 /// A connection's writer (see the module docs).
 #[derive(Debug)]
-pub struct Outbox {
+pub struct SendQueue {
     state: Mutex<State>,
     /// Tells the session that the queue needs flushing or the connection started closing.
     wake: Notify,
 }
 
-impl Outbox {
+impl SendQueue {
     pub fn new(stream: Arc<TcpStream>) -> Self {
         Self {
             state: Mutex::new(State {
@@ -117,7 +117,7 @@ impl Outbox {
     }
 
     /// Starts a subscription to `hunt` (replacing any): the client has `delivered`, and live frames
-    /// at or below `accepted` are repeats. Live frames are held until [`Outbox::release`]. Called
+    /// at or below `accepted` are repeats. Live frames are held until [`SendQueue::release`]. Called
     /// by the feed under its lock, so no live frame can come before this.
     pub fn hold(&self, hunt: HuntId, delivered: i64, accepted: i64) {
         let mut st = self.lock();
@@ -131,7 +131,7 @@ impl Outbox {
         });
     }
 
-    /// Ends the wait of [`Outbox::hold`] once `subscribed` and the backlog are queued: the client
+    /// Ends the wait of [`SendQueue::hold`] once `subscribed` and the backlog are queued: the client
     /// then has everything up to `through`, and the held live frames follow. If more than `HELD`
     /// live frames came meanwhile they were dropped: the wait goes on, and `Err(upto)` asks the
     /// session for the backlog up to `upto` first (frames after it are being held again).

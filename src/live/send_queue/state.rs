@@ -1,4 +1,4 @@
-//! The connection state's own steps, all under the outbox's lock: forgetting a hunt, marking what
+//! The connection state's own steps, all under the queue's lock: forgetting a hunt, marking what
 //! the client has, failing, and writing the queue's front onward until the socket would block.
 
 use std::collections::VecDeque;
