@@ -4,13 +4,19 @@
 //! [`http::routes::checkins`] (parse the fix) -> [`service::checkin`] (gate and team from
 //! [`service::checkin_cache`], judge) -> [`spatial::index`] (candidate targets, exact geodesic
 //! test) -> [`domain::checkin`] (verdict) -> [`service::checkin_writer`] (group commit: one
-//! transaction for every check-in waiting) -> [`db::checkin_writes`] (the batched statements).
+//! transaction for every check-in waiting, `service::checkin_commit`; finds settled by
+//! [`domain::find`]) -> [`db::checkin_writes`] (the batched statements).
 //!
-//! Layers, inner to outer: `domain` (pure rules) <- `spatial` (pure geometry) <- `service`
-//! (use cases) <- `http` <- `app`; `db` is used by `service` (and the background `jobs`, `live`
-//! feeds and `push` dispatcher). Untrusted input (bodies, query strings, WebSocket messages) is
-//! read through [`input`] (strict JSON, the text rule, fields named by JSON pointer) before any
-//! handler sees it. Web Push starts at [`jobs::push`] -> [`push::dispatch`].
+//! Layers, inner to outer: the pure core `nenufar-core` (crates/core: [`domain`] rules and
+//! events, [`spatial`] geometry; re-exported here; Cargo keeps IO out of it) <- [`db`] (queries)
+//! <- [`service`] (use cases; routes and WebSocket sessions ask it who a caller is and read the
+//! event log through it; live's own state, snapshots and presence, has db adapters) <- [`live`], [`push`],
+//! [`jobs`] <- [`http`] (routes, the `AppState` handlers share) <- [`app`] (builds a node and
+//! starts it; nothing imports it but `main`, tests and benches). Untrusted input (bodies, query
+//! strings, WebSocket messages) is read through [`input`] (strict JSON, the text rule, fields
+//! named by JSON pointer) before any handler sees it. The live pipeline (commit, sequencer,
+//! notify, relay, hub, feed, fan-out, send queue) is told end to end in [`live`]; Web Push starts
+//! at [`jobs::push`] -> [`push::dispatch`].
 
 pub mod app;
 pub mod cache;

@@ -189,10 +189,8 @@ impl Feed {
         }
         loop {
             let head = self.state().head;
-            let events = {
-                let mut conn = pool.get().await?;
-                db::events::read(&mut conn, self.hunt, head, READ_BATCH, None).await?
-            };
+            let events =
+                crate::service::live::events_after(pool, self.hunt, head, READ_BATCH, None).await?;
             let n = events.len();
             if n > 0 {
                 let (frames, recipients) = {
