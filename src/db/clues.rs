@@ -5,15 +5,8 @@ use diesel::prelude::*;
 use diesel::sql_types::{Array, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
+use crate::domain::clue::ClueRule;
 use crate::domain::ids::{HuntId, TargetId, TeamId};
-
-/// How a clue is revealed.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum ClueRule {
-    At(DateTime<Utc>),
-    AfterTarget(TargetId),
-    Cost(i32),
-}
 
 /// A clue as stored.
 #[derive(Debug, Clone)]

@@ -11,6 +11,7 @@ use crate::domain::geofence::AccuracyPolicy;
 use crate::domain::hunt::{HuntStatus, Rules, Schedule};
 use crate::domain::ids::{HuntId, OrgId};
 use crate::domain::position::LatLon;
+use crate::spatial::polygon::Rings;
 
 /// A hunt as stored.
 #[derive(Debug, Clone)]
@@ -19,7 +20,8 @@ pub struct HuntRecord {
     pub org: OrgId,
     pub title: String,
     pub city: String,
-    pub area: MultiPolygon<Point>,
+    /// The hunt's area as polygons of rings (read from PostGIS once, here).
+    pub area: Vec<Rings>,
     pub schedule: Schedule,
     pub status: HuntStatus,
     pub rules: Rules,
@@ -72,7 +74,7 @@ impl From<HuntRow> for HuntRecord {
             org: OrgId(r.org_id),
             title: r.title,
             city: r.city,
-            area: r.area,
+            area: super::geo::rings_of(&r.area),
             schedule: Schedule {
                 teaser_at: r.teaser_at,
                 live_at: r.live_at,

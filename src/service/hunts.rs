@@ -146,7 +146,7 @@ pub async fn update_hunt(
         let current = db::hunts::get_for_org(conn, org, hunt, true)
             .await?
             .ok_or(AppError::NotFound("hunt"))?;
-        let rings = db::geo::rings_of(&current.area);
+        let rings = current.area.clone();
         let input = change(HuntInput {
             title: current.title,
             city: current.city,

@@ -62,7 +62,7 @@ pub async fn publish_hunt(
         }
         // Shapes stored before validity was checked on import can still be in a draft: they must
         // be fixed before the hunt is played.
-        let area_rings = db::geo::rings_of(&current.area);
+        let area_rings = &current.area;
         if let Some(p) = validity::problems(&area_rings).first() {
             return Err(not_publishable(
                 format!("the hunt area is not a valid polygon: {}", p.reason),

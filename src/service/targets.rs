@@ -99,7 +99,7 @@ pub async fn import_targets(
         let specs = || parsed.targets.iter().map(|(i, t)| (*i, t));
         errors.extend(prerequisite_errors(conn, hunt, specs()).await?);
         if current.status != HuntStatus::Draft {
-            let area = SphericalPolygon::new(&db::geo::rings_of(&current.area)).map_err(|e| {
+            let area = SphericalPolygon::new(&current.area).map_err(|e| {
                 AppError::Internal(anyhow::anyhow!("stored area no longer valid: {e}"))
             })?;
             for (i, t) in specs() {

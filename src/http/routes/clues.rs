@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::db::clues::ClueRule;
+use crate::domain::clue::ClueRule;
 use crate::domain::ids::{HuntId, TargetId};
 use crate::error::AppError;
 use crate::http::AppState;

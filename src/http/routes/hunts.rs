@@ -169,7 +169,7 @@ impl HuntResponse {
             id: h.id,
             title: h.title,
             city: h.city,
-            area: multipolygon_value(&crate::db::geo::rings_of(&h.area)),
+            area: multipolygon_value(&h.area),
             teaser_at: h.schedule.teaser_at,
             live_at: h.schedule.live_at,
             ends_at: h.schedule.ends_at,

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod checkin;
+pub mod clue;
 pub mod event;
 pub mod find;
 pub mod geofence;
