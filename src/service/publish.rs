@@ -63,7 +63,7 @@ pub async fn publish_hunt(
         // Shapes stored before validity was checked on import can still be in a draft: they must
         // be fixed before the hunt is played.
         let area_rings = &current.area;
-        if let Some(p) = validity::problems(&area_rings).first() {
+        if let Some(p) = validity::problems(area_rings).first() {
             return Err(not_publishable(
                 format!("the hunt area is not a valid polygon: {}", p.reason),
                 serde_json::json!({}),
@@ -79,7 +79,7 @@ pub async fn publish_hunt(
                 }
             }
         }
-        check_inside(&area_rings, &targets, "the hunt area leaves")?;
+        check_inside(area_rings, &targets, "the hunt area leaves")?;
         Ok(db::hunts::set_status(conn, hunt, HuntStatus::Published).await?)
     })
     .await

@@ -25,18 +25,20 @@ async fn team_of_player(conn: &mut AsyncPgConnection, player: &str) -> TeamId {
     TeamId(m.team_id)
 }
 
-#[tokio::test]
-async fn each_viewer_reads_from_the_log_exactly_what_the_audience_rule_admits() {
+/// A node, a staff member and their live hunt with one 40 m target of 3 points at `at`.
+async fn live_hunt(at: (f64, f64)) -> (TestApp, Staff, String) {
     let app = TestApp::spawn().await;
     let staff = app.staff().await;
     let hunt = app.draft_hunt(&staff, paris_area(), json!({})).await;
-    app.import(
-        &staff,
-        &hunt,
-        collection(vec![circle("c", 48.85, 2.35, 30.0, 1)]),
-    )
-    .await;
+    let target = circle("c", at.0, at.1, 40.0, 3);
+    app.import(&staff, &hunt, collection(vec![target])).await;
     app.publish(&staff, &hunt).await;
+    (app, staff, hunt)
+}
+
+#[tokio::test]
+async fn each_viewer_reads_from_the_log_exactly_what_the_audience_rule_admits() {
+    let (app, _staff, hunt) = live_hunt((48.85, 2.35)).await;
     let (a, b, loner) = (
         app.player_in_team(&hunt).await,
         app.player_in_team(&hunt).await,
@@ -124,28 +126,12 @@ async fn each_viewer_reads_from_the_log_exactly_what_the_audience_rule_admits() 
     assert!(!Audience::Team(team_a).admits(&viewers[1]) && Audience::Staff.admits(&viewers[3]));
 }
 
-#[derive(diesel::QueryableByName)]
-struct Jobs {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    kind: String,
-    #[diesel(sql_type = diesel::sql_types::Bool)]
-    pushed: bool,
-}
-
-/// The events a hunt's life appends (teams, a find, a pause) get push jobs exactly when
-/// `EventData::pushable` says so, and store ids, not the names they show.
+/// The events a hunt's life appends (teams, a find, a pause) store ids, not the names they show;
+/// appended again in a transaction of the test's own (before the sequencer or a push expansion can
+/// see them), each gets a push job exactly when `EventData::pushable` says so.
 #[tokio::test]
-async fn push_jobs_follow_what_the_domain_says_is_pushable() {
-    let app = TestApp::spawn().await;
-    let staff = app.staff().await;
-    let hunt = app.draft_hunt(&staff, paris_area(), json!({})).await;
-    app.import(
-        &staff,
-        &hunt,
-        collection(vec![circle("c", 48.85837, 2.29448, 40.0, 3)]),
-    )
-    .await;
-    app.publish(&staff, &hunt).await;
+async fn stored_events_hold_ids_and_get_push_jobs_exactly_when_pushable() {
+    let (app, staff, hunt) = live_hunt((48.85837, 2.29448)).await;
     let p = app.player_in_team(&hunt).await;
     let (status, body) = app.check_in(&p, &hunt, 48.85837, 2.29448, 5.0).await;
     assert_eq!(status, reqwest::StatusCode::OK, "{body}");
@@ -159,15 +145,18 @@ async fn push_jobs_follow_what_the_domain_says_is_pushable() {
             .await;
         assert!(status.is_success(), "{path}: {body}");
     }
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        kind: String,
+        #[diesel(sql_type = diesel::sql_types::Jsonb)]
+        data: serde_json::Value,
+    }
     let mut conn = AsyncPgConnection::establish(&app.db_url).await.unwrap();
-    let rows: Vec<Jobs> = diesel::sql_query(
-        "select e.kind, exists (select 1 from push_jobs j where j.event_id = e.id) \
-           or exists (select 1 from push_outbox o where o.event_id = e.id) as pushed \
-         from events e order by e.id",
-    )
-    .load(&mut conn)
-    .await
-    .unwrap();
+    let rows: Vec<Row> = diesel::sql_query("select kind, data from events order by id")
+        .load(&mut conn)
+        .await
+        .unwrap();
     let kinds: Vec<&str> = rows.iter().map(|r| r.kind.as_str()).collect();
     for kind in [
         "team_created",
@@ -178,28 +167,68 @@ async fn push_jobs_follow_what_the_domain_says_is_pushable() {
     ] {
         assert!(kinds.contains(&kind), "{kind} missing from {kinds:?}");
     }
-    #[derive(diesel::QueryableByName)]
-    struct Row {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        kind: String,
-        #[diesel(sql_type = diesel::sql_types::Jsonb)]
-        data: serde_json::Value,
-    }
-    let data: Vec<Row> = diesel::sql_query("select kind, data from events order by id")
-        .load(&mut conn)
-        .await
-        .unwrap();
-    for (r, d) in rows.iter().zip(data) {
+    let mut events = Vec::new();
+    for r in rows {
         // Events store ids: only the events that define a name hold one.
-        if matches!(d.kind.as_str(), "target_found" | "score_changed") {
+        if matches!(r.kind.as_str(), "target_found" | "score_changed") {
             assert!(
-                d.data.get("handle").is_none() && d.data.get("team_name").is_none(),
+                r.data.get("handle").is_none() && r.data.get("team_name").is_none(),
                 "{} stored a display name: {}",
-                d.kind,
-                d.data
+                r.kind,
+                r.data
             );
         }
-        let event = EventData::from_stored(&d.kind, d.data).unwrap();
-        assert_eq!(r.pushed, event.pushable(), "{}", r.kind);
+        let data = EventData::from_stored(&r.kind, r.data).unwrap();
+        events.push(NewEvent {
+            audience: Audience::Hunt,
+            data,
+        });
     }
+
+    #[derive(diesel::QueryableByName)]
+    struct Jobs {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        kind: String,
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        pushed: bool,
+    }
+    let hunt_id = HuntId(hunt.parse().unwrap());
+    let appended: Vec<(HuntId, &NewEvent)> = events.iter().map(|e| (hunt_id, e)).collect();
+    let mut jobs: Vec<Jobs> = Vec::new();
+    let rolled_back = conn
+        .transaction::<(), diesel::result::Error, _>(async |c| {
+            #[derive(diesel::QueryableByName)]
+            struct Max {
+                #[diesel(sql_type = diesel::sql_types::BigInt)]
+                id: i64,
+            }
+            let before: Max = diesel::sql_query("select coalesce(max(id), 0) as id from events")
+                .get_result(c)
+                .await?;
+            nenufar::db::events::append_many(c, &appended).await?;
+            jobs = diesel::sql_query(format!(
+                "select e.kind, exists (select 1 from push_jobs j where j.event_id = e.id) as pushed \
+                 from events e where e.id > {} order by e.id",
+                before.id
+            ))
+            .load(c)
+            .await?;
+            Err(diesel::result::Error::RollbackTransaction)
+        })
+        .await;
+    assert!(matches!(
+        rolled_back,
+        Err(diesel::result::Error::RollbackTransaction)
+    ));
+    assert_eq!(jobs.len(), events.len());
+    let mut pushed_kinds = 0;
+    for (job, e) in jobs.iter().zip(&events) {
+        assert_eq!(job.kind, e.data.kind().as_str());
+        assert_eq!(job.pushed, e.data.pushable(), "{}", job.kind);
+        pushed_kinds += usize::from(job.pushed);
+    }
+    assert!(
+        pushed_kinds > 0 && pushed_kinds < jobs.len(),
+        "both pushed and silent kinds were checked"
+    );
 }
