@@ -140,7 +140,12 @@ fn encryption(n: usize) -> anyhow::Result<()> {
             topic: None,
         };
         if sender
-            .request(&vapid, "mailto:bench@nenufar.example", m)
+            .request(
+                &vapid,
+                "mailto:bench@nenufar.example",
+                m,
+                chrono::Utc::now(),
+            )
             .is_err()
         {
             failed += 1;

@@ -48,7 +48,7 @@ pub async fn sweep(ctx: &Ctx, hub: &Hub) -> Swept {
         .sweep(now, |(hunt, _), _| archived.contains(hunt))
         .len();
     swept.tokens = ctx.tokens.sweep(wall);
-    swept.vapid_headers = ctx.push.sweep_headers();
+    swept.vapid_headers = ctx.push.sweep_headers(wall);
     swept.feeds = hub.sweep(now, |hunt| archived.contains(&hunt)).await;
     swept
 }

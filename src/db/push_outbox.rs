@@ -43,7 +43,13 @@ pub struct Expanded {
 ///
 /// Never for a muted category, nor to a player with a live WebSocket on any node (seen in the
 /// last 45 s) unless they asked for both.
-pub async fn expand(conn: &mut AsyncPgConnection, limit: i64) -> diesel::QueryResult<Expanded> {
+///
+/// The notifications are due from `now` (the node's clock, like every retry time).
+pub async fn expand(
+    conn: &mut AsyncPgConnection,
+    limit: i64,
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<Expanded> {
     prepared(
         diesel::sql_query(concat!(
             "with jobs as ( \
@@ -89,8 +95,8 @@ pub async fn expand(conn: &mut AsyncPgConnection, limit: i64) -> diesel::QueryRe
                join teams t on t.hunt_id = c.hunt_id \
                where t.id <> c.team and t.score >= c.low and t.score < c.high), \
              ins as ( \
-               insert into push_outbox (event_id, subscription_id, category, created_at) \
-               select n.event_id, u.sub_id, n.category, n.created_at \
+               insert into push_outbox (event_id, subscription_id, category, created_at, not_before) \
+               select n.event_id, u.sub_id, n.category, n.created_at, $2 \
                from wanted n \
                join subs u on u.hunt_id = n.hunt_id and ",
             visible!("n.", "false", "u.team_id", "u.player_id"),
@@ -100,7 +106,8 @@ pub async fn expand(conn: &mut AsyncPgConnection, limit: i64) -> diesel::QueryRe
                returning 1) \
              select (select count(*) from gone) as jobs, (select count(*) from ins) as notifications"
         ))
-        .bind::<BigInt, _>(limit),
+        .bind::<BigInt, _>(limit)
+        .bind::<Timestamptz, _>(now),
     )
     .get_result(conn)
     .await
@@ -143,19 +150,20 @@ impl Claimed {
     }
 }
 
-/// Claims up to `limit` due notifications whose event is numbered, leasing them for `lease_s`
-/// seconds. The row locks end with the caller's statement (autocommit): no lock is held while
-/// sending.
+/// Claims up to `limit` notifications due at `now` whose event is numbered, leasing them for
+/// `lease_s` seconds. The row locks end with the caller's statement (autocommit): no lock is held
+/// while sending. Leases are on PostgreSQL's clock, shared by every node.
 pub async fn claim(
     conn: &mut AsyncPgConnection,
     limit: i64,
     lease_s: i64,
+    now: DateTime<Utc>,
 ) -> diesel::QueryResult<Vec<Claimed>> {
     prepared(
         diesel::sql_query(
             "with due as ( \
                select o.id from push_outbox o join events e on e.id = o.event_id \
-               where o.not_before <= now() and (o.lease_until is null or o.lease_until < now()) \
+               where o.not_before <= $3 and (o.lease_until is null or o.lease_until < now()) \
                  and e.event_offset is not null \
                order by o.not_before, o.id limit $1 for update of o skip locked) \
              update push_outbox o \
@@ -167,7 +175,8 @@ pub async fn claim(
                e.event_offset, e.kind, e.data, s.id as subscription_id, s.endpoint, s.p256dh, s.auth",
         )
         .bind::<BigInt, _>(limit)
-        .bind::<BigInt, _>(lease_s),
+        .bind::<BigInt, _>(lease_s)
+        .bind::<Timestamptz, _>(now),
     )
     .load(conn)
     .await
@@ -187,18 +196,23 @@ pub async fn delete_settled(conn: &mut AsyncPgConnection, ids: &[i64]) -> diesel
     .map(drop)
 }
 
-/// Deletes notifications older than any TTL (12 h) could keep: nothing will send them now.
-pub async fn delete_stale(conn: &mut AsyncPgConnection) -> diesel::QueryResult<usize> {
-    diesel::sql_query("delete from push_outbox where created_at < now() - interval '24 hours'")
+/// Deletes notifications older at `now` than any TTL (12 h) could keep: nothing will send them.
+pub async fn delete_stale(
+    conn: &mut AsyncPgConnection,
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<usize> {
+    diesel::sql_query("delete from push_outbox where created_at < $1 - interval '24 hours'")
+        .bind::<Timestamptz, _>(now)
         .execute(conn)
         .await
 }
 
-/// Releases notifications to be tried again, each after its delay (milliseconds).
+/// Releases notifications to be tried again, each its delay (milliseconds) after `now`.
 pub async fn retry(
     conn: &mut AsyncPgConnection,
     ids: &[i64],
     delays_ms: &[i64],
+    now: DateTime<Utc>,
 ) -> diesel::QueryResult<()> {
     if ids.is_empty() {
         return Ok(());
@@ -206,11 +220,12 @@ pub async fn retry(
     prepared(
         diesel::sql_query(
             "update push_outbox o set lease_until = null, \
-               not_before = now() + make_interval(secs => r.ms / 1000.0::float8) \
+               not_before = $3 + make_interval(secs => r.ms / 1000.0::float8) \
              from unnest($1::bigint[], $2::bigint[]) as r(id, ms) where o.id = r.id",
         )
         .bind::<Array<BigInt>, _>(ids)
-        .bind::<Array<BigInt>, _>(delays_ms),
+        .bind::<Array<BigInt>, _>(delays_ms)
+        .bind::<Timestamptz, _>(now),
     )
     .execute(conn)
     .await
@@ -226,11 +241,13 @@ pub struct Depth {
     pub oldest_s: Option<f64>,
 }
 
-pub async fn depth(conn: &mut AsyncPgConnection) -> diesel::QueryResult<Depth> {
+/// The depth and oldest age at `now`.
+pub async fn depth(conn: &mut AsyncPgConnection, now: DateTime<Utc>) -> diesel::QueryResult<Depth> {
     diesel::sql_query(
         "select count(*) as queued, \
-           extract(epoch from now() - min(created_at))::float8 as oldest_s from push_outbox",
+           extract(epoch from $1 - min(created_at))::float8 as oldest_s from push_outbox",
     )
+    .bind::<Timestamptz, _>(now)
     .get_result(conn)
     .await
 }

@@ -21,14 +21,15 @@ pub async fn run(ctx: Ctx) {
     let subject = ctx.push.settings.subject.clone();
     let mut swept = Instant::now();
     loop {
-        let pause = match dispatch::round(&ctx.push, &ctx.pool, subject.as_deref()).await {
-            Ok(r) if r.full() => Duration::ZERO,
-            Ok(_) => IDLE_POLL,
-            Err(e) => {
-                tracing::warn!(error = %format_args!("{e:#}"), "a push round failed");
-                Duration::from_secs(1)
-            }
-        };
+        let pause =
+            match dispatch::round(&ctx.push, &ctx.pool, subject.as_deref(), &*ctx.clock).await {
+                Ok(r) if r.full() => Duration::ZERO,
+                Ok(_) => IDLE_POLL,
+                Err(e) => {
+                    tracing::warn!(error = %format_args!("{e:#}"), "a push round failed");
+                    Duration::from_secs(1)
+                }
+            };
         if swept.elapsed() >= SWEEP_EVERY {
             swept = Instant::now();
             if let Err(e) = sweep(&ctx).await {
@@ -41,7 +42,7 @@ pub async fn run(ctx: Ctx) {
 
 async fn sweep(ctx: &Ctx) -> anyhow::Result<()> {
     let mut conn = ctx.pool.get().await?;
-    let n = db::push_outbox::delete_stale(&mut conn).await?;
+    let n = db::push_outbox::delete_stale(&mut conn, ctx.clock.now()).await?;
     if n > 0 {
         ctx.push
             .metrics

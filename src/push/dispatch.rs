@@ -3,15 +3,18 @@
 //! HTTP calls), send them concurrently, then settle each by its outcome: delivered, refused or
 //! expired rows are deleted, gone subscriptions pruned, 429/5xx retried with exponential backoff
 //! (honouring `Retry-After`) until the TTL runs out, unknown outcomes left to their lease.
+//! Ages, TTLs and retry times are read on the node's `Clock`; the lease is PostgreSQL's (see
+//! `clock`).
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 
 use super::Push;
 use super::send::{self, Message, Outcome};
+use crate::clock::Clock;
 use crate::db;
 use crate::db::push_outbox::Claimed;
 use crate::domain::event::{EventData, NameMap};
@@ -48,12 +51,20 @@ impl Round {
 
 /// Expands new push jobs, then (with a VAPID `subject`) claims, sends and settles one batch. A
 /// node without a subject only expands: notifications wait for a node that sends.
-pub async fn round(push: &Push, pool: &db::Pool, subject: Option<&str>) -> anyhow::Result<Round> {
+pub async fn round(
+    push: &Push,
+    pool: &db::Pool,
+    subject: Option<&str>,
+    clock: &dyn Clock,
+) -> anyhow::Result<Round> {
     let (expanded, claimed) = {
         let mut conn = pool.get().await?;
-        let expanded = db::push_outbox::expand(&mut conn, EXPAND).await?;
+        let expanded = db::push_outbox::expand(&mut conn, EXPAND, clock.now()).await?;
         let claimed = match subject {
-            Some(_) => db::push_outbox::claim(&mut conn, BATCH, LEASE.as_secs() as i64).await?,
+            Some(_) => {
+                let lease_s = LEASE.as_secs() as i64;
+                db::push_outbox::claim(&mut conn, BATCH, lease_s, clock.now()).await?
+            }
             None => Vec::new(),
         };
         let names = names_of(&mut conn, &claimed).await?;
@@ -77,7 +88,7 @@ pub async fn round(push: &Push, pool: &db::Pool, subject: Option<&str>) -> anyho
     let names = &names;
     let sends = futures_util::stream::iter(claimed)
         .map(|row| async move {
-            let outcome = deliver(sender, vapid, subject, &row, names).await;
+            let outcome = deliver(sender, vapid, subject, &row, names, clock.now()).await;
             (row, outcome)
         })
         .buffer_unordered(CONCURRENCY)
@@ -88,7 +99,7 @@ pub async fn round(push: &Push, pool: &db::Pool, subject: Option<&str>) -> anyho
             .iter()
             .filter(|(_, o)| *o == Some(Outcome::Delivered))
             .count();
-        record_outcomes(push, pool, done).await?;
+        record_outcomes(push, pool, done, clock.now()).await?;
     }
     Ok(round)
 }
@@ -116,17 +127,19 @@ async fn names_of(
     Ok(db::push_outbox::names(conn, &teams, &players).await?)
 }
 
-/// Sends one claimed notification; `None` when it expired or cannot be pushed (settled unsent).
+/// Sends one claimed notification at `now`; `None` when it expired or cannot be pushed (settled
+/// unsent).
 async fn deliver(
     sender: &send::Sender,
     vapid: &super::vapid::Vapid,
     subject: &str,
     row: &Claimed,
     names: &NameMap,
+    now: DateTime<Utc>,
 ) -> Option<Outcome> {
     let category = Category::parse(&row.category)?;
     let event = EventData::from_stored(&row.kind, row.data.clone()).ok()?;
-    let age_s = (Utc::now() - row.created_at).num_seconds().max(0);
+    let age_s = (now - row.created_at).num_seconds().max(0);
     let ttl_left = i64::from(category.ttl_s()) - age_s;
     if ttl_left <= 0 {
         return None;
@@ -151,14 +164,15 @@ async fn deliver(
         urgency: category.urgency(),
         topic,
     };
-    Some(sender.send(vapid, subject, message).await)
+    Some(sender.send(vapid, subject, message, now).await)
 }
 
-/// Records the outcomes of a group of sends in a few statements.
+/// Records the outcomes of a group of sends, known at `now`, in a few statements.
 async fn record_outcomes(
     push: &Push,
     pool: &db::Pool,
     done: Vec<(Claimed, Option<Outcome>)>,
+    now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
     let m = &push.metrics;
     let (mut delete, mut prune, mut retry_ids, mut retry_ms) = (vec![], vec![], vec![], vec![]);
@@ -177,7 +191,7 @@ async fn record_outcomes(
                 m.dropped.fetch_add(1, Ordering::Relaxed);
                 delete.push(row.id);
             }
-            Some(Outcome::Retry(after)) => match backoff(&row, after) {
+            Some(Outcome::Retry(after)) => match backoff(&row, after, now) {
                 Some(delay) => {
                     retry_ids.push(row.id);
                     retry_ms.push(delay.as_millis() as i64);
@@ -200,18 +214,18 @@ async fn record_outcomes(
     let mut conn = pool.get().await?;
     db::push_outbox::delete_settled(&mut conn, &delete).await?;
     db::push::prune(&mut conn, &prune).await?;
-    db::push_outbox::retry(&mut conn, &retry_ids, &retry_ms).await?;
+    db::push_outbox::retry(&mut conn, &retry_ids, &retry_ms, now).await?;
     Ok(())
 }
 
-/// The delay before the next attempt, or `None` when it would come after the TTL.
-fn backoff(row: &Claimed, retry_after: Option<Duration>) -> Option<Duration> {
+/// The delay before the next attempt from `now`, or `None` when it would come after the TTL.
+fn backoff(row: &Claimed, retry_after: Option<Duration>, now: DateTime<Utc>) -> Option<Duration> {
     let category = Category::parse(&row.category)?;
     let exponent = u32::try_from(row.attempts.max(1) - 1).unwrap_or(0).min(16);
     let doubling = FIRST_BACKOFF.saturating_mul(1 << exponent).min(MAX_BACKOFF);
     let delay = retry_after.map_or(doubling, |r| r.max(doubling));
     let expires = row.created_at + chrono::Duration::seconds(i64::from(category.ttl_s()));
-    let next = Utc::now() + chrono::Duration::from_std(delay).ok()?;
+    let next = now + chrono::Duration::from_std(delay).ok()?;
     (next < expires).then_some(delay)
 }
 
@@ -219,11 +233,16 @@ fn backoff(row: &Claimed, retry_after: Option<Duration>) -> Option<Duration> {
 mod tests {
     use super::*;
 
+    /// Any fixed instant: the rule depends on ages only.
+    fn now() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_790_000_000, 0).unwrap()
+    }
+
     fn row(attempts: i32, age_s: i64, category: &str) -> Claimed {
         Claimed {
             id: 1,
             category: category.into(),
-            created_at: Utc::now() - chrono::Duration::seconds(age_s),
+            created_at: now() - chrono::Duration::seconds(age_s),
             attempts,
             hunt_id: uuid::Uuid::nil(),
             hunt_title: "Paris".into(),
@@ -240,23 +259,23 @@ mod tests {
     #[test]
     fn backoff_doubles_honours_retry_after_and_stops_at_the_ttl() {
         assert_eq!(
-            backoff(&row(1, 0, "clue"), None),
+            backoff(&row(1, 0, "clue"), None, now()),
             Some(Duration::from_secs(2))
         );
         assert_eq!(
-            backoff(&row(3, 0, "clue"), None),
+            backoff(&row(3, 0, "clue"), None, now()),
             Some(Duration::from_secs(8))
         );
-        assert_eq!(backoff(&row(30, 0, "clue"), None), Some(MAX_BACKOFF));
+        assert_eq!(backoff(&row(30, 0, "clue"), None, now()), Some(MAX_BACKOFF));
         let asked = Some(Duration::from_secs(120));
         assert_eq!(
-            backoff(&row(1, 0, "clue"), asked),
+            backoff(&row(1, 0, "clue"), asked, now()),
             Some(Duration::from_secs(120))
         );
         // A rank change lives 10 minutes: a retry 9 minutes in would land after it expired.
-        assert_eq!(backoff(&row(9, 9 * 60, "rank"), None), None);
+        assert_eq!(backoff(&row(9, 9 * 60, "rank"), None, now()), None);
         assert_eq!(
-            backoff(&row(1, 0, "rank"), Some(Duration::from_secs(3600))),
+            backoff(&row(1, 0, "rank"), Some(Duration::from_secs(3600)), now()),
             None
         );
     }

@@ -126,9 +126,9 @@ impl Push {
         self.vapid.get().map_or(0, Vapid::headers_kept)
     }
 
-    /// Drops VAPID headers too old to be reused; returns how many.
-    pub fn sweep_headers(&self) -> usize {
-        self.vapid.get().map_or(0, Vapid::sweep)
+    /// Drops VAPID headers too old at `now` to be reused; returns how many.
+    pub fn sweep_headers(&self, now: chrono::DateTime<chrono::Utc>) -> usize {
+        self.vapid.get().map_or(0, |v| v.sweep(now))
     }
 
     /// The deployment's key, created on first use by whichever node comes first.

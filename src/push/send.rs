@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::header::HeaderValue;
@@ -73,9 +74,15 @@ impl Sender {
         Ok(Self { client, allow })
     }
 
-    /// Encrypts and sends `m`, signed with `vapid` for `subject`.
-    pub async fn send(&self, vapid: &Vapid, subject: &str, m: Message<'_>) -> Outcome {
-        let request = match self.request(vapid, subject, m) {
+    /// Encrypts and sends `m`, signed with `vapid` for `subject` at `now`.
+    pub async fn send(
+        &self,
+        vapid: &Vapid,
+        subject: &str,
+        m: Message<'_>,
+        now: DateTime<Utc>,
+    ) -> Outcome {
+        let request = match self.request(vapid, subject, m, now) {
             Ok(r) => r,
             Err(e) => {
                 tracing::warn!(error = %e, "a push could not be built; dropped");
@@ -92,12 +99,13 @@ impl Sender {
         }
     }
 
-    /// Builds the encrypted, signed request for `m` without sending it.
+    /// Builds the encrypted request for `m`, signed at `now`, without sending it.
     pub fn request(
         &self,
         vapid: &Vapid,
         subject: &str,
         m: Message<'_>,
+        now: DateTime<Utc>,
     ) -> anyhow::Result<reqwest::Request> {
         // Checked again: the rules may have changed since the subscription was stored.
         let url = subscription::check_endpoint(m.endpoint, self.allow)?;
@@ -115,7 +123,7 @@ impl Sender {
         );
         headers.insert(
             reqwest::header::AUTHORIZATION,
-            vapid.authorization(&url, subject).parse()?,
+            vapid.authorization(&url, subject, now).parse()?,
         );
         headers.insert("urgency", HeaderValue::from_static(m.urgency.as_str()));
         if let Some(topic) = m.topic {
@@ -217,7 +225,7 @@ mod tests {
             topic: Some(topic("rank:h")),
         };
         let r = sender
-            .request(&vapid, "mailto:ops@brand.example", m)
+            .request(&vapid, "mailto:ops@brand.example", m, Utc::now())
             .unwrap();
         let h = |name: &str| r.headers().get(name).unwrap().to_str().unwrap().to_owned();
         assert_eq!(h("ttl"), "600");
@@ -246,7 +254,7 @@ mod tests {
         };
         assert!(
             sender
-                .request(&vapid, "mailto:ops@brand.example", m)
+                .request(&vapid, "mailto:ops@brand.example", m, Utc::now())
                 .is_err()
         );
     }

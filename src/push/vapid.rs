@@ -1,12 +1,14 @@
 //! VAPID (RFC 8292): the deployment's P-256 key and the signed `Authorization` header that tells a
 //! push service who sends. The JWT is built here (ES256 over `aud`, `exp`, `sub`) rather than by a
 //! JWT crate: it is three fields, and RFC 8292 caps `exp` at 24 hours whatever the message's TTL.
+//! `exp` and the reuse of a signed header follow the `now` the caller reads on the node's clock.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
 use p256::ecdsa::signature::Signer;
 use p256::ecdsa::{Signature, SigningKey};
 use p256::elliptic_curve::sec1::ToEncodedPoint;
@@ -101,12 +103,15 @@ impl Vapid {
         &self.public_b64
     }
 
-    /// The `Authorization` header for a push to `endpoint` (its origin is the JWT's `aud`) by
-    /// the contact `subject`; signed at most once an hour per push service.
-    pub fn authorization(&self, endpoint: &reqwest::Url, subject: &str) -> String {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+    /// The `Authorization` header for a push at `now` to `endpoint` (its origin is the JWT's
+    /// `aud`) by the contact `subject`; signed at most once an hour per push service.
+    pub fn authorization(
+        &self,
+        endpoint: &reqwest::Url,
+        subject: &str,
+        now: DateTime<Utc>,
+    ) -> String {
+        let now = unix_s(now);
         let key = (endpoint.origin().ascii_serialization(), subject.to_owned());
         if let Some((header, _)) = self
             .signed
@@ -125,11 +130,9 @@ impl Vapid {
         self.signed.len()
     }
 
-    /// Drops headers too old to be reused; returns how many.
-    pub fn sweep(&self) -> usize {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+    /// Drops headers too old at `now` to be reused; returns how many.
+    pub fn sweep(&self, now: DateTime<Utc>) -> usize {
+        let now = unix_s(now);
         self.signed
             .remove_where(|_, (_, at)| now.saturating_sub(*at) >= REUSE_S)
             .len()
@@ -146,6 +149,11 @@ impl Vapid {
             URL_SAFE_NO_PAD.encode(signature.to_bytes())
         )
     }
+}
+
+/// Unix seconds (0 before 1970).
+fn unix_s(t: DateTime<Utc>) -> u64 {
+    u64::try_from(t.timestamp()).unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -178,7 +186,8 @@ mod tests {
         let vapid = Vapid::from_private(&private).unwrap();
         assert_eq!(vapid.public_key_b64(), URL_SAFE_NO_PAD.encode(&public));
         let url = reqwest::Url::parse("https://push.example.net:8443/p/abc?x=1").unwrap();
-        let header = vapid.authorization(&url, "mailto:ops@brand.example");
+        let signed_at = DateTime::from_timestamp(1_790_000_000, 0).unwrap();
+        let header = vapid.authorization(&url, "mailto:ops@brand.example", signed_at);
         let (t, k) = header
             .strip_prefix("vapid t=")
             .and_then(|rest| rest.split_once(", k="))
@@ -191,26 +200,39 @@ mod tests {
         // The origin keeps a non-default port; the path and query are not part of it.
         assert_eq!(claims["aud"], "https://push.example.net:8443");
         assert_eq!(claims["sub"], "mailto:ops@brand.example");
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
-        let exp = claims["exp"].as_u64().unwrap();
-        assert!(exp > now && exp <= now + 24 * 60 * 60);
+        // Twelve hours from the signature, within RFC 8292's 24.
+        assert_eq!(claims["exp"].as_u64(), Some(1_790_000_000 + 12 * 60 * 60));
         let key = VerifyingKey::from_sec1_bytes(&public).unwrap();
         let sig = Signature::from_slice(&URL_SAFE_NO_PAD.decode(parts[2]).unwrap()).unwrap();
         let input = format!("{}.{}", parts[0], parts[1]);
         assert!(key.verify(input.as_bytes(), &sig).is_ok());
         assert!(key.verify(b"tampered", &sig).is_err());
-        // Reused for the same push service, signed anew for another.
+        // Reused for the same push service within the hour, signed anew for another.
+        let later = signed_at + chrono::Duration::minutes(59);
         assert_eq!(
-            vapid.authorization(&url, "mailto:ops@brand.example"),
+            vapid.authorization(&url, "mailto:ops@brand.example", later),
             header
         );
         let other = reqwest::Url::parse("https://fcm.googleapis.com/x").unwrap();
         assert_ne!(
-            vapid.authorization(&other, "mailto:ops@brand.example"),
+            vapid.authorization(&other, "mailto:ops@brand.example", later),
             header
         );
+    }
+
+    #[test]
+    fn a_header_an_hour_old_is_signed_again_and_swept() {
+        let (private, _) = generate();
+        let vapid = Vapid::from_private(&private).unwrap();
+        let url = reqwest::Url::parse("https://push.example.net/p/abc").unwrap();
+        let t0 = DateTime::from_timestamp(1_790_000_000, 0).unwrap();
+        let first = vapid.authorization(&url, "mailto:ops@brand.example", t0);
+        assert_eq!(vapid.sweep(t0 + chrono::Duration::minutes(59)), 0);
+        let hour = t0 + chrono::Duration::hours(1);
+        let second = vapid.authorization(&url, "mailto:ops@brand.example", hour);
+        assert_ne!(second, first, "signed again after an hour");
+        assert_eq!(vapid.headers_kept(), 1);
+        assert_eq!(vapid.sweep(hour + chrono::Duration::hours(1)), 1);
+        assert_eq!(vapid.headers_kept(), 0);
     }
 }

@@ -92,7 +92,9 @@ pub async fn preferences(ctx: &Ctx, principal: Principal) -> Result<Preferences,
 pub async fn metrics(ctx: &Ctx) -> String {
     let depth = async {
         let mut conn = ctx.pool.get().await.ok()?;
-        db::push_outbox::depth(&mut conn).await.ok()
+        db::push_outbox::depth(&mut conn, ctx.clock.now())
+            .await
+            .ok()
     }
     .await;
     ctx.push.metrics.render(depth)

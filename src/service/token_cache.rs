@@ -76,7 +76,7 @@ mod tests {
     #[test]
     fn an_entry_expires_after_the_ttl_or_with_its_token() {
         let cache = TokenCache::default();
-        let now = Utc::now();
+        let now = DateTime::from_timestamp(1_790_000_000, 0).unwrap();
         let p = Principal::Player {
             id: PlayerId::new_random(),
         };

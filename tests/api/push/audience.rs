@@ -170,7 +170,7 @@ async fn notifications_older_than_any_ttl_are_swept() {
     let pool = nenufar::db::connect(&app.db_url, 1).unwrap();
     let mut conn = pool.get().await.unwrap();
     assert_eq!(
-        nenufar::db::push_outbox::delete_stale(&mut conn)
+        nenufar::db::push_outbox::delete_stale(&mut conn, chrono::Utc::now())
             .await
             .unwrap(),
         1
