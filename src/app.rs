@@ -75,6 +75,11 @@ impl AppState {
         crate::cache::node::sweep(&self.ctx, &self.hub).await
     }
 
+    /// Sweeps every cache as if the monotonic clock stood at `now` (see `cache::node::sweep_at`).
+    pub async fn sweep_caches_at(&self, now: std::time::Instant) -> crate::cache::node::Swept {
+        crate::cache::node::sweep_at(&self.ctx, &self.hub, now).await
+    }
+
     /// Sets how this node pushes (before `start_background`).
     pub fn with_push(mut self, settings: PushSettings) -> Self {
         self.ctx.push = Arc::new(Push::new(settings));

@@ -1,6 +1,7 @@
 //! The node's caches as a whole: one sweep over all of them (idle entries, archived hunts,
 //! expired tokens and VAPID headers) and their `nenufar_cache_entries{cache="..."}` gauges.
-//! `AppState::start_background` runs the sweep every `NENUFAR_CACHE_SWEEP_S`; tests call it.
+//! `AppState::start_background` runs the sweep every `NENUFAR_CACHE_SWEEP_S`; tests call it
+//! (`sweep_at` to take idle times as passed).
 
 use std::collections::HashSet;
 use std::time::Instant;
@@ -27,7 +28,13 @@ pub struct Swept {
 /// the node. Gates know each hunt's schedule: a hunt whose gate says archived loses its index,
 /// memberships and feed at once (a feed also knows it from the `phase_changed` it read).
 pub async fn sweep(ctx: &Ctx, hub: &Hub) -> Swept {
-    let (now, wall) = (Instant::now(), ctx.clock.now());
+    sweep_at(ctx, hub, Instant::now()).await
+}
+
+/// [`sweep`] with idle times measured at the monotonic instant `now` (tests pass one ahead of the
+/// present instead of waiting); archived hunts and expired entries are judged on the node's clock.
+pub async fn sweep_at(ctx: &Ctx, hub: &Hub, now: Instant) -> Swept {
+    let wall = ctx.clock.now();
     let archived = archived(ctx, hub, wall).await;
     let mut swept = Swept {
         gates: ctx

@@ -18,20 +18,25 @@ pub async fn run(ctx: Ctx) {
     let mut n: u32 = 0;
     loop {
         tick.tick().await;
-        ctx.limits.sweep();
         n = n.wrapping_add(1);
-        if n % PURGE_EVERY_SWEEPS == 0 {
-            let window = ctx.limits.config.login_failure_window;
-            let purged = match ctx.pool.get().await {
-                Ok(mut conn) => db::login_attempts::purge_expired(&mut conn, window).await,
-                Err(e) => {
-                    tracing::warn!(error = %e, "limits: no database connection to purge login counts");
-                    continue;
-                }
-            };
-            if let Err(e) = purged {
-                tracing::warn!(error = %e, "limits: purging expired login counts failed");
-            }
+        if let Err(e) = step(&ctx, n % PURGE_EVERY_SWEEPS == 0).await {
+            tracing::warn!(error = %format_args!("{e:#}"), "limits: purging expired login counts failed");
         }
     }
+}
+
+/// One sweep: forgets limiter keys back at full burst, and with `purge` deletes the failed-login
+/// counts whose window has passed (on PostgreSQL's clock, see `clock`); returns how many went.
+pub async fn step(ctx: &Ctx, purge: bool) -> anyhow::Result<usize> {
+    ctx.limits.sweep();
+    if !purge {
+        return Ok(0);
+    }
+    let window = ctx.limits.config.login_failure_window;
+    let mut conn = ctx
+        .pool
+        .get()
+        .await
+        .map_err(|e| anyhow::anyhow!("no database connection to purge login counts: {e}"))?;
+    Ok(db::login_attempts::purge_expired(&mut conn, window).await?)
 }

@@ -1,5 +1,7 @@
 //! Background loops every node runs; each is safe to run on many nodes at once (advisory locks,
-//! conditional updates, primary keys).
+//! conditional updates, primary keys). Each loop repeats a public `step` (one pass, at the node's
+//! `Clock`), which tests call to run the job deterministically after moving a fake clock instead
+//! of waiting for the loop's tick.
 
 pub mod limits;
 pub mod phases;

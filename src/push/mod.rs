@@ -8,7 +8,7 @@ pub mod send;
 pub mod subscription;
 pub mod vapid;
 
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use subscription::AllowHttpLoopback;
 use vapid::Vapid;
@@ -100,6 +100,8 @@ pub struct Push {
     /// Built on first use (a node that never sends never builds its HTTP client).
     sender: std::sync::OnceLock<send::Sender>,
     vapid: tokio::sync::OnceCell<Vapid>,
+    /// Dispatch rounds over (see `jobs::push::step`).
+    rounds: AtomicU64,
 }
 
 impl Push {
@@ -109,7 +111,19 @@ impl Push {
             metrics: PushMetrics::default(),
             sender: std::sync::OnceLock::new(),
             vapid: tokio::sync::OnceCell::new(),
+            rounds: AtomicU64::new(0),
         }
+    }
+
+    /// Dispatch rounds this node finished, failed ones included. A round sends and settles all it
+    /// claimed before the next begins, so once this count passes the value it had when the outbox
+    /// was seen empty, every send claimed before then is over (tests wait on it).
+    pub fn rounds(&self) -> u64 {
+        self.rounds.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn round_done(&self) {
+        self.rounds.fetch_add(1, Ordering::Release);
     }
 
     /// The node's HTTP sender.

@@ -167,14 +167,9 @@ async fn notifications_older_than_any_ttl_are_swept() {
                                   where endpoint = 'https://push.example.net/old')",
     )
     .await;
-    let pool = nenufar::db::connect(&app.db_url, 1).unwrap();
-    let mut conn = pool.get().await.unwrap();
-    assert_eq!(
-        nenufar::db::push_outbox::delete_stale(&mut conn, chrono::Utc::now())
-            .await
-            .unwrap(),
-        1
-    );
+    // The job's once-a-minute sweep, run now.
+    let swept = nenufar::jobs::push::sweep(&app.state.ctx).await.unwrap();
+    assert_eq!(swept, 1);
     assert_eq!(
         prepared(&app).await,
         [(
