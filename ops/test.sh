@@ -17,8 +17,12 @@ mkdir -p artifacts # screenshots and other outputs of tests
 step "checking that the pure core depends on no IO crate"
 ops/check-core-deps.sh
 
+# The `test-clock` feature lets tests set the clock of the `nenufar serve` processes they start
+# (NENUFAR_TEST_CLOCK_FILE); only this test build has it, never a release build or the demo.
+features=(--features nenufar/test-clock)
+
 step "building binaries and tests"
-cargo build --quiet --bins --tests
+cargo build --quiet --bins --tests "${features[@]}"
 nenufar="${CARGO_TARGET_DIR:-target}/debug/nenufar"
 
 step "starting a throwaway database cluster"
@@ -49,9 +53,9 @@ step "running the tests"
 export NENUFAR_TEST_ADMIN_URL="$admin_url" NENUFAR_TEST_TEMPLATE=nenufar_template
 status=0
 if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run --workspace --all-targets --no-fail-fast "$@" || status=$?
+  cargo nextest run --workspace --all-targets --no-fail-fast "${features[@]}" "$@" || status=$?
 else
   echo "cargo-nextest not found: using cargo test"
-  cargo test --workspace --all-targets --no-fail-fast "$@" || status=$?
+  cargo test --workspace --all-targets --no-fail-fast "${features[@]}" "$@" || status=$?
 fi
 exit "$status"

@@ -1,4 +1,5 @@
-//! The clock seam: production reads the system clock, tests move time (`FakeClock`).
+//! The clock seam: production reads the system clock, tests move time (`FakeClock` in process,
+//! `file::FileClock` in a spawned `nenufar serve` built with the `test-clock` feature).
 //!
 //! What goes through [`Clock`]: every wall-clock decision of the game. Schedule phases and the
 //! check-in gate, timed clues, token expiry (and the token cache), the VAPID `exp` and the reuse of
@@ -20,6 +21,9 @@
 use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
+
+#[cfg(feature = "test-clock")]
+pub mod file;
 
 /// Where "now" comes from. Domain code never reads it: services pass `now` down.
 pub trait Clock: Send + Sync + std::fmt::Debug {

@@ -60,6 +60,10 @@ pub struct Config {
     pub caches: crate::cache::CacheConfig,
     /// `NENUFAR_LIMITS` and every server-wide limit (`limits::config`).
     pub limits: crate::limits::config::LimitsConfig,
+    /// `NENUFAR_TEST_CLOCK_FILE`, read only by builds with the `test-clock` feature: a file holding
+    /// the instant the node takes for now (`clock::file`); unset, the system clock.
+    #[cfg(feature = "test-clock")]
+    pub test_clock_file: Option<PathBuf>,
 }
 
 /// A variable with a bad value.
@@ -166,6 +170,8 @@ impl Config {
             },
             caches: crate::cache::CacheConfig::from_vars(vars)?,
             limits,
+            #[cfg(feature = "test-clock")]
+            test_clock_file: get("NENUFAR_TEST_CLOCK_FILE").map(PathBuf::from),
         })
     }
 }

@@ -18,6 +18,10 @@
 //! notify, relay, hub, feed, fan-out, send queue) is told end to end in [`live`]; Web Push starts
 //! at [`jobs::push`] -> [`push::dispatch`].
 
+// A clock tests can set from outside the process must never reach an optimised (release) build.
+#[cfg(all(feature = "test-clock", not(debug_assertions)))]
+compile_error!("the `test-clock` feature is for test builds (ops/test.sh) only, never a release");
+
 pub mod app;
 pub mod cache;
 pub mod clock;

@@ -2,11 +2,13 @@
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use nenufar::app::AppState;
+use nenufar::clock::{Clock, SystemClock};
 use nenufar::config::{Config, LogFormat};
 use nenufar::db::cluster::{ClusterHome, ClusterOptions, Create, EmbeddedCluster};
 use nenufar::{db, http, service, telemetry};
@@ -245,10 +247,22 @@ async fn prepare(config: &Config) -> anyhow::Result<AppState> {
     if applied > 0 {
         tracing::info!(applied, "migrations applied");
     }
-    Ok(AppState::new(pool)
+    Ok(AppState::with_clock(pool, clock(config)?)
         .with_push(config.push.clone())
         .with_caches(config.caches)
         .with_limits(config.limits.clone()))
+}
+
+/// The node's clock: the system's, or in a build with the `test-clock` feature the instant in the
+/// file `NENUFAR_TEST_CLOCK_FILE` names (tests that move time in a spawned process).
+fn clock(config: &Config) -> anyhow::Result<Arc<dyn Clock>> {
+    #[cfg(feature = "test-clock")]
+    if let Some(path) = &config.test_clock_file {
+        tracing::warn!(path = %path.display(), "test clock: now is read from NENUFAR_TEST_CLOCK_FILE");
+        return Ok(Arc::new(nenufar::clock::file::FileClock::open(path)?));
+    }
+    let _ = config;
+    Ok(Arc::new(SystemClock))
 }
 
 async fn serve(state: AppState, config: &Config) -> anyhow::Result<()> {
