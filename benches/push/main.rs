@@ -31,6 +31,8 @@ mod peer;
 #[allow(dead_code, reason = "only the CPU reading is used here")]
 mod procfs;
 mod setup;
+#[path = "../../tests/api/support/wait.rs"]
+mod wait;
 
 #[path = "../support/scratch.rs"]
 mod scratch;

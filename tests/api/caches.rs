@@ -5,10 +5,8 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use reqwest::StatusCode;
 use serde_json::json;
@@ -17,22 +15,13 @@ use crate::live::{ARRIVES, Ws, connect, exec, rows, settle, subscribe, until_kin
 use crate::support::*;
 use nenufar::app::AppState;
 use nenufar::cache::CacheConfig;
+use nenufar::clock::{Clock, FakeClock};
 use nenufar::domain::ids::HuntId;
 use nenufar::live::feed::Feed;
 
-/// The system clock moved forward by a number of seconds the test chooses.
-#[derive(Debug, Default)]
-struct ShiftedClock(AtomicI64);
-
-impl nenufar::clock::Clock for ShiftedClock {
-    fn now(&self) -> DateTime<Utc> {
-        Utc::now() + chrono::Duration::seconds(self.0.load(Ordering::Relaxed))
-    }
-}
-
-async fn node(caches: CacheConfig) -> (TestApp, Arc<ShiftedClock>) {
+async fn node(caches: CacheConfig) -> (TestApp, Arc<FakeClock>) {
     let db = fresh_database().await;
-    let clock = Arc::new(ShiftedClock::default());
+    let clock = FakeClock::starting_now();
     let pool = nenufar::db::connect(&db, 8).unwrap();
     let state = AppState::with_clock(pool, clock.clone())
         .with_caches(caches)
@@ -60,21 +49,19 @@ async fn gauges(app: &TestApp) -> BTreeMap<String, i64> {
         .collect()
 }
 
-/// Sweeps (as the node's timer would) until every cache is empty, within a generous deadline.
-async fn until_empty(app: &TestApp) -> BTreeMap<String, i64> {
-    let deadline = tokio::time::Instant::now() + ARRIVES * 2;
-    loop {
-        app.state.sweep_caches().await;
+/// Sweeps (as the node's timer would, with `idle` taken as passed) until every cache is empty:
+/// a feed goes once its last session has ended, which the closed sockets' tasks do on their own.
+async fn until_empty(app: &TestApp, idle: Duration) -> BTreeMap<String, i64> {
+    wait_until("every cache empty", ARRIVES * 2, async || {
+        app.state.sweep_caches_at(Instant::now() + idle).await;
         let g = gauges(app).await;
         if g.values().all(|n| *n == 0) {
-            return g;
+            Ok(g)
+        } else {
+            Err(g)
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "caches still hold entries: {g:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await
 }
 
 const EIFFEL: (f64, f64) = (48.85837, 2.29448);
@@ -82,7 +69,7 @@ const LOUVRE: (f64, f64) = (48.8606, 2.3376);
 
 /// A published hunt with two targets, live now for a day, archived an hour after it ends.
 async fn hunt(app: &TestApp, staff: &Staff) -> String {
-    let now = Utc::now();
+    let now = app.now();
     let (status, body) = app
         .post(
             "/v1/hunts",
@@ -171,12 +158,13 @@ async fn three_hundred_hunts_played_then_archived_leave_every_cache_at_its_floor
     assert!(during.contains_key("vapid_headers"), "{during:?}");
 
     // Two days later every hunt is archived (and every cached token has expired).
-    clock.0.store(2 * 86_400, Ordering::Relaxed);
-    let after = until_empty(&app).await;
+    let start = clock.now();
+    clock.advance(chrono::Duration::days(2));
+    let after = until_empty(&app, Duration::ZERO).await;
     assert_eq!(after.len(), 6, "one gauge per cache: {after:?}");
 
     // A hunt used again is rebuilt: its board from the snapshot stored when its feed went.
-    clock.0.store(0, Ordering::Relaxed);
+    clock.set(start);
     let (hunt, p) = &played[0];
     exec(
         &app.db_url,
@@ -204,25 +192,24 @@ async fn three_hundred_hunts_played_then_archived_leave_every_cache_at_its_floor
         "{body}"
     );
     // The find's events are numbered just after its commit: the board catches up within moments.
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
+    let what = "the board showing the find after the snapshot";
+    wait_until(what, ARRIVES, async || {
         let (_, board) = app
             .get(&format!("/v1/hunts/{hunt}/leaderboard"), Some(&p.token))
             .await;
         if board["entries"][0]["score"] == json!(12) {
-            break;
+            Ok(())
+        } else {
+            Err(board)
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the board never showed the find after the snapshot: {board}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hunt_nobody_used_for_the_idle_time_leaves_every_cache_and_comes_back_whole() {
-    let (app, _clock) = node(caches(Duration::from_secs(1))).await;
+    let idle = Duration::from_secs(1);
+    let (app, _clock) = node(caches(idle)).await;
     let staff = app.staff().await;
     let (hunt, p) = play(&app, &staff).await;
     let (other, _) = play(&app, &staff).await;
@@ -232,7 +219,7 @@ async fn a_hunt_nobody_used_for_the_idle_time_leaves_every_cache_and_comes_back_
         before["live_feeds"] >= 2 && before["hunt_gates"] >= 2,
         "{before:?}"
     );
-    until_empty(&app).await;
+    until_empty(&app, idle).await;
 
     // Used again: a subscriber resuming from the start gets the whole history (the new feed
     // started from the snapshot, so older events come from the log), then the live find.

@@ -435,7 +435,8 @@ async fn numbered_events(app: &TestApp, hunt: &str, n: usize) -> Vec<Value> {
     let mut conn = diesel_async::AsyncPgConnection::establish(&app.db_url)
         .await
         .unwrap();
-    for _ in 0..100 {
+    let what = format!("{n} score_changed events numbered");
+    wait_until(&what, crate::live::ARRIVES, async || {
         let rows: Vec<Data> = diesel::sql_query(format!(
             "select data from events where hunt_id = '{hunt}' and kind = 'score_changed' \
              and event_offset is not null order by event_offset"
@@ -444,11 +445,12 @@ async fn numbered_events(app: &TestApp, hunt: &str, n: usize) -> Vec<Value> {
         .await
         .unwrap();
         if rows.len() >= n {
-            return rows.into_iter().map(|r| r.data).collect();
+            Ok(rows.into_iter().map(|r| r.data).collect())
+        } else {
+            Err(rows.len())
         }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("the sequencer did not number {n} score_changed events");
+    })
+    .await
 }
 
 /// Stored answers carry their format (`service::checkin_stored`); a row written before formats

@@ -1,6 +1,7 @@
 //! Several `nenufar serve` processes against one database behave as one.
 
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel_async::{AsyncConnection, RunQueryDsl};
@@ -8,6 +9,9 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::support::*;
+#[cfg(feature = "test-clock")]
+use nenufar::clock::file::FileClock;
+use nenufar::clock::{Clock, SystemClock};
 
 /// A `nenufar serve` child process on a free loopback port, killed on drop.
 pub struct Node {
@@ -53,6 +57,27 @@ impl Node {
 
     /// A real server process with extra `NENUFAR_*` variables (after the `load-test` profile).
     pub async fn start_with(db_url: &str, vars: &[(&str, &str)]) -> Self {
+        Self::start_on_clock(db_url, vars, Arc::new(SystemClock)).await
+    }
+
+    /// A real server process whose clock is the instant in `clock`'s file (`NENUFAR_TEST_CLOCK_FILE`,
+    /// read by builds with the `test-clock` feature, as `ops/test.sh` makes them); its `app` helper
+    /// reads the same file.
+    #[cfg(feature = "test-clock")]
+    pub async fn start_with_clock(db_url: &str, clock: &TestClock) -> Self {
+        let file = clock.path.to_str().expect("a UTF-8 path");
+        let vars = [("NENUFAR_TEST_CLOCK_FILE", file)];
+        let node = Self::start_on_clock(db_url, &vars, clock.reader()).await;
+        let log = std::fs::read_to_string(&node.log).unwrap();
+        assert!(
+            log.contains("test clock: now is read from NENUFAR_TEST_CLOCK_FILE"),
+            "the node ignores NENUFAR_TEST_CLOCK_FILE: build it with --features test-clock \
+             (ops/test.sh does)"
+        );
+        node
+    }
+
+    async fn start_on_clock(db_url: &str, vars: &[(&str, &str)], clock: Arc<dyn Clock>) -> Self {
         let log = std::env::temp_dir().join(format!(
             "nenufar-node-{}.log",
             uuid::Uuid::new_v4().simple()
@@ -71,49 +96,100 @@ impl Node {
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .unwrap();
-        let mut addr = None;
-        for _ in 0..600 {
+        let addr = wait_until("the node saying where it serves", STARTS, async || {
             if let Some(exited) = child.try_wait().unwrap() {
                 let text = std::fs::read_to_string(&log).unwrap_or_default();
                 panic!("the node exited ({exited}) before serving:\n{text}");
             }
-            addr = served_addr(&log);
-            if addr.is_some() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let addr = addr.expect("the node never said where it serves");
-        // The node's own state is in the child; this TestApp only gives the HTTP helpers and DB access.
-        let mut app = TestApp::spawn_on(db_url.to_owned()).await;
+            served_addr(&log)
+        })
+        .await;
+        // The node's own state is in the child; this TestApp only gives the HTTP helpers and DB
+        // access (and runs jobs on the same database and clock as the child).
+        let mut app = TestApp::spawn_on_with_clock(db_url.to_owned(), clock).await;
         app.base = format!("http://{addr}");
         let node = Self { child, app, log };
-        for _ in 0..300 {
-            if let Ok(r) = node
+        let ready = format!("node on {addr} ready");
+        wait_until(&ready, STARTS, async || {
+            let url = format!("{}/readyz", node.app.base);
+            let r = node
                 .app
                 .client
-                .get(format!("{}/readyz", node.app.base))
+                .get(url)
                 .send()
                 .await
-            {
-                if r.status() == StatusCode::OK {
-                    let headers = r.headers().clone();
-                    let bytes = r.bytes().await.unwrap();
-                    contract_check::contract()
-                        .check(
-                            &reqwest::Method::GET,
-                            "/readyz",
-                            StatusCode::OK,
-                            &headers,
-                            &bytes,
-                        )
-                        .unwrap();
-                    return node;
-                }
+                .map_err(|e| e.to_string())?;
+            if r.status() != StatusCode::OK {
+                return Err(r.status().to_string());
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            let headers = r.headers().clone();
+            let bytes = r.bytes().await.unwrap();
+            contract_check::contract()
+                .check(
+                    &reqwest::Method::GET,
+                    "/readyz",
+                    StatusCode::OK,
+                    &headers,
+                    &bytes,
+                )
+                .unwrap();
+            Ok(())
+        })
+        .await;
+        node
+    }
+
+    /// The node's log so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+/// How long a node may take to start and become ready on a loaded 2-core machine.
+const STARTS: Duration = Duration::from_secs(30);
+
+/// The clock of nodes started with [`Node::start_with_clock`]: a file holding an instant, which
+/// stands still until the test sets or advances it. Removed on drop.
+#[cfg(feature = "test-clock")]
+pub struct TestClock {
+    path: std::path::PathBuf,
+    now: std::sync::Mutex<chrono::DateTime<chrono::Utc>>,
+}
+
+#[cfg(feature = "test-clock")]
+impl TestClock {
+    /// A clock standing at the system time of the call.
+    pub fn starting_now() -> Self {
+        let path =
+            std::env::temp_dir().join(format!("nenufar-clock-{}", uuid::Uuid::new_v4().simple()));
+        let now = chrono::Utc::now();
+        FileClock::write(&path, now).unwrap();
+        Self {
+            path,
+            now: std::sync::Mutex::new(now),
         }
-        panic!("node on {addr} did not become ready");
+    }
+
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        *self.now.lock().unwrap()
+    }
+
+    /// Sets the clock of every node reading it.
+    pub fn set(&self, now: chrono::DateTime<chrono::Utc>) {
+        FileClock::write(&self.path, now).unwrap();
+        *self.now.lock().unwrap() = now;
+    }
+
+    /// A clock reading the file, for in-process nodes.
+    fn reader(&self) -> Arc<dyn Clock> {
+        Arc::new(FileClock::open(&self.path).unwrap())
+    }
+}
+
+#[cfg(feature = "test-clock")]
+impl Drop for TestClock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
     }
 }
 
@@ -229,9 +305,11 @@ async fn check_ins_acknowledged_before_a_node_is_killed_are_stored_and_counted_o
             }
         }));
     }
-    while acked.lock().unwrap().len() < 150 {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    wait_until("150 check-ins acknowledged", STARTS, async || {
+        let n = acked.lock().unwrap().len();
+        if n >= 150 { Ok(()) } else { Err(n) }
+    })
+    .await;
     node.kill();
     for t in tasks {
         t.await.unwrap();
@@ -324,8 +402,15 @@ async fn request_logs_never_hold_positions_query_strings_or_tokens() {
     node.app.check_in(&p, &hunt, 48.871234, 2.345678, 5.0).await;
     let ws = format!("{}/v1/live?token={}", node.app.base, p.token);
     let _ = node.app.client.get(ws).send().await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let log = std::fs::read_to_string(&node.log).unwrap();
+    // The last request's line is the last to be written.
+    let log = wait_until("the live request logged", STARTS, async || {
+        let log = node.log_text();
+        let done = log
+            .lines()
+            .any(|l| l.contains("path=/v1/live") && l.contains("finished processing request"));
+        if done { Ok(log) } else { Err(log.len()) }
+    })
+    .await;
     assert!(
         log.contains("/v1/hunts/nearby"),
         "the request was logged at all: {log}"

@@ -2,8 +2,14 @@
 //! on a loopback port, and helpers to make staff, players, hunts and check-ins. Every response a
 //! node serves is checked against the OpenAPI document (`contract_check`): the helpers fail the
 //! test at the first response that breaks it, and a node's drop fails it for any left unread.
+//! Tests wait on conditions with a deadline (`wait_until`), never for a fixed time.
 
 pub mod contract_check;
+pub mod wait;
+
+pub use wait::*;
+
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
@@ -11,6 +17,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use nenufar::app::AppState;
+use nenufar::clock::{Clock, SystemClock};
 use nenufar::limits::config::{LimitsConfig, Profile};
 
 /// Builds the URL of `db` on the test cluster from the admin URL (`postgresql:///postgres?...`).
@@ -104,7 +111,15 @@ impl TestApp {
 
     /// Another node on an existing database with these limits.
     pub async fn spawn_on_with_limits(db_url: String, limits: LimitsConfig) -> Self {
-        Self::spawn_with(db_url, nenufar::push::PushSettings::default(), limits).await
+        let push = nenufar::push::PushSettings::default();
+        Self::spawn_with(db_url, push, limits, Arc::new(SystemClock)).await
+    }
+
+    /// Another node on an existing database, on `clock` (a `FakeClock`, or the file clock of the
+    /// processes it runs beside), `load-test` limits.
+    pub async fn spawn_on_with_clock(db_url: String, clock: Arc<dyn Clock>) -> Self {
+        let push = nenufar::push::PushSettings::default();
+        Self::spawn_with(db_url, push, load_test_limits(), clock).await
     }
 
     /// A node on a fresh database that sends pushes (to plain-http loopback push services).
@@ -114,21 +129,38 @@ impl TestApp {
 
     /// Another pushing node on an existing database: its own pool and push dispatcher.
     pub async fn spawn_pushing_on(db_url: String) -> Self {
+        Self::spawn_pushing_on_with_clock(db_url, Arc::new(SystemClock)).await
+    }
+
+    /// A pushing node on a fresh database, on `clock`.
+    pub async fn spawn_pushing_with_clock(clock: Arc<dyn Clock>) -> Self {
+        Self::spawn_pushing_on_with_clock(fresh_database().await, clock).await
+    }
+
+    async fn spawn_pushing_on_with_clock(db_url: String, clock: Arc<dyn Clock>) -> Self {
         let settings = nenufar::push::PushSettings {
             subject: Some("mailto:tests@nenufar.example".into()),
             allow_http_loopback: nenufar::push::subscription::AllowHttpLoopback(true),
         };
-        Self::spawn_with(db_url, settings, load_test_limits()).await
+        Self::spawn_with(db_url, settings, load_test_limits(), clock).await
     }
 
     async fn spawn_with(
         db_url: String,
         push: nenufar::push::PushSettings,
         limits: LimitsConfig,
+        clock: Arc<dyn Clock>,
     ) -> Self {
         let pool = nenufar::db::connect_with_wait(&db_url, 8, limits.db_pool_wait).expect("pool");
-        let state = AppState::new(pool).with_push(push).with_limits(limits);
+        let state = AppState::with_clock(pool, clock)
+            .with_push(push)
+            .with_limits(limits);
         Self::spawn_state(db_url, state).await
+    }
+
+    /// The node's now (its clock: the system's, or the test's).
+    pub fn now(&self) -> DateTime<Utc> {
+        self.state.ctx.clock.now()
     }
 
     /// A node serving `state` (built on a pool of `db_url`, with its limits), background jobs
@@ -282,9 +314,9 @@ impl TestApp {
         }
     }
 
-    /// A draft hunt over `area` with `rules`, live from a minute ago for a day.
+    /// A draft hunt over `area` with `rules`, live from a minute ago (on the node's clock) for a day.
     pub async fn draft_hunt(&self, staff: &Staff, area: Value, rules: Value) -> String {
-        let now = Utc::now();
+        let now = self.now();
         let (status, body) = self
             .post(
                 "/v1/hunts",
@@ -417,7 +449,8 @@ impl TestApp {
         })
     }
 
-    /// A check-in at (lat, lon) with `accuracy_m`, captured now, with a fresh key.
+    /// A check-in at (lat, lon) with `accuracy_m`, captured now (on the node's clock), with a
+    /// fresh key.
     pub async fn check_in(
         &self,
         player: &Player,
@@ -429,7 +462,7 @@ impl TestApp {
         self.post(
             &format!("/v1/hunts/{hunt}/checkins"),
             Some(&player.token),
-            checkin_body(lat, lon, accuracy_m, Utc::now()),
+            checkin_body(lat, lon, accuracy_m, self.now()),
         )
         .await
     }

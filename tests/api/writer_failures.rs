@@ -23,7 +23,13 @@ struct Pid {
 /// Waits (a generous minute: liveness, not speed) until `n` writer backends not in `seen` wait
 /// for the hunt lock, and returns their process ids.
 async fn waiting_writers(conn: &mut AsyncPgConnection, n: usize, seen: &[i32]) -> Vec<i32> {
-    for _ in 0..3000 {
+    #[derive(diesel::QueryableByName, Debug)]
+    struct Activity {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        what: String,
+    }
+    let what = format!("{n} writer batches waiting for the hunt lock");
+    wait_until(&what, std::time::Duration::from_secs(60), async || {
         let pids: Vec<i32> = diesel::sql_query(
             "select pid from pg_stat_activity where datname = current_database() \
              and wait_event_type = 'Lock' and query like 'select id, revision, frozen_at_offset%'",
@@ -36,24 +42,18 @@ async fn waiting_writers(conn: &mut AsyncPgConnection, n: usize, seen: &[i32]) -
         .filter(|p| !seen.contains(p))
         .collect();
         if pids.len() >= n {
-            return pids;
+            return Ok(pids);
         }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    #[derive(diesel::QueryableByName, Debug)]
-    struct Activity {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        what: String,
-    }
-    let activity: Vec<Activity> = diesel::sql_query(
-        "select coalesce(state, '') || ' ' || coalesce(wait_event_type, '') || ' ' || left(query, 90) as what \
-         from pg_stat_activity where datname = current_database()",
-    )
-    .load(conn)
+        let activity: Vec<Activity> = diesel::sql_query(
+            "select coalesce(state, '') || ' ' || coalesce(wait_event_type, '') || ' ' || left(query, 90) as what \
+             from pg_stat_activity where datname = current_database()",
+        )
+        .load(conn)
+        .await
+        .unwrap();
+        Err(activity.into_iter().map(|a| a.what).collect::<Vec<_>>())
+    })
     .await
-    .unwrap();
-    let activity: Vec<String> = activity.into_iter().map(|a| a.what).collect();
-    panic!("{n} writer batches never waited for the hunt lock: {activity:#?}");
 }
 
 async fn terminate(conn: &mut AsyncPgConnection, pids: &[i32]) {
@@ -90,13 +90,12 @@ async fn metric(app: &TestApp, name: &str) -> f64 {
 
 /// Waits (liveness, a generous minute) until `name` reads `value`.
 async fn until_metric(app: &TestApp, name: &str, value: f64) {
-    for _ in 0..3000 {
-        if metric(app, name).await == value {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    panic!("{name} never reached {value}");
+    let what = format!("{name} at {value}");
+    wait_until(&what, std::time::Duration::from_secs(60), async || {
+        let now = metric(app, name).await;
+        if now == value { Ok(()) } else { Err(now) }
+    })
+    .await;
 }
 
 /// A live hunt with one target.

@@ -1,8 +1,6 @@
 //! Requests per token and per address on every route, and WebSocket sessions per player and per
 //! address (a session's slot is released when it ends).
 
-use std::time::Duration;
-
 use reqwest::{Method, StatusCode};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
@@ -156,20 +154,18 @@ async fn websocket_sessions_are_limited_per_player_and_a_closed_one_frees_its_sl
     assert!(open(&app, &other.token, "192.0.2.1").await.is_ok());
     // Once a session ends its slot is free again.
     drop(first);
-    let deadline = tokio::time::Instant::now() + crate::live::ARRIVES;
-    loop {
-        match open(&app, &player.token, "192.0.2.3").await {
-            Ok(_) => break,
-            Err(status) => {
-                assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
-                assert!(
-                    tokio::time::Instant::now() < deadline,
-                    "the slot was never released"
-                );
-                tokio::time::sleep(Duration::from_millis(50)).await;
+    wait_until(
+        "the closed session's slot released",
+        crate::live::ARRIVES,
+        async || {
+            let opened = open(&app, &player.token, "192.0.2.3").await;
+            if let Err(status) = &opened {
+                assert_eq!(*status, StatusCode::TOO_MANY_REQUESTS);
             }
-        }
-    }
+            opened
+        },
+    )
+    .await;
 }
 
 #[tokio::test]

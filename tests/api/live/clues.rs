@@ -1,16 +1,18 @@
 //! Clues with several nodes: a timed clue is revealed once per team though every node runs the
-//! scheduler; a bought clue is paid for once under concurrent buys through both nodes.
-
-use std::time::Duration;
+//! scheduler (time moved by a test clock the nodes read); a bought clue is paid for once under
+//! concurrent buys through both nodes.
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use super::*;
 use crate::nodes::Node;
+#[cfg(feature = "test-clock")]
+use crate::nodes::TestClock;
 use crate::support::*;
 
 /// `(team_id, n)` pairs of a grouped count, sorted.
+#[cfg(feature = "test-clock")]
 async fn per_team(db: &str, sql: &str) -> Vec<(String, i64)> {
     let mut v: Vec<(String, i64)> = rows(db, sql)
         .await
@@ -26,10 +28,16 @@ async fn per_team(db: &str, sql: &str) -> Vec<(String, i64)> {
     v
 }
 
+/// Two processes and their two in-test helper nodes, all on one file clock the test moves.
+#[cfg(feature = "test-clock")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_timed_clue_is_revealed_once_per_team_with_two_nodes_running_their_schedulers() {
     let db = fresh_database().await;
-    let (na, nb) = tokio::join!(Node::start(&db), Node::start(&db));
+    let clock = TestClock::starting_now();
+    let (na, nb) = tokio::join!(
+        Node::start_with_clock(&db, &clock),
+        Node::start_with_clock(&db, &clock)
+    );
     let (a, b) = (&na.app, &nb.app);
     let staff = a.staff().await;
     let (hunt, _) = live_hunt(a, &staff, json!({}), &[(PLACES[0].0, PLACES[0].1, 5)]).await;
@@ -40,22 +48,38 @@ async fn a_timed_clue_is_revealed_once_per_team_with_two_nodes_running_their_sch
     settle(&db, &hunt).await;
     let mut ws = subscribed(b, &teams[0].captain.token, &hunt, None).await;
 
-    let at = chrono::Utc::now() + chrono::Duration::seconds(1);
+    let at = clock.now() + chrono::Duration::minutes(10);
     let text = "The key is under the third bench";
     let id = clue(a, &staff, &hunt, text, json!({"at": at})).await;
+    // Not due: a pass of the scheduler reveals nothing.
+    for node in [a, b] {
+        let revealed = nenufar::jobs::timed_clues::step(&node.state.ctx)
+            .await
+            .unwrap();
+        assert_eq!(revealed, 0, "revealed before its time");
+    }
     let reveals = format!(
         "select team_id::text as team_id, count(*) as n from clue_reveals where clue_id = '{id}' group by team_id"
     );
-    let deadline = tokio::time::Instant::now() + ARRIVES;
-    while per_team(&db, &reveals).await.len() < teams.len() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "not revealed in time"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    // Due: every node's scheduler sees it at its next pass, and they race to reveal it.
+    clock.set(at);
+    wait_until("the clue revealed to every team", ARRIVES, async || {
+        let revealed = per_team(&db, &reveals).await;
+        if revealed.len() >= teams.len() {
+            Ok(())
+        } else {
+            Err(revealed)
+        }
+    })
+    .await;
+    // More passes change nothing: one pass of each in-test node, run to its end (the same code,
+    // database and clock as the processes' loops), reveals nothing.
+    for node in [a, b] {
+        let revealed = nenufar::jobs::timed_clues::step(&node.state.ctx)
+            .await
+            .unwrap();
+        assert_eq!(revealed, 0, "revealed again");
     }
-    // Give every scheduler (two processes and two in-test nodes, 500 ms ticks) more passes.
-    tokio::time::sleep(Duration::from_secs(2)).await;
     sequenced(&db).await;
 
     let mut want: Vec<(String, i64)> = teams.iter().map(|t| (t.id.clone(), 1)).collect();

@@ -246,11 +246,12 @@ async fn lock_waits(db: &str) -> i64 {
 }
 
 async fn until_lock_waits(db: &str, n: i64) {
-    let deadline = tokio::time::Instant::now() + ARRIVES;
-    while lock_waits(db).await < n {
-        assert!(tokio::time::Instant::now() < deadline, "no session waited");
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    let what = format!("{n} sessions waiting for a lock");
+    wait_until(&what, ARRIVES, async || {
+        let waiting = lock_waits(db).await;
+        if waiting >= n { Ok(()) } else { Err(waiting) }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

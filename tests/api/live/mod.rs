@@ -311,27 +311,21 @@ pub async fn settle(db: &str, hunt: &str) {
         "select exists (select 1 from events where hunt_id = '{hunt}' and kind = 'phase_changed') \
                 and not exists (select 1 from events where event_offset is null) as ok"
     );
-    let deadline = tokio::time::Instant::now() + ARRIVES;
-    while rows(db, &sql).await[0]["ok"] != json!(true) {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the hunt's events were not numbered in time"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let what = "the hunt's phase announced and its events numbered";
+    wait_until(what, ARRIVES, async || {
+        rows(db, &sql).await[0]["ok"] == json!(true)
+    })
+    .await;
 }
 
 /// Waits until the sequencer numbered every committed event.
 pub async fn sequenced(db: &str) {
     let sql = "select not exists (select 1 from events where event_offset is null) as ok";
-    let deadline = tokio::time::Instant::now() + ARRIVES;
-    while rows(db, sql).await[0]["ok"] != json!(true) {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "events were not numbered in time"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let what = "every committed event numbered";
+    wait_until(what, ARRIVES, async || {
+        rows(db, sql).await[0]["ok"] == json!(true)
+    })
+    .await;
 }
 
 const EIFFEL: (f64, f64) = (48.85837, 2.29448);

@@ -48,10 +48,10 @@ async fn each_category_reaches_its_audience_only_with_its_text_and_a_deep_link()
     .await;
 
     // The finder: the clue their find unlocked, the hunt-wide message, the end; not their own find.
-    let got = exactly(&peer, &finder, 3).await;
+    let got = exactly(&app, &peer, &finder, 3).await;
     assert_eq!(categories(&got), ["broadcast", "clue", "phase"], "{got:?}");
     // A teammate: the find too.
-    let got_mate = exactly(&peer, &mate, 4).await;
+    let got_mate = exactly(&app, &peer, &mate, 4).await;
     assert_eq!(
         categories(&got_mate),
         ["broadcast", "clue", "find", "phase"],
@@ -59,7 +59,7 @@ async fn each_category_reaches_its_audience_only_with_its_text_and_a_deep_link()
     );
     // The other team: overtaken (0 -> A's 5), its own message and the hunt-wide one, the end;
     // never A's clue or find.
-    let got_other = exactly(&peer, &other, 4).await;
+    let got_other = exactly(&app, &peer, &other, 4).await;
     assert_eq!(
         categories(&got_other),
         ["broadcast", "broadcast", "phase", "rank"],
@@ -150,10 +150,16 @@ async fn muted_categories_and_connected_players_get_no_push_unless_they_ask_for_
     until_db(&app.db_url, &present, "presence of the connected players").await;
 
     broadcast(&app, &staff, &hunt, "while connected", None).await;
-    let got_both = exactly(&peer, &e_both, 1).await;
+    let got_both = exactly(&app, &peer, &e_both, 1).await;
     assert_eq!(got_both[0]["body"], "while connected");
-    assert_eq!(exactly(&peer, &e_connected, 0).await, Vec::<Value>::new());
-    assert_eq!(exactly(&peer, &e_muting, 0).await, Vec::<Value>::new());
+    assert_eq!(
+        exactly(&app, &peer, &e_connected, 0).await,
+        Vec::<Value>::new()
+    );
+    assert_eq!(
+        exactly(&app, &peer, &e_muting, 0).await,
+        Vec::<Value>::new()
+    );
 
     // Once the app closes its socket, the player is pushed again.
     drop(ws_connected);
@@ -168,8 +174,11 @@ async fn muted_categories_and_connected_players_get_no_push_unless_they_ask_for_
     )
     .await;
     broadcast(&app, &staff, &hunt, "after leaving", None).await;
-    let got = exactly(&peer, &e_connected, 1).await;
+    let got = exactly(&app, &peer, &e_connected, 1).await;
     assert_eq!(got[0]["body"], "after leaving");
-    assert_eq!(exactly(&peer, &e_both, 2).await.len(), 2);
-    assert_eq!(exactly(&peer, &e_muting, 0).await, Vec::<Value>::new());
+    assert_eq!(exactly(&app, &peer, &e_both, 2).await.len(), 2);
+    assert_eq!(
+        exactly(&app, &peer, &e_muting, 0).await,
+        Vec::<Value>::new()
+    );
 }

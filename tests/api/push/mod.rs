@@ -10,6 +10,7 @@ mod reliability;
 mod subscriptions;
 mod vectors;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::StatusCode;
@@ -17,17 +18,26 @@ use serde_json::{Value, json};
 
 use crate::live::rows;
 use crate::support::*;
+// For `peer`, which names it `super::wait` (as in the push benchmark, which includes both files).
+use crate::support::wait;
+use nenufar::clock::Clock;
 pub use peer::PushPeer;
 
 /// How long a push may take to arrive (generous: a loaded 2-core machine).
 pub const ARRIVES: Duration = Duration::from_secs(20);
-/// How long to keep watching for a push that must not come.
-pub const QUIET: Duration = Duration::from_millis(1500);
 
 /// A node that pushes, a staff member, and a live hunt (one target) whose going live was
 /// announced before anyone subscribed.
 pub async fn pushing_hunt() -> (TestApp, Staff, String) {
-    let app = TestApp::spawn_pushing().await;
+    pushing_hunt_on(TestApp::spawn_pushing().await).await
+}
+
+/// The same on a node whose clock is `clock`.
+pub async fn pushing_hunt_with_clock(clock: Arc<dyn Clock>) -> (TestApp, Staff, String) {
+    pushing_hunt_on(TestApp::spawn_pushing_with_clock(clock).await).await
+}
+
+async fn pushing_hunt_on(app: TestApp) -> (TestApp, Staff, String) {
     let staff = app.staff().await;
     let eiffel = crate::live::PLACES[0];
     let (hunt, _) =
@@ -87,14 +97,34 @@ pub async fn prefer(app: &TestApp, player: &Player, prefs: Value) -> Value {
     body
 }
 
-/// Waits until `endpoint` has `count` notifications, then watches a little longer and returns
-/// everything it got (so an unexpected extra one shows).
-pub async fn exactly(peer: &PushPeer, endpoint: &str, count: usize) -> Vec<Value> {
+/// Waits until `endpoint` has `count` notifications and every push of what was committed so far
+/// is over (`drained`), then returns everything it got (so an unexpected extra one shows).
+pub async fn exactly(app: &TestApp, peer: &PushPeer, endpoint: &str, count: usize) -> Vec<Value> {
     if count > 0 {
         peer.wait_for_notifications(endpoint, count, ARRIVES).await;
     }
-    tokio::time::sleep(QUIET).await;
+    drained(&[app]).await;
     peer.notifications(endpoint).await
+}
+
+/// Waits until every push that the events committed so far cause is over on `nodes` (nodes of
+/// one database): the events numbered, their push jobs expanded, the outbox empty (a row goes only
+/// once its send has an answer), then each node's dispatcher past the round it was in, which may
+/// still have been sending. What a push service holds then is all those events will give it.
+pub async fn drained(nodes: &[&TestApp]) {
+    until_db(
+        &nodes[0].db_url,
+        "select not exists (select 1 from events where event_offset is null) \
+           and not exists (select 1 from push_jobs) and not exists (select 1 from push_outbox) as ok",
+        "every push sent and settled",
+    )
+    .await;
+    for node in nodes {
+        let push = &node.state.ctx.push;
+        let seen = push.rounds();
+        let what = "the dispatch round in progress over";
+        wait_until(what, ARRIVES, async || push.rounds() > seen).await;
+    }
 }
 
 /// The `category` of each notification, sorted.
@@ -109,12 +139,8 @@ pub fn categories(pushes: &[Value]) -> Vec<String> {
 
 /// Waits until `sql` (a `select ... as ok`) answers true.
 pub async fn until_db(db: &str, sql: &str, what: &str) {
-    let deadline = tokio::time::Instant::now() + ARRIVES;
-    while rows(db, sql).await[0]["ok"] != json!(true) {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{what}: not in time"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_until(what, ARRIVES, async || {
+        rows(db, sql).await[0]["ok"] == json!(true)
+    })
+    .await;
 }

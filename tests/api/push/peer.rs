@@ -1,6 +1,6 @@
 //! A real Web Push service for push tests: web-push-testing 1.2.2 under node, one per test, on a
-//! loopback port. Depends on std, tokio, reqwest and serde_json only; node and the package come
-//! from `ops/ensure-deps.sh` (into `tools/push-peer/node_modules`).
+//! loopback port. Depends on std, tokio, reqwest, serde_json and `support/wait.rs` only;
+//! node and the package come from `ops/ensure-deps.sh` (into `tools/push-peer/node_modules`).
 //!
 //! What the peer does (read from its source, `src/PushApiModel.js` and `src/server.js`):
 //! - It keeps subscriptions and messages in memory; every route is a `POST`.
@@ -22,9 +22,12 @@ use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
+
+// The harness's `support/wait.rs`, which the push benchmark (including this file) includes too.
+use super::wait::wait_until;
 
 /// How long node may take to start the peer on a loaded 2-core machine.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
@@ -66,39 +69,34 @@ impl PushPeer {
                 .port();
             let dir = fresh_dir(port);
             let log = File::create(dir.join("peer.log")).expect("push peer: create peer.log");
-            let child = Command::new("node")
+            let mut child = Command::new("node")
                 .arg(root.join("serve.js"))
                 .arg(port.to_string())
                 .current_dir(&dir)
                 .stdin(Stdio::piped())
-                .stdout(log.try_clone().expect("push peer: clone log handle"))
-                .stderr(log)
+                .stdout(Stdio::piped())
+                .stderr(log.try_clone().expect("push peer: clone log handle"))
                 .spawn()
                 .expect("push peer: spawn node (is Node.js installed? run ops/ensure-deps.sh)");
-            let mut peer = PushPeer {
+            // The line comes only after listen() succeeded on *this* port, so unlike polling
+            // /status it cannot be answered by another process that took the port meanwhile.
+            let ready = format!("Server running on 127.0.0.1:{port}");
+            let stdout = child.stdout.take().expect("push peer: its stdout");
+            let listening = copy_to_log(stdout, log, ready);
+            let peer = PushPeer {
                 base: format!("http://127.0.0.1:{port}"),
                 child,
                 dir,
                 http: http.clone(),
             };
-            // The line comes only after listen() succeeded on *this* port, so unlike polling
-            // /status it cannot be answered by another process that took the port meanwhile.
-            let ready = format!("Server running on 127.0.0.1:{port}");
-            let deadline = Instant::now() + START_TIMEOUT;
-            loop {
-                last_log = peer.log();
-                if last_log.contains(&ready) {
-                    return peer;
-                }
-                let exited = peer.child.try_wait().expect("push peer: try_wait");
-                if exited.is_some() {
-                    break; // most likely EADDRINUSE: drop cleans up, try another port
-                }
-                assert!(
-                    Instant::now() < deadline,
-                    "push peer did not start within {START_TIMEOUT:?}; its log:\n{last_log}"
-                );
-                tokio::time::sleep(Duration::from_millis(20)).await;
+            match tokio::time::timeout(START_TIMEOUT, listening).await {
+                Ok(Ok(())) => return peer,
+                // Its stdout ended first: most likely EADDRINUSE. Drop cleans up; another port.
+                Ok(Err(_)) => last_log = peer.log(),
+                Err(_) => panic!(
+                    "push peer did not start within {START_TIMEOUT:?}; its log:\n{}",
+                    peer.log()
+                ),
             }
         }
         panic!("push peer failed to start 5 times; its last log:\n{last_log}");
@@ -149,19 +147,40 @@ impl PushPeer {
         count: usize,
         timeout: Duration,
     ) -> Vec<Value> {
-        let deadline = Instant::now() + timeout;
-        loop {
+        let what = format!("push peer: {count} notifications");
+        wait_until(&what, timeout, async || {
             let got = self.notifications(endpoint).await;
             if got.len() >= count {
-                return got;
+                Ok(got)
+            } else {
+                Err(got)
             }
-            assert!(
-                Instant::now() < deadline,
-                "push peer: {} of {count} notifications after {timeout:?}: {got:?}",
-                got.len()
-            );
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+        })
+        .await
+    }
+
+    /// Whether a request reached the peer and waits unread in one of its sockets (as when it is
+    /// frozen): an established connection to its port with bytes in the receive queue, from
+    /// `/proc/net/tcp`.
+    pub fn holds_unread_bytes(&self) -> bool {
+        let port = self
+            .base
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse::<u16>().ok());
+        let port = port.expect("push peer: the port of its base URL");
+        let table = fs::read_to_string("/proc/net/tcp").expect("push peer: read /proc/net/tcp");
+        table.lines().skip(1).any(|line| {
+            // sl local_address rem_address st tx_queue:rx_queue ...
+            let f: Vec<&str> = line.split_whitespace().collect();
+            let local_port = f.get(1).and_then(|a| a.rsplit(':').next());
+            let rx = f.get(4).and_then(|q| q.split(':').nth(1));
+            local_port.and_then(|p| u16::from_str_radix(p, 16).ok()) == Some(port)
+                && f.get(3) == Some(&"01")
+                && rx
+                    .and_then(|q| u64::from_str_radix(q, 16).ok())
+                    .is_some_and(|n| n > 0)
+        })
     }
 
     /// Marks the subscription expired: later pushes to `endpoint` get 410.
@@ -241,6 +260,30 @@ impl Drop for PushPeer {
         }
         let _ = fs::remove_dir_all(&self.dir);
     }
+}
+
+/// Copies the peer's stdout into its log, line by line, on a thread of its own (until the peer
+/// exits); the answer comes when the line `ready` went by, or is dropped if the output ended first.
+fn copy_to_log(
+    stdout: std::process::ChildStdout,
+    mut log: File,
+    ready: String,
+) -> tokio::sync::oneshot::Receiver<()> {
+    use std::io::{BufRead, Write};
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let mut tx = Some(tx);
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let _ = writeln!(log, "{line}");
+            if line.contains(&ready)
+                && let Some(tx) = tx.take()
+            {
+                let _ = tx.send(());
+            }
+        }
+    });
+    rx
 }
 
 /// The peer's id for a subscription: the last path segment of its endpoint.

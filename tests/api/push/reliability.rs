@@ -2,7 +2,6 @@
 //! its notification once when it wakes, two nodes draining one outbox deliver each once.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -20,7 +19,7 @@ async fn a_subscription_the_push_service_expired_is_pruned_on_the_next_push() {
     peer.expire(&expired).await;
 
     broadcast(&app, &staff, &hunt, "anyone there?", None).await;
-    assert_eq!(exactly(&peer, &alive, 1).await.len(), 1);
+    assert_eq!(exactly(&app, &peer, &alive, 1).await.len(), 1);
     let pruned = format!(
         "select not exists (select 1 from push_subscriptions where endpoint = '{expired}') \
            and not exists (select 1 from push_outbox) as ok"
@@ -37,7 +36,7 @@ async fn a_subscription_the_push_service_expired_is_pruned_on_the_next_push() {
     }
     // Later pushes no longer try it.
     broadcast(&app, &staff, &hunt, "second", None).await;
-    assert_eq!(exactly(&peer, &alive, 2).await.len(), 2);
+    assert_eq!(exactly(&app, &peer, &alive, 2).await.len(), 2);
     assert!(
         !app.get("/metrics", None)
             .await
@@ -61,20 +60,14 @@ async fn a_push_service_frozen_during_the_send_gets_the_notification_once_after_
     let claimed = "select exists (select 1 from push_outbox where attempts = 1 \
                    and lease_until > now()) as ok";
     until_db(&app.db_url, claimed, "the notification claimed").await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Its request reached the frozen peer, which holds it unread.
+    let what = "the push request waiting in the frozen peer";
+    wait_until(what, ARRIVES, async || peer.holds_unread_bytes()).await;
     peer.thaw();
 
-    let got = exactly(&peer, &endpoint, 1).await;
+    let got = exactly(&app, &peer, &endpoint, 1).await;
     assert_eq!(got.len(), 1, "{got:?}");
     assert_eq!(got[0]["body"], "are you awake?");
-    until_db(
-        &app.db_url,
-        "select not exists (select 1 from push_outbox) as ok",
-        "the outbox emptied",
-    )
-    .await;
-    tokio::time::sleep(QUIET).await;
-    assert_eq!(peer.notifications(&endpoint).await.len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -110,7 +103,7 @@ async fn two_nodes_draining_one_outbox_deliver_each_notification_once() {
     for e in &endpoints {
         peer.wait_for_notifications(e, MESSAGES, ARRIVES).await;
     }
-    tokio::time::sleep(QUIET).await;
+    drained(&[&a, &b]).await;
     for e in &endpoints {
         let got = peer.notifications(e).await;
         let mut counts: HashMap<String, usize> = HashMap::new();
