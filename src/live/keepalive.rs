@@ -86,10 +86,78 @@ impl Keepalive {
 
 #[cfg(test)]
 mod tests {
+    use tokio::io::AsyncReadExt;
+    use tokio::net::{TcpListener, TcpStream};
+
     use super::*;
 
-    #[test]
-    fn every_connection_comes_round_every_twenty_seconds() {
-        assert_eq!(TICK * SLOTS as u32, PING_EVERY);
+    /// A connection looked after by a fresh keep-alive, and the client's end.
+    async fn looked_after() -> (Arc<SendQueue>, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        let server = Arc::new(server);
+        server.writable().await.unwrap();
+        let queue = Arc::new(SendQueue::new(server));
+        Arc::new(Keepalive::default()).add(queue.clone());
+        (queue, client)
+    }
+
+    /// The next server frame's opcode (control frames: unmasked, payload under 126 bytes).
+    async fn next_opcode(client: &mut TcpStream) -> u8 {
+        let mut head = [0u8; 2];
+        client.read_exact(&mut head).await.unwrap();
+        let mut payload = vec![0u8; usize::from(head[1] & 0x7f)];
+        client.read_exact(&mut payload).await.unwrap();
+        head[0] & 0x0f
+    }
+
+    fn assert_every_ping_interval(pings: &[Duration]) {
+        assert!(pings[0] <= PING_EVERY, "first ping at {:?}", pings[0]);
+        for w in pings.windows(2) {
+            let gap = w[1] - w[0];
+            assert!(
+                gap.abs_diff(PING_EVERY) <= TICK,
+                "pings {gap:?} apart, not every {PING_EVERY:?}: {pings:?}"
+            );
+        }
+    }
+
+    // Tokio's clock is paused: it jumps to the keep-alive's next tick whenever the test waits, so
+    // minutes pass in no time, at the instants the real loop would act.
+    #[tokio::test(start_paused = true)]
+    async fn a_silent_client_is_pinged_every_twenty_seconds_and_closed_after_a_minute_of_silence() {
+        let opened = Instant::now();
+        let (_queue, mut client) = looked_after().await;
+        let mut pings = Vec::new();
+        let closed = loop {
+            match next_opcode(&mut client).await {
+                0x9 => pings.push(opened.elapsed()),
+                0x8 => break opened.elapsed(),
+                op => panic!("opcode {op:#x}"),
+            }
+        };
+        assert_every_ping_interval(&pings);
+        assert!(
+            closed > SILENCE_LIMIT && closed <= SILENCE_LIMIT + PING_EVERY + TICK,
+            "closed after {closed:?} of silence"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_client_that_answers_is_pinged_every_twenty_seconds_and_kept() {
+        let opened = Instant::now();
+        let (queue, mut client) = looked_after().await;
+        let mut pings = Vec::new();
+        while opened.elapsed() < Duration::from_secs(300) {
+            assert_eq!(next_opcode(&mut client).await, 0x9, "only pings");
+            pings.push(opened.elapsed());
+            // Its pong, as the session notes it.
+            queue.heard();
+        }
+        assert_every_ping_interval(&pings);
+        assert!(!queue.closing());
     }
 }

@@ -230,8 +230,9 @@ mod tests {
         assert!(validate_handle("a b").is_err());
     }
 
+    /// What the database holds instead is checked by `tests/api/credentials.rs`.
     #[test]
-    fn tokens_are_random_and_stored_only_as_hashes() {
+    fn tokens_are_random_and_hash_to_32_bytes_unlike_their_text() {
         let (a, b) = (new_token("nfp_"), new_token("nfp_"));
         assert_ne!(a, b);
         assert_eq!(token_hash(&a).len(), 32);

@@ -16,6 +16,7 @@ mod checkins;
 mod cluster_location;
 mod contract;
 mod contract_drift;
+mod credentials;
 mod events;
 mod geodesic;
 mod geojson_examples;
