@@ -5,6 +5,7 @@ pub mod limits;
 pub mod phases;
 pub mod push;
 pub mod sequencer;
+pub mod telemetry;
 pub mod timed_clues;
 
 use std::time::Duration;
@@ -25,4 +26,5 @@ pub fn spawn_all(ctx: &Ctx) {
         );
     }
     tokio::spawn(push::run(ctx.clone()));
+    tokio::spawn(telemetry::run(ctx.clone()));
 }

@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use crate::db;
 use crate::push::dispatch;
@@ -21,7 +22,13 @@ pub async fn run(ctx: Ctx) {
     let subject = ctx.push.settings.subject.clone();
     let mut swept = Instant::now();
     loop {
-        let pause = match dispatch::round(&ctx.push, &ctx.pool, subject.as_deref()).await {
+        let span = tracing::info_span!(
+            "push_round",
+            push.expanded = tracing::field::Empty,
+            push.claimed = tracing::field::Empty,
+        );
+        let round = dispatch::round(&ctx.push, &ctx.pool, subject.as_deref());
+        let pause = match round.instrument(span).await {
             Ok(r) if r.full() => Duration::ZERO,
             Ok(_) => IDLE_POLL,
             Err(e) => {
@@ -45,8 +52,7 @@ async fn sweep(ctx: &Ctx) -> anyhow::Result<()> {
     if n > 0 {
         ctx.push
             .metrics
-            .failed
-            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+            .count(crate::push::PushOutcome::Expired, n as u64);
     }
     Ok(())
 }

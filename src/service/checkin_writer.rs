@@ -7,7 +7,6 @@
 //! serialization failure (`nenufar_checkin_batch_reruns_total`).
 
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
@@ -26,6 +25,7 @@ use crate::domain::event::NewEvent;
 use crate::domain::ids::{CheckinId, HuntId, PlayerId};
 use crate::error::AppError;
 use crate::telemetry::{Metrics, RerunReason};
+use tracing::Instrument;
 
 /// Writer tasks per node: while one waits for its flush, the others fill and send theirs. Measured
 /// with `ops/bench.sh checkin_http` on 2 cores: 2 writers 3,127/s (latency-bound), 4 writers
@@ -120,11 +120,9 @@ impl CheckinWriter {
         self.start();
         let (reply, answer) = oneshot::channel();
         // Counted before the send, so that the writer's decrement always follows it.
-        Metrics::inc(&self.metrics.checkin_writer_queue);
+        self.metrics.checkin_writer_queue.increment(1.0);
         if self.tx.send(Job { pending, reply }).await.is_err() {
-            self.metrics
-                .checkin_writer_queue
-                .fetch_sub(1, Ordering::Relaxed);
+            self.metrics.checkin_writer_queue.decrement(1.0);
             return Err(AppError::Unavailable("check-in writer stopped"));
         }
         answer.await.map_err(|_| {
@@ -167,8 +165,10 @@ async fn drain(rx: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>, deps: Deps) {
         }
         deps.metrics
             .checkin_writer_queue
-            .fetch_sub(jobs.len() as u64, Ordering::Relaxed);
-        write_jobs(&deps, jobs).await;
+            .decrement(jobs.len() as f64);
+        deps.metrics.checkin_batch_size.record(jobs.len() as f64);
+        let span = tracing::info_span!("checkin_batch", batch.size = jobs.len());
+        write_jobs(&deps, jobs).instrument(span).await;
     }
 }
 
@@ -209,7 +209,7 @@ async fn write_jobs(deps: &Deps, jobs: Vec<Job>) {
             }
         }
         Err(e) => {
-            tracing::warn!(error = %e, batch = jobs.len(), "check-in batch failed; storing one by one");
+            tracing::warn!(error = %e, "check-in batch failed; storing one by one");
             deps.metrics.rerun(RerunReason::OneByOne);
             for job in jobs {
                 if conn.is_broken() {
@@ -294,11 +294,20 @@ async fn write_batch(
 ) -> Result<Vec<Result<Written, AppError>>, AppError> {
     let mut attempts = 0;
     let slots = loop {
+        let started = std::time::Instant::now();
         let result = conn
             .transaction::<_, BatchError, _>(async |conn| commit(conn, pending).await)
             .await;
         match result {
-            Ok(slots) => break slots,
+            Ok(slots) => {
+                let elapsed = started.elapsed();
+                deps.metrics.checkin_commit.record(elapsed.as_secs_f64());
+                tracing::debug!(
+                    duration_ms = elapsed.as_secs_f64() * 1e3,
+                    "check-in batch committed"
+                );
+                break slots;
+            }
             Err(BatchError::Db(e)) if retryable(&e) && attempts + 1 < ATTEMPTS => {
                 deps.metrics.rerun(RerunReason::Retry);
                 attempts += 1;
@@ -306,11 +315,9 @@ async fn write_batch(
             Err(e) => return Err(e.into()),
         }
     };
-    Metrics::inc(&deps.metrics.checkin_batches);
+    deps.metrics.checkin_batches.increment(1);
     let stale = slots.iter().filter(|s| matches!(s, Slot::Stale)).count();
-    deps.metrics
-        .checkins_stale
-        .fetch_add(stale as u64, Ordering::Relaxed);
+    deps.metrics.checkins_stale.increment(stale as u64);
     let found = slots
         .iter()
         .any(|s| matches!(s, Slot::Stored(r) if r.verdict == Verdict::Found));
