@@ -1,5 +1,6 @@
 //! Observability: `/metrics` histograms after a check-in, index rebuilds counted, one span and
-//! request id per request in the logs (and no position, token or query string in them).
+//! request id per request in the logs (and no position, token or query string in them), and the
+//! Grafana dashboard naming only series the server exposes.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -330,4 +331,69 @@ async fn a_requests_log_lines_share_its_span_and_request_id_and_hold_no_position
     let body = checkin_body(lat, lon, accuracy, Utc::now());
     let (_, replaced) = post_check_in(&app, &player, &hunt, &body, Some("bad id\"}")).await;
     uuid::Uuid::parse_str(&replaced).expect("a malformed request id is replaced");
+}
+
+/// Every `nenufar_*` name in the text of `expr`.
+fn metric_names(expr: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut rest = expr;
+    while let Some(at) = rest.find("nenufar_") {
+        let tail = &rest[at..];
+        let end = tail
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(tail.len());
+        names.push(tail[..end].to_owned());
+        rest = &tail[end..];
+    }
+    names
+}
+
+/// Every panel's query expressions, rows' panels included.
+fn expressions(panels: &[Value], out: &mut Vec<String>) {
+    for p in panels {
+        for t in p["targets"].as_array().into_iter().flatten() {
+            if let Some(e) = t["expr"].as_str() {
+                out.push(e.to_owned());
+            }
+        }
+        if let Some(inner) = p["panels"].as_array() {
+            expressions(inner, out);
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_grafana_dashboard_names_only_series_the_server_exposes() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/ops/grafana/nenufar.json");
+    let dashboard: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert_eq!(dashboard["__inputs"][0]["name"], json!("DS_PROMETHEUS"));
+    let mut exprs = Vec::new();
+    expressions(dashboard["panels"].as_array().unwrap(), &mut exprs);
+    assert!(exprs.len() >= 12, "{exprs:?}");
+    for p in dashboard["panels"].as_array().unwrap() {
+        if p["type"] != json!("row") {
+            assert_eq!(p["datasource"]["uid"], json!("${DS_PROMETHEUS}"), "{p:#}");
+        }
+    }
+
+    let app = TestApp::spawn().await;
+    let (_, hunt, player) = live_hunt(&app).await;
+    let (status, _) = app.check_in(&player, &hunt, EIFFEL.0, EIFFEL.1, 5.0).await;
+    assert_eq!(status, StatusCode::OK);
+    let text = metrics_text(&app).await;
+    let exposed: std::collections::HashSet<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .filter_map(|l| l.split(['{', ' ']).next())
+        .collect();
+    let mut used: Vec<String> = exprs.iter().flat_map(|e| metric_names(e)).collect();
+    used.sort();
+    used.dedup();
+    assert!(used.len() >= 12, "{used:?}");
+    for name in &used {
+        assert!(
+            exposed.contains(name.as_str()),
+            "the dashboard uses {name}, which /metrics does not expose:\n{text}"
+        );
+    }
 }
