@@ -64,7 +64,7 @@ fn histogram_count(text: &str, name: &str, labels: &str) -> f64 {
 }
 
 #[tokio::test]
-async fn a_check_in_shows_in_the_latency_batch_and_lag_histograms() {
+async fn a_check_in_shows_in_the_request_judge_commit_and_batch_histograms() {
     let app = TestApp::spawn().await;
     let (_, hunt, player) = live_hunt(&app).await;
     let (status, body) = app.check_in(&player, &hunt, EIFFEL.0, EIFFEL.1, 5.0).await;
@@ -131,6 +131,39 @@ async fn a_check_in_shows_in_the_latency_batch_and_lag_histograms() {
     assert_eq!(sample(&text, "nenufar_checkins_total"), Some(1.0));
     assert_eq!(sample(&text, "nenufar_checkins_found_total"), Some(1.0));
     assert!(sample(&text, "nenufar_http_requests_total").unwrap() >= 2.0);
+}
+
+#[tokio::test]
+async fn a_delivered_event_shows_in_the_event_lag_and_the_fan_out_pass() {
+    use crate::live::{ARRIVES, broadcast, subscribed, until_broadcast, until_kind};
+    let app = TestApp::spawn().await;
+    let (staff, hunt, player) = live_hunt(&app).await;
+    let text = metrics_text(&app).await;
+    assert_eq!(
+        histogram_count(&text, "nenufar_live_event_lag_seconds", ""),
+        0.0
+    );
+    let mut ws = subscribed(&app, &player.token, &hunt, None).await;
+    let (status, _) = app.check_in(&player, &hunt, EIFFEL.0, EIFFEL.1, 5.0).await;
+    assert_eq!(status, StatusCode::OK);
+    until_kind(&mut ws, "target_found", ARRIVES).await;
+    // A later event as a fence: a feed's passes run one after the other, and each records its
+    // figures before the next batch is read, so the find's pass is counted once this arrives.
+    broadcast(&app, &staff, &hunt, "fence", None).await;
+    until_broadcast(&mut ws, "fence").await;
+
+    let text = metrics_text(&app).await;
+    let lagged = histogram_count(&text, "nenufar_live_event_lag_seconds", "");
+    assert!(lagged >= 1.0, "the find's events at least:\n{text}");
+    let lag_s = sample(&text, "nenufar_live_event_lag_seconds_sum").unwrap();
+    assert!(
+        lag_s > 0.0 && lag_s < lagged * ARRIVES.as_secs_f64(),
+        "{text}"
+    );
+    assert!(
+        histogram_count(&text, "nenufar_live_fanout_pass_seconds", "") >= 1.0,
+        "{text}"
+    );
 }
 
 #[tokio::test]
