@@ -29,7 +29,7 @@ impl AppState {
 
     /// Builds the state with another clock (tests).
     pub fn with_clock(pool: db::Pool, clock: Arc<dyn Clock>) -> Self {
-        let metrics = Arc::new(Metrics::default());
+        let metrics = Arc::new(Metrics::new());
         let sequencer = Arc::new(tokio::sync::Notify::new());
         let writer = CheckinWriter::new(pool.clone(), metrics.clone(), sequencer.clone());
         let limits = LimitsConfig::default();
@@ -50,7 +50,7 @@ impl AppState {
             )),
             limits: Arc::new(Limiters::new(limits)),
         };
-        let hub = Arc::new(Hub::new(ctx.pool.clone()));
+        let hub = Arc::new(Hub::new(ctx.pool.clone(), ctx.metrics.live()));
         Self {
             ctx,
             hub,
@@ -65,7 +65,11 @@ impl AppState {
         self.ctx.gates = Arc::new(HuntGates::new(&caches));
         self.ctx.members = Arc::new(Memberships::new(&caches));
         self.ctx.tokens = Arc::new(TokenCache::new(&caches));
-        self.hub = Arc::new(Hub::with_caches(self.ctx.pool.clone(), &caches));
+        self.hub = Arc::new(Hub::with_caches(
+            self.ctx.pool.clone(),
+            &caches,
+            self.ctx.metrics.live(),
+        ));
         self.caches = caches;
         self
     }

@@ -1,7 +1,8 @@
 //! The event log: append in the caller's transaction, number committed events (the sequencer), read by offset.
 
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Bool, Jsonb, Nullable, Text, Uuid as SqlUuid};
+use diesel::sql_types::{Array, BigInt, Bool, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::domain::event::{Audience, Event, EventData, NewEvent, Viewer};
@@ -172,6 +173,8 @@ struct EventRow {
     staff_only: bool,
     #[diesel(sql_type = Jsonb)]
     data: serde_json::Value,
+    #[diesel(sql_type = Timestamptz)]
+    created_at: DateTime<Utc>,
 }
 
 /// Numbered events of a hunt after `after`, in offset order, at most `limit`, that `viewer` may
@@ -183,13 +186,29 @@ pub async fn read(
     limit: i64,
     viewer: Option<&Viewer>,
 ) -> QueryResult<Vec<Event>> {
+    Ok(read_timed(conn, hunt, after, limit, viewer)
+        .await?
+        .into_iter()
+        .map(|(e, _)| e)
+        .collect())
+}
+
+/// As [`read`], each event with its row's `created_at` (the appending transaction's `now()`): the
+/// feeds measure their delivery lag from it.
+pub async fn read_timed(
+    conn: &mut AsyncPgConnection,
+    hunt: HuntId,
+    after: i64,
+    limit: i64,
+    viewer: Option<&Viewer>,
+) -> QueryResult<Vec<(Event, DateTime<Utc>)>> {
     let (all, team, player) = match viewer {
         None | Some(Viewer::Staff) => (true, None, None),
         Some(Viewer::Player { player, team }) => (false, team.map(|t| t.0), Some(player.0)),
     };
     let rows: Vec<EventRow> = super::prepared::prepared(
         diesel::sql_query(concat!(
-            "select event_offset, kind, team_id, player_id, staff_only, data from events \
+            "select event_offset, kind, team_id, player_id, staff_only, data, created_at from events \
              where hunt_id = $1 and event_offset is not null and event_offset > $2 and ",
             visible!("", "$4", "$5", "$6"),
             " order by event_offset limit $3"
@@ -214,7 +233,7 @@ pub async fn read(
                     return None;
                 }
             };
-            Some(Event {
+            let event = Event {
                 offset: r.event_offset,
                 hunt,
                 audience: Audience::from_columns(
@@ -223,7 +242,8 @@ pub async fn read(
                     r.staff_only,
                 ),
                 data,
-            })
+            };
+            Some((event, r.created_at))
         })
         .collect())
 }

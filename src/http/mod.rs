@@ -1,11 +1,12 @@
 //! HTTP: our accept loop (`serve`: timeouts, connection caps, client address), the axum router,
-//! its layers (request limits and timeout, tracing without query strings, panics to 500), the
-//! error table, extractors, and the OpenAPI document.
+//! its layers (request id, span and metrics per request without query strings, request limits
+//! and timeout, panics to 500), the error table, extractors, and the OpenAPI document.
 
 pub mod auth;
 pub mod edge;
 pub mod error;
 pub mod extract;
+pub mod observe;
 pub mod openapi;
 pub mod routes;
 pub mod serve;
@@ -14,16 +15,14 @@ pub mod state;
 pub use state::AppState;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::extract::DefaultBodyLimit;
+use axum::middleware;
+use axum::response::IntoResponse;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::error::AppError;
-use crate::telemetry::Metrics;
 
 /// Largest body of every endpoint but the target import.
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -63,16 +62,22 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(middleware::from_fn_with_state(state.clone(), edge::limit_requests))
-        .layer(middleware::from_fn_with_state(state.clone(), count_requests))
-        .layer(
-            // Spans carry the method and the path only: query strings (positions, tokens) are never logged.
-            TraceLayer::new_for_http().make_span_with(|req: &Request| {
-                tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
-            }),
-        )
-        .layer(CatchPanicLayer::custom(|_| AppError::Internal(anyhow::anyhow!("handler panicked")).into_response()))
-        .layer(middleware::from_fn_with_state(state.clone(), edge::request_timeout))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            edge::limit_requests,
+        ))
+        .layer(CatchPanicLayer::custom(|_| {
+            AppError::Internal(anyhow::anyhow!("handler panicked")).into_response()
+        }))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            edge::request_timeout,
+        ))
+        // Outermost, so timeouts and panics are counted and logged in the request's span too.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            observe::observe,
+        ))
         .with_state(state)
 }
 
@@ -82,13 +87,4 @@ async fn not_found() -> AppError {
 
 async fn method_not_allowed() -> AppError {
     AppError::MethodNotAllowed
-}
-
-async fn count_requests(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    Metrics::inc(&state.ctx.metrics.http_requests);
-    let response = next.run(req).await;
-    if response.status().is_server_error() {
-        Metrics::inc(&state.ctx.metrics.http_errors_5xx);
-    }
-    response
 }

@@ -7,6 +7,7 @@ pub mod limits;
 pub mod phases;
 pub mod push;
 pub mod sequencer;
+pub mod telemetry;
 pub mod timed_clues;
 
 use std::time::Duration;
@@ -27,4 +28,5 @@ pub fn spawn_all(ctx: &Ctx) {
         );
     }
     tokio::spawn(push::run(ctx.clone()));
+    tokio::spawn(telemetry::run(ctx.clone()));
 }

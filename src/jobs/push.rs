@@ -8,6 +8,7 @@
 use std::time::Duration;
 
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use crate::db;
 use crate::push::dispatch;
@@ -21,7 +22,12 @@ const SWEEP_EVERY: Duration = Duration::from_secs(60);
 pub async fn run(ctx: Ctx) {
     let mut swept = Instant::now();
     loop {
-        let pause = match step(&ctx).await {
+        let span = tracing::info_span!(
+            "push_round",
+            push.expanded = tracing::field::Empty,
+            push.claimed = tracing::field::Empty,
+        );
+        let pause = match step(&ctx).instrument(span).await {
             Ok(r) if r.full() => Duration::ZERO,
             Ok(_) => IDLE_POLL,
             Err(e) => {
@@ -55,8 +61,7 @@ pub async fn sweep(ctx: &Ctx) -> anyhow::Result<usize> {
     if n > 0 {
         ctx.push
             .metrics
-            .failed
-            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+            .count(crate::push::PushOutcome::Expired, n as u64);
     }
     Ok(n)
 }

@@ -272,11 +272,9 @@ impl Limiters {
         self.checkins_per_address.sweep(now);
     }
 
-    /// Prometheus rows: keys remembered and requests refused per limiter, slots held.
-    pub fn render(&self) -> String {
-        let mut out = String::from(
-            "# HELP nenufar_rate_limiter_keys Keys a rate limiter remembers\n# TYPE nenufar_rate_limiter_keys gauge\n",
-        );
+    /// Sets keys remembered and requests refused per limiter, and slots held, on `m` (at scrape).
+    pub fn report(&self, m: &crate::telemetry::Metrics) {
+        use crate::telemetry::recorder::names::{RATE_LIMITED, RATE_LIMITER_KEYS, SLOTS_HELD};
         let keyed = [
             (
                 self.requests_per_token.name(),
@@ -309,24 +307,15 @@ impl Limiters {
                 self.checkins_per_address.refused(),
             ),
         ];
-        for (name, keys, _) in &keyed {
-            out.push_str(&format!(
-                "nenufar_rate_limiter_keys{{limiter=\"{name}\"}} {keys}\n"
-            ));
+        for (name, keys, refused) in keyed {
+            m.set_gauge(RATE_LIMITER_KEYS, &[("limiter", name)], keys as f64);
+            m.set_counter(RATE_LIMITED, &[("limiter", name)], refused);
         }
-        out.push_str("# HELP nenufar_rate_limited_total Requests refused by a rate limiter\n# TYPE nenufar_rate_limited_total counter\n");
-        for (name, _, refused) in &keyed {
-            out.push_str(&format!(
-                "nenufar_rate_limited_total{{limiter=\"{name}\"}} {refused}\n"
-            ));
-        }
-        out.push_str("# HELP nenufar_slots_held Connections and WebSocket sessions held\n# TYPE nenufar_slots_held gauge\n");
         for (name, held) in [
             (self.connections.name(), self.connections.held()),
             (self.live_per_player.name(), self.live_per_player.held()),
         ] {
-            out.push_str(&format!("nenufar_slots_held{{slots=\"{name}\"}} {held}\n"));
+            m.set_gauge(SLOTS_HELD, &[("slots", name)], held as f64);
         }
-        out
     }
 }

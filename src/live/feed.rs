@@ -20,6 +20,7 @@ use crate::domain::event::{Audience, Event, EventData, Viewer};
 use crate::domain::hunt::Phase;
 use crate::domain::ids::{HuntId, TeamId};
 use crate::error::AppError;
+use crate::telemetry::LiveMetrics;
 
 /// Recent frames kept per hunt for resumes without a database read, and their bytes at most.
 const RECENT: usize = 4096;
@@ -105,6 +106,7 @@ pub struct Feed {
     catching_up: tokio::sync::Mutex<()>,
     wake: tokio::sync::Notify,
     state: Mutex<State>,
+    metrics: LiveMetrics,
 }
 
 /// What a new session gets: the head at registration and the recent frames after `after`, or
@@ -138,7 +140,14 @@ impl Feed {
             catching_up: tokio::sync::Mutex::new(()),
             wake: tokio::sync::Notify::new(),
             state: Mutex::new(State::default()),
+            metrics: LiveMetrics::noop(),
         }
+    }
+
+    /// The same feed, recording its event lag and fan-out passes in `metrics`.
+    pub fn observed(mut self, metrics: LiveMetrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Asks the feed's task to catch up (wake-ups before it runs coalesce into one).
@@ -181,7 +190,8 @@ impl Feed {
 
     /// Reads the snapshot once (the first catch-up), then applies every numbered event after the
     /// head, fanning each batch out before reading the next (so every socket gets frames in
-    /// offset order). Safe to call from anywhere, any time.
+    /// offset order). Safe to call from anywhere, any time. Runs in a `feed` span (`hunt.id`).
+    #[tracing::instrument(name = "feed", skip_all, fields(hunt.id = %self.hunt))]
     pub async fn catch_up(&self, pool: &db::Pool) -> Result<(), AppError> {
         let _one_at_a_time = self.catching_up.lock().await;
         if !self.state().started {
@@ -190,19 +200,20 @@ impl Feed {
         loop {
             let head = self.state().head;
             let events =
-                crate::service::live::events_after(pool, self.hunt, head, READ_BATCH, None).await?;
+                crate::service::live::events_after_timed(pool, self.hunt, head, READ_BATCH, None)
+                    .await?;
             let n = events.len();
             if n > 0 {
                 let (frames, recipients) = {
                     let mut st = self.state();
                     let mut frames = Vec::with_capacity(n);
-                    for e in &events {
+                    for (e, _) in &events {
                         self.apply(&mut st, e, &mut frames);
                     }
                     (Arc::from(frames), st.recipients())
                 };
-                drop(events);
-                let gone = fanout::deliver(self.hunt, frames, recipients).await;
+                let appended: Vec<_> = events.into_iter().map(|(_, at)| at).collect();
+                let gone = self.deliver(frames, recipients, &appended).await;
                 if !gone.is_empty() {
                     let mut st = self.state();
                     for id in gone {
@@ -215,6 +226,30 @@ impl Feed {
                 return Ok(());
             }
         }
+    }
+
+    /// One fan-out pass, timed, and the lag of each event it delivered (`appended`: the events'
+    /// `created_at`); nothing is recorded when nobody is subscribed (see `telemetry`).
+    async fn deliver(
+        &self,
+        frames: Arc<[Frame]>,
+        recipients: Arc<[fanout::Recipient]>,
+        appended: &[chrono::DateTime<chrono::Utc>],
+    ) -> Vec<u64> {
+        if recipients.is_empty() {
+            return Vec::new();
+        }
+        let started = Instant::now();
+        let gone = fanout::deliver(self.hunt, frames, recipients).await;
+        self.metrics
+            .fanout_pass
+            .record(started.elapsed().as_secs_f64());
+        let now = chrono::Utc::now();
+        for at in appended {
+            let lag = (now - *at).to_std().unwrap_or_default();
+            self.metrics.event_lag.record(lag.as_secs_f64());
+        }
+        gone
     }
 
     async fn start(&self, pool: &db::Pool) -> Result<(), AppError> {

@@ -15,6 +15,7 @@ use crate::cache::{Cache, CacheConfig};
 use crate::db;
 use crate::domain::ids::HuntId;
 use crate::error::AppError;
+use crate::telemetry::LiveMetrics;
 
 /// Least time between two fan-out passes of a hunt with many subscribers. The first event after
 /// a quiet spell goes out at once; under a stream of events each socket then gets one write per
@@ -27,6 +28,7 @@ const PACED_FROM: usize = 256;
 /// Feeds by hunt.
 pub struct Hub {
     pool: db::Pool,
+    metrics: LiveMetrics,
     feeds: Cache<HuntId, Arc<Feed>>,
     next_session: AtomicU64,
     /// Sessions sending a backlog right now.
@@ -46,14 +48,16 @@ impl std::fmt::Debug for Hub {
 }
 
 impl Hub {
-    pub fn new(pool: db::Pool) -> Self {
-        Self::with_caches(pool, &CacheConfig::default())
+    /// A hub whose feeds record their lag and passes in `metrics`.
+    pub fn new(pool: db::Pool, metrics: LiveMetrics) -> Self {
+        Self::with_caches(pool, &CacheConfig::default(), metrics)
     }
 
     /// A hub whose feeds follow `config` (bound, idle time).
-    pub fn with_caches(pool: db::Pool, config: &CacheConfig) -> Self {
+    pub fn with_caches(pool: db::Pool, config: &CacheConfig, metrics: LiveMetrics) -> Self {
         Self {
             pool: pool.clone(),
+            metrics,
             // A feed with subscribers is never evicted; one without ends atomically as it goes.
             feeds: Cache::new("live_feeds", config.max_hunts, config.idle)
                 .with_evictable(|_, feed| feed.try_end()),
@@ -82,7 +86,7 @@ impl Hub {
     }
 
     fn spawn(&self, hunt: HuntId) -> Arc<Feed> {
-        let feed = Arc::new(Feed::new(hunt));
+        let feed = Arc::new(Feed::new(hunt).observed(self.metrics.clone()));
         let (task_feed, pool) = (feed.clone(), self.pool.clone());
         tokio::spawn(async move {
             loop {

@@ -6,14 +6,13 @@
 //! Ages, TTLs and retry times are read on the node's `Clock`; the lease is PostgreSQL's (see
 //! `clock`).
 
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 
-use super::Push;
 use super::send::{self, Message, Outcome};
+use super::{Push, PushOutcome};
 use crate::clock::Clock;
 use crate::db;
 use crate::db::push_outbox::Claimed;
@@ -71,6 +70,9 @@ pub async fn round(
         (expanded, (claimed, names))
     };
     let (claimed, names) = claimed;
+    tracing::Span::current()
+        .record("push.expanded", expanded.jobs)
+        .record("push.claimed", claimed.len());
     let Some(subject) = subject.filter(|_| !claimed.is_empty()) else {
         return Ok(Round {
             expanded: expanded.jobs as usize,
@@ -179,34 +181,35 @@ async fn record_outcomes(
     for (row, outcome) in done {
         match outcome {
             Some(Outcome::Delivered) => {
-                m.sent.fetch_add(1, Ordering::Relaxed);
+                m.count(PushOutcome::Sent, 1);
                 delete.push(row.id);
             }
             Some(Outcome::Gone) => {
-                m.pruned.fetch_add(1, Ordering::Relaxed);
+                m.count(PushOutcome::Gone, 1);
                 prune.push(row.subscription_id);
             }
             Some(Outcome::Rejected(status)) => {
                 tracing::warn!(push.status = status, push.category = %row.category, "a push service refused a notification; dropped");
-                m.dropped.fetch_add(1, Ordering::Relaxed);
+                m.count(PushOutcome::Rejected, 1);
                 delete.push(row.id);
             }
             Some(Outcome::Retry(after)) => match backoff(&row, after, now) {
                 Some(delay) => {
+                    m.count(PushOutcome::Retry, 1);
                     retry_ids.push(row.id);
                     retry_ms.push(delay.as_millis() as i64);
                 }
                 None => {
-                    m.failed.fetch_add(1, Ordering::Relaxed);
+                    m.count(PushOutcome::Failed, 1);
                     delete.push(row.id);
                 }
             },
             Some(Outcome::Unknown) => {
-                m.unknown.fetch_add(1, Ordering::Relaxed);
+                m.count(PushOutcome::Unknown, 1);
             }
             // Expired before it could be sent, or not a pushable event.
             None => {
-                m.failed.fetch_add(1, Ordering::Relaxed);
+                m.count(PushOutcome::Expired, 1);
                 delete.push(row.id);
             }
         }

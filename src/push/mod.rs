@@ -14,6 +14,7 @@ use subscription::AllowHttpLoopback;
 use vapid::Vapid;
 
 use crate::db;
+use crate::telemetry::Metrics;
 
 /// How a node pushes: read from `NENUFAR_VAPID_SUBJECT` and `NENUFAR_PUSH_ALLOW_HTTP_LOOPBACK`.
 #[derive(Debug, Clone, Default)]
@@ -24,71 +25,93 @@ pub struct PushSettings {
     pub allow_http_loopback: AllowHttpLoopback,
 }
 
-/// Counters for `/metrics`.
+/// How this node settled a claimed notification: `nenufar_push_outcomes_total{outcome}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushOutcome {
+    /// A push service accepted it.
+    Sent,
+    /// The subscription is gone (404 or 410): pruned.
+    Gone,
+    /// Refused with another 4xx (or could not be built): dropped.
+    Rejected,
+    /// 429 or 5xx: tried again later, with backoff.
+    Retry,
+    /// Given up: the next retry would come after its TTL.
+    Failed,
+    /// Its TTL ran out before it could be sent (or it was not a pushable event).
+    Expired,
+    /// No answer in time: left to its lease, sent again.
+    Unknown,
+}
+
+impl PushOutcome {
+    pub const ALL: [Self; 7] = [
+        Self::Sent,
+        Self::Gone,
+        Self::Rejected,
+        Self::Retry,
+        Self::Failed,
+        Self::Expired,
+        Self::Unknown,
+    ];
+
+    /// The `outcome` label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Sent => "sent",
+            Self::Gone => "gone",
+            Self::Rejected => "rejected",
+            Self::Retry => "retry",
+            Self::Failed => "failed",
+            Self::Expired => "expired",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
+/// Push outcomes counted by this node, read when `/metrics` is scraped.
 #[derive(Debug, Default)]
 pub struct PushMetrics {
-    pub sent: AtomicU64,
-    /// Given up after retries until the TTL ran out.
-    pub failed: AtomicU64,
-    /// Subscriptions deleted after a 404 or 410.
-    pub pruned: AtomicU64,
-    /// Refused by the push service with another 4xx (or could not be built).
-    pub dropped: AtomicU64,
-    /// Sends with no answer in time: left to their lease and sent again.
-    pub unknown: AtomicU64,
+    outcomes: [AtomicU64; PushOutcome::ALL.len()],
 }
 
 impl PushMetrics {
-    /// The Prometheus text of the counters, and of the outbox `depth` when it could be read.
-    pub fn render(&self, depth: Option<db::push_outbox::Depth>) -> String {
-        use std::sync::atomic::Ordering::Relaxed;
-        let mut rows = vec![
-            (
-                "nenufar_push_sent_total",
-                "counter",
-                "Notifications a push service accepted",
-                self.sent.load(Relaxed) as f64,
-            ),
-            (
-                "nenufar_push_failed_total",
-                "counter",
-                "Notifications given up when their TTL ran out",
-                self.failed.load(Relaxed) as f64,
-            ),
-            (
-                "nenufar_push_pruned_total",
-                "counter",
-                "Subscriptions deleted after a 404 or 410",
-                self.pruned.load(Relaxed) as f64,
-            ),
-            (
-                "nenufar_push_dropped_total",
-                "counter",
-                "Notifications refused with another 4xx",
-                self.dropped.load(Relaxed) as f64,
-            ),
-            (
-                "nenufar_push_unknown_total",
-                "counter",
-                "Sends without an answer in time (sent again after the lease)",
-                self.unknown.load(Relaxed) as f64,
-            ),
-        ];
-        if let Some(d) = depth {
-            rows.push((
-                "nenufar_push_queue_depth",
-                "gauge",
-                "Notifications waiting in the outbox (all nodes)",
-                d.queued as f64,
-            ));
-            rows.push((
-                "nenufar_push_oldest_age_seconds",
-                "gauge",
-                "Age of the oldest notification waiting",
-                d.oldest_s.unwrap_or(0.0),
-            ));
+    /// Counts `n` notifications settled with `outcome`.
+    pub fn count(&self, outcome: PushOutcome, n: u64) {
+        if let Some(i) = PushOutcome::ALL.iter().position(|o| *o == outcome) {
+            self.outcomes[i].fetch_add(n, Ordering::Relaxed);
         }
-        crate::telemetry::exposition(&rows)
+    }
+
+    /// Notifications settled with `outcome` so far.
+    pub fn get(&self, outcome: PushOutcome) -> u64 {
+        PushOutcome::ALL
+            .iter()
+            .position(|o| *o == outcome)
+            .map_or(0, |i| self.outcomes[i].load(Ordering::Relaxed))
+    }
+
+    /// Sets the outcome counters on `m`, and the outbox `depth` when it could be read (at
+    /// scrape). The counters named per outcome before `nenufar_push_outcomes_total` stay, with
+    /// their meaning: `failed` there counts both given up and expired.
+    pub fn report(&self, m: &Metrics, depth: Option<db::push_outbox::Depth>) {
+        use crate::telemetry::recorder::names::*;
+        for o in PushOutcome::ALL {
+            m.set_counter(PUSH_OUTCOMES, &[("outcome", o.label())], self.get(o));
+        }
+        m.set_counter(PUSH_SENT, &[], self.get(PushOutcome::Sent));
+        m.set_counter(
+            PUSH_FAILED,
+            &[],
+            self.get(PushOutcome::Failed) + self.get(PushOutcome::Expired),
+        );
+        m.set_counter(PUSH_PRUNED, &[], self.get(PushOutcome::Gone));
+        m.set_counter(PUSH_DROPPED, &[], self.get(PushOutcome::Rejected));
+        m.set_counter(PUSH_UNKNOWN, &[], self.get(PushOutcome::Unknown));
+        if let Some(d) = depth {
+            m.set_gauge(PUSH_QUEUE_DEPTH, &[], d.queued as f64);
+            m.set_gauge(PUSH_OLDEST_AGE, &[], d.oldest_s.unwrap_or(0.0));
+        }
     }
 }
 

@@ -81,6 +81,9 @@ const JUDGE_ATTEMPTS: usize = 4;
 /// reads its key (one read, refused requests only): a stored key replays, otherwise 429 and
 /// nothing is stored. An admitted one that turns out to replay a stored key gives its cells back,
 /// so replays never count (the check-in path itself reads nothing before the writer).
+///
+/// Runs in a `check_in` span (`hunt.id`, `player.id`; never the fix).
+#[tracing::instrument(name = "check_in", skip_all, fields(hunt.id = %hunt, player.id = %player))]
 pub async fn check_in(
     ctx: &Ctx,
     hunt: HuntId,
@@ -186,7 +189,12 @@ async fn write(
 ) -> Result<Answer, AppError> {
     let id = CheckinId::new_random();
     for _ in 0..JUDGE_ATTEMPTS {
+        let started = std::time::Instant::now();
         let (base, matched) = judge(ctx, hunt, &gate, team, &fix, received_at).await?;
+        ctx.metrics
+            .checkin_judge
+            .record(started.elapsed().as_secs_f64());
+        tracing::debug!(targets.matched = matched.len(), "check-in judged");
         let pending = Pending {
             id,
             hunt,
@@ -202,9 +210,10 @@ async fn write(
         };
         match ctx.writer.write(pending).await? {
             Written::Stored(response) => {
-                Metrics::inc(&ctx.metrics.checkins);
+                tracing::debug!(verdict = ?response.verdict, "check-in stored");
+                ctx.metrics.checkins.increment(1);
                 if response.verdict == Verdict::Found {
-                    Metrics::inc(&ctx.metrics.checkins_found);
+                    ctx.metrics.checkins_found.increment(1);
                 }
                 return Ok(Answer::Stored(response));
             }
@@ -217,6 +226,7 @@ async fn write(
                 )));
             }
             Written::Stale => {
+                tracing::debug!("check-in stale: its hunt changed; judged again");
                 gate = ctx
                     .gates
                     .refresh(&ctx.pool, hunt, &gate)
@@ -304,7 +314,7 @@ fn replay(
             "this idempotency_key was already used for a different check-in",
         ));
     }
-    Metrics::inc(&metrics.checkins_replayed);
+    metrics.checkins_replayed.increment(1);
     super::checkin_stored::decode(response).map_err(|e| AppError::Internal(e.into()))
 }
 

@@ -3,7 +3,6 @@
 //! retried after a deadlock or a serialization failure, then the stored answers of known keys.
 
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
 
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
@@ -16,7 +15,7 @@ use crate::domain::checkin::Verdict;
 use crate::domain::event::NewEvent;
 use crate::domain::ids::{HuntId, PlayerId};
 use crate::error::AppError;
-use crate::telemetry::{Metrics, RerunReason};
+use crate::telemetry::RerunReason;
 
 /// Attempts of one batch after a deadlock or serialization failure.
 const ATTEMPTS: usize = 3;
@@ -68,11 +67,20 @@ pub(super) async fn write_batch(
 ) -> Result<Vec<Result<Written, AppError>>, AppError> {
     let mut attempts = 0;
     let slots = loop {
+        let started = std::time::Instant::now();
         let result = conn
             .transaction::<_, BatchError, _>(async |conn| commit(conn, pending).await)
             .await;
         match result {
-            Ok(slots) => break slots,
+            Ok(slots) => {
+                let elapsed = started.elapsed();
+                deps.metrics.checkin_commit.record(elapsed.as_secs_f64());
+                tracing::debug!(
+                    duration_ms = elapsed.as_secs_f64() * 1e3,
+                    "check-in batch committed"
+                );
+                break slots;
+            }
             Err(BatchError::Db(e)) if retryable(&e) && attempts + 1 < ATTEMPTS => {
                 deps.metrics.rerun(RerunReason::Retry);
                 attempts += 1;
@@ -80,11 +88,9 @@ pub(super) async fn write_batch(
             Err(e) => return Err(e.into()),
         }
     };
-    Metrics::inc(&deps.metrics.checkin_batches);
+    deps.metrics.checkin_batches.increment(1);
     let stale = slots.iter().filter(|s| matches!(s, Slot::Stale)).count();
-    deps.metrics
-        .checkins_stale
-        .fetch_add(stale as u64, Ordering::Relaxed);
+    deps.metrics.checkins_stale.increment(stale as u64);
     let found = slots
         .iter()
         .any(|s| matches!(s, Slot::Stored(r) if r.verdict == Verdict::Found));

@@ -7,7 +7,6 @@
 //! serialization failure (`nenufar_checkin_batch_reruns_total`). One batch's transaction is
 //! `checkin_commit`; what its claims settle to, `checkin_batch`.
 
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
@@ -22,6 +21,7 @@ use crate::domain::checkin::Fix;
 use crate::domain::ids::{CheckinId, HuntId, PlayerId, TeamId};
 use crate::error::AppError;
 use crate::telemetry::{Metrics, RerunReason};
+use tracing::Instrument;
 
 /// Writer tasks per node: while one waits for its flush, the others fill and send theirs. Measured
 /// with `ops/bench.sh checkin_http` on 2 cores: 2 writers 3,127/s (latency-bound), 4 writers
@@ -114,11 +114,9 @@ impl CheckinWriter {
         self.start();
         let (reply, answer) = oneshot::channel();
         // Counted before the send, so that the writer's decrement always follows it.
-        Metrics::inc(&self.metrics.checkin_writer_queue);
+        self.metrics.checkin_writer_queue.increment(1.0);
         if self.tx.send(Job { pending, reply }).await.is_err() {
-            self.metrics
-                .checkin_writer_queue
-                .fetch_sub(1, Ordering::Relaxed);
+            self.metrics.checkin_writer_queue.decrement(1.0);
             return Err(AppError::Unavailable("check-in writer stopped"));
         }
         answer.await.map_err(|_| {
@@ -161,8 +159,10 @@ async fn drain(rx: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>, deps: Deps) {
         }
         deps.metrics
             .checkin_writer_queue
-            .fetch_sub(jobs.len() as u64, Ordering::Relaxed);
-        write_jobs(&deps, jobs).await;
+            .decrement(jobs.len() as f64);
+        deps.metrics.checkin_batch_size.record(jobs.len() as f64);
+        let span = tracing::info_span!("checkin_batch", batch.size = jobs.len());
+        write_jobs(&deps, jobs).instrument(span).await;
     }
 }
 
@@ -203,7 +203,7 @@ async fn write_jobs(deps: &Deps, jobs: Vec<Job>) {
             }
         }
         Err(e) => {
-            tracing::warn!(error = %e, batch = jobs.len(), "check-in batch failed; storing one by one");
+            tracing::warn!(error = %e, "check-in batch failed; storing one by one");
             deps.metrics.rerun(RerunReason::OneByOne);
             for job in jobs {
                 if conn.is_broken() {

@@ -3,6 +3,7 @@
 //! Bounded, and emptied of idle and archived hunts by the node's sweep (`cache::node`).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use diesel::prelude::*;
@@ -30,6 +31,8 @@ pub struct CachedIndex {
 pub struct IndexCache {
     entries: Cache<HuntId, Arc<CachedIndex>>,
     build_locks: Mutex<HashMap<HuntId, Arc<tokio::sync::Mutex<()>>>>,
+    /// Indexes built from PostgreSQL (`nenufar_index_rebuilds_total`).
+    builds: AtomicU64,
 }
 
 impl Default for IndexCache {
@@ -43,12 +46,19 @@ impl IndexCache {
         Self {
             entries: Cache::new("hunt_indexes", config.max_hunts, config.idle),
             build_locks: Mutex::default(),
+            builds: AtomicU64::new(0),
         }
     }
 
     /// Number of hunts with an index in memory.
     pub fn len(&self) -> usize {
         self.entries.len()
+    }
+
+    /// Indexes this cache built from PostgreSQL (first builds and rebuilds after a target change
+    /// or an eviction).
+    pub fn builds(&self) -> u64 {
+        AtomicU64::load(&self.builds, Ordering::Relaxed)
     }
 
     /// Whether no index is cached.
@@ -90,6 +100,7 @@ impl IndexCache {
             let mut conn = pool.get().await?;
             let built = Arc::new(build(&mut conn, hunt).await?);
             drop(conn);
+            self.builds.fetch_add(1, Ordering::Relaxed);
             let (slot, _) = self.entries.upsert(hunt, |current| match current {
                 Some(c) if c.version >= built.version => c.clone(),
                 _ => built.clone(),

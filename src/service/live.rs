@@ -41,3 +41,16 @@ pub async fn events_after(
     let mut conn = pool.get().await?;
     Ok(db::events::read(&mut conn, hunt, after, limit, viewer).await?)
 }
+
+/// As [`events_after`], each event with the time its transaction appended it (the feeds measure
+/// their delivery lag from it).
+pub async fn events_after_timed(
+    pool: &db::Pool,
+    hunt: HuntId,
+    after: i64,
+    limit: i64,
+    viewer: Option<&Viewer>,
+) -> Result<Vec<(Event, chrono::DateTime<chrono::Utc>)>, AppError> {
+    let mut conn = pool.get().await?;
+    Ok(db::events::read_timed(&mut conn, hunt, after, limit, viewer).await?)
+}

@@ -100,22 +100,19 @@ impl Passwords {
             .map_err(AppError::Internal)
     }
 
-    /// Prometheus rows of the pool.
-    pub fn render(&self) -> String {
-        crate::telemetry::exposition(&[
-            (
-                "nenufar_password_hashes_total",
-                "counter",
-                "Argon2 computations (hashes, verifications, work spent on unknown e-mails)",
-                self.metrics.hashed.load(Ordering::Relaxed) as f64,
-            ),
-            (
-                "nenufar_password_queue_full_total",
-                "counter",
-                "Password requests refused with 503 because the hashing queue was full",
-                self.metrics.refused.load(Ordering::Relaxed) as f64,
-            ),
-        ])
+    /// Sets the pool's counters on `m` (at scrape).
+    pub fn report(&self, m: &crate::telemetry::Metrics) {
+        use crate::telemetry::recorder::names::{PASSWORD_HASHES, PASSWORD_QUEUE_FULL};
+        m.set_counter(
+            PASSWORD_HASHES,
+            &[],
+            self.metrics.hashed.load(Ordering::Relaxed),
+        );
+        m.set_counter(
+            PASSWORD_QUEUE_FULL,
+            &[],
+            self.metrics.refused.load(Ordering::Relaxed),
+        );
     }
 
     /// A new argon2id PHC string for `password`.

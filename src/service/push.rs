@@ -88,14 +88,10 @@ pub async fn preferences(ctx: &Ctx, principal: Principal) -> Result<Preferences,
     Ok(db::push::preferences(&mut conn, player).await?)
 }
 
-/// The push counters of this node and the outbox gauges, as Prometheus text.
-pub async fn metrics(ctx: &Ctx) -> String {
-    let depth = async {
-        let mut conn = ctx.pool.get().await.ok()?;
-        db::push_outbox::depth(&mut conn, ctx.clock.now())
-            .await
-            .ok()
-    }
-    .await;
-    ctx.push.metrics.render(depth)
+/// The outbox depth (all nodes), or `None` when it cannot be read now.
+pub async fn queue_depth(ctx: &Ctx) -> Option<db::push_outbox::Depth> {
+    let mut conn = ctx.pool.get().await.ok()?;
+    db::push_outbox::depth(&mut conn, ctx.clock.now())
+        .await
+        .ok()
 }

@@ -25,6 +25,7 @@ mod input;
 mod limits;
 mod live;
 mod nodes;
+mod observability;
 mod oracle;
 mod push;
 mod support;

@@ -407,7 +407,7 @@ async fn request_logs_never_hold_positions_query_strings_or_tokens() {
         let log = node.log_text();
         let done = log
             .lines()
-            .any(|l| l.contains("path=/v1/live") && l.contains("finished processing request"));
+            .any(|l| l.contains(r#"http.route="/v1/live""#) && l.contains("request answered"));
         if done { Ok(log) } else { Err(log.len()) }
     })
     .await;

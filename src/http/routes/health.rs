@@ -70,22 +70,14 @@ async fn readyz(State(state): State<AppState>) -> Result<Json<Readiness>, AppErr
     }))
 }
 
-/// Prometheus metrics of this node, in the text exposition format 0.0.4 (counters, pool, cache
-/// gauges, push queues). For the operator's scraper; not part of the player contract.
+/// Prometheus metrics of this node, in the text exposition format 0.0.4: counters, latency
+/// histograms (requests by route template, check-in judge and commit, writer batch sizes, live
+/// event lag and fan-out passes), pool, cache and limiter gauges, push outcomes and queues. For
+/// the operator's scraper; not part of the player contract.
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     responses((status = 200, description = "The exposition text.", content_type = "text/plain", body = String)))]
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    let status = state.ctx.pool.status();
-    let mut body = state
-        .ctx
-        .metrics
-        .render(status.size, status.available, state.ctx.indexes.len());
-    body.push_str(&crate::telemetry::cache_gauges(
-        &crate::cache::node::entries(&state.ctx, &state.hub),
-    ));
-    body.push_str(&crate::service::push::metrics(&state.ctx).await);
-    body.push_str(&state.ctx.limits.render());
-    body.push_str(&state.ctx.passwords.render());
+    let body = crate::telemetry::scrape::scrape(&state.ctx, &state.hub).await;
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
 }
 
