@@ -28,5 +28,6 @@ mod nodes;
 mod observability;
 mod oracle;
 mod push;
+mod stored_answers;
 mod support;
 mod writer_failures;
