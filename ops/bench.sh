@@ -19,7 +19,9 @@
 # Knobs passed through from the environment: NENUFAR_BENCH_LOOKUP_FIXES, NENUFAR_BENCH_SECONDS,
 # NENUFAR_BENCH_WARMUP_SECONDS, NENUFAR_BENCH_CONNECTIONS, NENUFAR_BENCH_POOL_SIZE,
 # NENUFAR_BENCH_REBUILD_TARGETS, NENUFAR_BENCH_REPEAT, NENUFAR_BENCH_LIMITS,
-# NENUFAR_BENCH_KEY_COLLISIONS (each documented at the top of its benches/*.rs).
+# NENUFAR_BENCH_KEY_COLLISIONS, NENUFAR_BENCH_RADIUS_M (the find rate), NENUFAR_BENCH_PROFILE_SQL
+# (each documented at the top of its benches/*.rs). NENUFAR_BENCH_PROFILE_SQL=stats also preloads
+# pg_stat_statements in the cluster (a restart after it starts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -67,6 +69,18 @@ fi
 admin_url=$("$nenufar" db start --data-dir "$dir")
 admin_url=${admin_url##*$'\n'} # the URL is the last line printed
 echo "cluster: $admin_url ($(psql "$admin_url" -XAtc 'show fsync') fsync, synchronous_commit $(psql "$admin_url" -XAtc 'show synchronous_commit'))"
+if [[ ${NENUFAR_BENCH_PROFILE_SQL:-} == stats ]]; then
+  # The statement and function statistics of benches/checkin_http/pgstats.rs: a restart loads the
+  # library, then its own settings exist.
+  psql "$admin_url" -XAtqc "alter system set shared_preload_libraries = 'pg_stat_statements'"
+  psql "$admin_url" -XAtqc "alter system set track_functions = 'pl'"
+  "$nenufar" db stop --data-dir "$dir" >/dev/null
+  admin_url=$("$nenufar" db start --data-dir "$dir")
+  admin_url=${admin_url##*$'\n'}
+  psql "$admin_url" -XAtqc "alter system set pg_stat_statements.track = 'all'"
+  psql "$admin_url" -XAtqc "select pg_reload_conf()" >/dev/null
+  echo "cluster restarted with $(psql "$admin_url" -XAtc 'show shared_preload_libraries') preloaded"
+fi
 export NENUFAR_BENCH_ADMIN_URL="$admin_url"
 
 for b in "${benches[@]}"; do

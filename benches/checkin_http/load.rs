@@ -235,6 +235,8 @@ pub struct HttpRun {
     pub cost: Cost,
     /// Byte offsets of the server log at both ends of the window.
     pub log_range: (u64, u64),
+    /// PostgreSQL's statistics at both ends of the window, when sampled.
+    pub stats: Option<(crate::pgstats::Sample, crate::pgstats::Sample)>,
 }
 
 /// Runs `settings.connections` connections through the warm-up and the measured window; each
@@ -249,7 +251,7 @@ pub async fn run_load(
     let conns = settings.connections;
     let from = Instant::now() + Duration::from_secs(settings.warmup.max(1));
     let end = from + Duration::from_secs(settings.seconds);
-    let targets = Arc::new(crate::setup::targets());
+    let targets = Arc::new(crate::setup::targets(settings.radius_m));
     let mut set = tokio::task::JoinSet::new();
     for c in 0..conns {
         let mut mine: Vec<String> = tokens.iter().skip(c).step_by(conns).cloned().collect();
@@ -267,9 +269,9 @@ pub async fn run_load(
         set.spawn(load_connection(load, from, end));
     }
     tokio::time::sleep_until(from.into()).await;
-    let first = meter.snapshot().await?;
+    let mut first = meter.snapshot().await?;
     tokio::time::sleep_until(end.into()).await;
-    let last = meter.snapshot().await?;
+    let mut last = meter.snapshot().await?;
     let mut tally = Tally::default();
     for t in set.join_all().await {
         tally.merge(t?);
@@ -281,6 +283,7 @@ pub async fn run_load(
             tally.statuses.get(&200).copied().unwrap_or(0) as f64,
         ),
         log_range: (first.log_len, last.log_len),
+        stats: first.stats.take().zip(last.stats.take()),
         tally,
     })
 }

@@ -25,7 +25,13 @@
 //! `NENUFAR_BENCH_KEY_COLLISIONS` (0: the share of check-ins sent as two parallel requests of one
 //! player with one key and different bodies, one at a target; e.g. 0.01 to compare p99 with and
 //! without key races, see `load`),
-//! `NENUFAR_BENCH_LIMITS` (`load-test,off`: the server's `NENUFAR_LIMITS` profile of each run).
+//! `NENUFAR_BENCH_LIMITS` (`load-test,off`: the server's `NENUFAR_LIMITS` profile of each run),
+//! `NENUFAR_BENCH_RADIUS_M` (`10-60`: the radii of the targets, metres, and so the find rate:
+//! `10-60` finds in about 21 % of check-ins, `30-80` in about 57 %, a hunt's opening minutes or a
+//! drop; the run prints the mix it measured), `NENUFAR_BENCH_PROFILE_SQL=stats` (where
+//! PostgreSQL's work went, per check-in: by statement from `pg_stat_statements`, by table and
+//! index, by trigger function, and WAL by relation and record type from `pg_walinspect`; see
+//! `pgstats`; `ops/bench.sh` preloads `pg_stat_statements` for it, which costs a few per cent).
 //!
 //! Limits: by default the whole HTTP measurement runs twice, each on a fresh database and a fresh
 //! server: with the limits layer in place (`NENUFAR_LIMITS=load-test`: every limit raised out of
@@ -40,6 +46,7 @@ mod api;
 mod load;
 mod meter;
 mod pgbench;
+mod pgstats;
 mod setup;
 mod sockets;
 mod sqlprofile;
@@ -62,8 +69,9 @@ const TEAMS: usize = 64;
 const TEAM_SIZE: usize = 10;
 const LON: (f64, f64) = (2.22, 2.47);
 const LAT: (f64, f64) = (48.81, 48.90);
-/// Largest target radius, metres: the constant outer radius of the baseline's GiST prefilter.
-const MAX_RADIUS_M: f64 = 60.0;
+/// Target radii, metres, unless `NENUFAR_BENCH_RADIUS_M` says otherwise: about 21 % of the
+/// uniform fixes find a target (the mix of every earlier figure in BENCHMARKS.md).
+const RADIUS_M: (f64, f64) = (10.0, 60.0);
 const PGBENCH: &str = "/usr/lib/postgresql/15/bin/pgbench";
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
@@ -89,6 +97,21 @@ struct Settings {
     limits: Vec<String>,
     /// Share of check-ins sent as a same-key pair (`NENUFAR_BENCH_KEY_COLLISIONS`, 0 to 1).
     key_collisions: f64,
+    /// Radii of the hunt's circle targets, metres, drawn uniformly in `[min, max)`
+    /// (`NENUFAR_BENCH_RADIUS_M=min-max`): the knob of the find rate. The largest is also the
+    /// constant outer radius of the baseline's GiST prefilter.
+    radius_m: (f64, f64),
+}
+
+/// Parses `min-max` (metres, 0 < min < max <= 1000).
+fn radius_range(v: &str) -> anyhow::Result<(f64, f64)> {
+    let parsed = v
+        .split_once('-')
+        .and_then(|(a, b)| Some((a.trim().parse::<f64>().ok()?, b.trim().parse::<f64>().ok()?)));
+    match parsed {
+        Some((min, max)) if min > 0.0 && min < max && max <= 1000.0 => Ok((min, max)),
+        _ => anyhow::bail!("NENUFAR_BENCH_RADIUS_M: {v:?} is not min-max in metres (e.g. 30-80)"),
+    }
 }
 
 /// What one run measured.
@@ -113,6 +136,10 @@ fn main() -> anyhow::Result<()> {
         sockets: env_or("NENUFAR_BENCH_SOCKETS", 0usize)?,
         push: env_or("NENUFAR_BENCH_PUSH_SUBSCRIBERS", 0u8)? == 1,
         key_collisions: env_or("NENUFAR_BENCH_KEY_COLLISIONS", 0.0f64)?,
+        radius_m: match std::env::var("NENUFAR_BENCH_RADIUS_M") {
+            Ok(v) => radius_range(&v)?,
+            Err(_) => RADIUS_M,
+        },
         limits: env_or("NENUFAR_BENCH_LIMITS", "load-test,off".to_owned())?
             .split(',')
             .map(|p| p.trim().to_owned())
@@ -193,10 +220,12 @@ async fn run(
     let client = reqwest::Client::new();
     wait_ready(&mut server, &base, &client).await?;
     let start = Instant::now();
-    let (hunt, tokens, staff) = set_up(&url, &base, &client).await?;
+    let (hunt, tokens, staff) = set_up(&url, &base, &client, settings.radius_m).await?;
     println!(
-        "checkin_http: hunt with {TARGETS} circle targets, {} players in {TEAMS} teams \
-         set up over HTTP in {:.1} s; server pool size {}; limits profile {profile}",
+        "checkin_http: hunt with {TARGETS} circle targets (radius {}-{} m), {} players in {TEAMS} \
+         teams set up over HTTP in {:.1} s; server pool size {}; limits profile {profile}",
+        settings.radius_m.0,
+        settings.radius_m.1,
         tokens.len(),
         start.elapsed().as_secs_f64(),
         settings.pool_size.as_deref().unwrap_or("default")
@@ -222,7 +251,10 @@ async fn run(
     } else {
         None
     };
-    let meter = Meter::new(&settings.admin, Some(server.child.id())).await?;
+    let mut meter = Meter::new(&settings.admin, Some(server.child.id())).await?;
+    if pgstats::enabled() {
+        meter.stats = Some(pgstats::Stats::connect(&url).await?);
+    }
     let before = clients.as_ref().map(|c| c.received.snapshot());
     let load_start = Instant::now();
     let probes = clients.as_ref().map(|_| {
@@ -283,6 +315,17 @@ async fn run(
         "  statuses {:?}, verdicts {:?}",
         http.tally.statuses, http.tally.verdicts
     );
+    let verdict = |v: &str| http.tally.verdicts.get(v).copied().unwrap_or(0) as f64;
+    let answered = http.tally.verdicts.values().sum::<u64>().max(1) as f64;
+    println!(
+        "  find mix (NENUFAR_BENCH_RADIUS_M={}-{}): {:.1} % of check-ins matched a target: \
+         {:.1} % found, {:.1} % already_found",
+        settings.radius_m.0,
+        settings.radius_m.1,
+        100.0 * (verdict("found") + verdict("already_found")) / answered,
+        100.0 * verdict("found") / answered,
+        100.0 * verdict("already_found") / answered
+    );
     if settings.key_collisions > 0.0 {
         println!(
             "  key collisions (NENUFAR_BENCH_KEY_COLLISIONS={}): {} same-key pairs in the window \
@@ -298,6 +341,9 @@ async fn run(
         .execute(&mut admin)
         .await?;
         sqlprofile::report(&meter.log, http.log_range.0, http.log_range.1, n as f64)?;
+    }
+    if let (Some(stats), Some((first, last))) = (&meter.stats, &http.stats) {
+        stats.report(first, last, n as f64).await?;
     }
     let mut conn = AsyncPgConnection::establish(&url).await?;
     let stored = count(&mut conn, "select count(*) as n from checkins").await?;

@@ -55,6 +55,8 @@ pub struct Snapshot {
     wal_bytes: f64,
     /// Bytes in the server log.
     pub log_len: u64,
+    /// PostgreSQL's statistics, when `pgstats` is on.
+    pub stats: Option<crate::pgstats::Sample>,
 }
 
 /// Cost of a window, per operation (CPU in microseconds) and in cores.
@@ -127,6 +129,8 @@ pub struct Meter {
     server: Option<u32>,
     /// The cluster's server log (in its data directory), for [`crate::sqlprofile`].
     pub log: PathBuf,
+    /// Samples the benchmark database's statistics with every snapshot ([`crate::pgstats`]).
+    pub stats: Option<crate::pgstats::Stats>,
 }
 
 #[derive(diesel::QueryableByName)]
@@ -158,10 +162,15 @@ impl Meter {
             postmaster,
             server,
             log: Path::new(dir).join("postgresql.log"),
+            stats: None,
         })
     }
 
     pub async fn snapshot(&self) -> anyhow::Result<Snapshot> {
+        let stats = match &self.stats {
+            Some(s) => Some(s.sample().await?),
+            None => None,
+        };
         // Pending statistics reach pg_stat_wal within about a second: close enough over 20 s.
         let wal: Wal = diesel::sql_query("select wal_sync, wal_bytes::float8 from pg_stat_wal")
             .get_result(&mut *self.conn.lock().await)
@@ -209,6 +218,7 @@ impl Meter {
             wal_syncs: wal.wal_sync,
             wal_bytes: wal.wal_bytes,
             log_len: std::fs::metadata(&self.log).map_or(0, |m| m.len()),
+            stats,
         })
     }
 }

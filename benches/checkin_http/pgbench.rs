@@ -9,13 +9,13 @@ use diesel::sql_types::Uuid as SqlUuid;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use crate::meter::{Cost, Meter};
-use crate::{MAX_RADIUS_M, Settings, TEAM_SIZE, TEAMS, count, percentile_ms};
+use crate::{Settings, TEAM_SIZE, TEAMS, count, percentile_ms};
 
 /// The check-in a team without nenufar would write: one statement, GiST prefilter on the constant
 /// outer radius, spheroid test per row, finds inserted once per team and target, the check-in row
 /// with its verdict and response (nenufar also adds the points to the team's score; this does
 /// not). Fixes in the same box as [`crate::LAT`] and [`crate::LON`]. `HUNT` is replaced by the
-/// hunt id, `OUTER` by [`MAX_RADIUS_M`], `LAST_PLAYER` by the number of players minus one.
+/// hunt id, `OUTER` by the largest target radius, `LAST_PLAYER` by the number of players minus one.
 const PGBENCH_SCRIPT: &str = r#"\set p random(0, LAST_PLAYER)
 \set lat 48.81 + 0.09 * random(0, 1000000) / 1000000.0
 \set lon 2.22 + 0.25 * random(0, 1000000) / 1000000.0
@@ -83,7 +83,7 @@ pub async fn pgbench(settings: &Settings, url: &str, hunt: &str) -> anyhow::Resu
     let dir = std::env::temp_dir().join(format!("nenufar-bench-pgbench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let script = dir.join("checkin.sql");
-    let outer = MAX_RADIUS_M.to_string();
+    let outer = settings.radius_m.1.to_string();
     std::fs::write(
         &script,
         PGBENCH_SCRIPT

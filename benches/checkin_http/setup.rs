@@ -11,7 +11,7 @@ use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 
 use crate::api::{field, live_hunt, owner_token, post};
-use crate::{LAT, LON, MAX_RADIUS_M, Settings, TARGETS, TEAM_SIZE, TEAMS};
+use crate::{LAT, LON, Settings, TARGETS, TEAM_SIZE, TEAMS};
 
 /// The server child process, killed when dropped; its log is removed then unless a failure
 /// pointed to it.
@@ -95,8 +95,9 @@ pub async fn wait_ready(
     )
 }
 
-/// The hunt's circle targets: (lat, lon, radius_m), the same on every run (a fixed seed).
-pub fn targets() -> Vec<(f64, f64, f64)> {
+/// The hunt's circle targets: (lat, lon, radius_m), radii drawn in `[radius_m.0, radius_m.1)`,
+/// the same on every run (a fixed seed: the centres do not depend on the radii).
+pub fn targets(radius_m: (f64, f64)) -> Vec<(f64, f64, f64)> {
     let mut rng = StdRng::seed_from_u64(0x6e65_6e75);
     (0..TARGETS)
         .map(|_| {
@@ -104,22 +105,23 @@ pub fn targets() -> Vec<(f64, f64, f64)> {
                 rng.random_range(LAT.0..LAT.1),
                 rng.random_range(LON.0..LON.1),
             );
-            (lat, lon, rng.random_range(10.0..MAX_RADIUS_M))
+            (lat, lon, rng.random_range(radius_m.0..radius_m.1))
         })
         .collect()
 }
 
 /// A live hunt with its targets, players and teams, made through the API (the organisation and
 /// its owner through the service, as `nenufar org create` does). Returns the hunt id, every
-/// player's bearer token and the owner's.
+/// player's bearer token and the owner's. `radius_m`: see [`targets`].
 pub async fn set_up(
     url: &str,
     base: &str,
     client: &reqwest::Client,
+    radius_m: (f64, f64),
 ) -> anyhow::Result<(String, Vec<String>, String)> {
     let state = nenufar::app::AppState::new(nenufar::db::connect(url, 2)?);
     let staff = owner_token(&state, base, client, "bench-owner@brand.example").await?;
-    let features: Vec<Value> = targets()
+    let features: Vec<Value> = targets(radius_m)
         .into_iter()
         .enumerate()
         .map(|(i, (lat, lon, radius_m))| {
