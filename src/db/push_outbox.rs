@@ -44,6 +44,12 @@ pub struct Expanded {
 /// Never for a muted category, nor to a player with a live WebSocket on any node (seen in the
 /// last 45 s) unless they asked for both.
 ///
+/// Its work is the jobs it takes, not the length of the event log: each job's event is looked up
+/// by id (the `lateral ... offset 0` keeps that a nested loop). Joined plainly, the planner hashed
+/// or merged the whole `events` table at every expansion once it held some 100,000 rows: 57 ms a
+/// call under check-in load, 113 us of PostgreSQL time per check-in at a find-heavy mix; 4.6 ms
+/// for 1,000 jobs with the lookup by id.
+///
 /// The notifications are due from `now` (the node's clock, like every retry time).
 pub async fn expand(
     conn: &mut AsyncPgConnection,
@@ -53,14 +59,16 @@ pub async fn expand(
     prepared(
         diesel::sql_query(concat!(
             "with jobs as ( \
-               select j.event_id from push_jobs j join events e on e.id = j.event_id \
-               where e.event_offset is not null order by j.event_id limit $1 \
+               select j.event_id from push_jobs j \
+               cross join lateral (select 1 from events e \
+                 where e.id = j.event_id and e.event_offset is not null offset 0) numbered \
+               order by j.event_id limit $1 \
                for update of j skip locked), \
              gone as (delete from push_jobs j using jobs where j.event_id = jobs.event_id \
                returning j.event_id), \
-             ev as materialized (select e.id, e.created_at, e.hunt_id, e.kind, e.team_id, e.player_id, \
-               e.staff_only, e.data \
-               from events e join gone on gone.event_id = e.id), \
+             ev as materialized (select e.* from gone cross join lateral ( \
+               select e.id, e.created_at, e.hunt_id, e.kind, e.team_id, e.player_id, e.staff_only, e.data \
+               from events e where e.id = gone.event_id offset 0) e), \
              subs as materialized ( \
                select m.hunt_id, m.team_id, m.player_id, s.id as sub_id, \
                  coalesce(p.muted, '{}') as muted \
