@@ -1,5 +1,7 @@
-//! The check-in writer's batched statements, each for a whole batch: hunt locks, team locks and
-//! scores, check-in rows with the finds they make, the fill of claimed rows. Reads are in `checkins`.
+//! The check-in writer's batched statements, each for a whole batch: hunt locks, team locks with
+//! what the rules of a find need to know (scores, finds, keys already used), then the check-in rows
+//! with their final answers and the finds the rules decided. Reads outside the writer are in
+//! `checkins`.
 //!
 //! The statements take a shared connection reference, so the writer can poll several at once:
 //! diesel-async then sends them back to back on the connection (a pipeline) and PostgreSQL runs
@@ -9,12 +11,12 @@
 //! its pipeline, and what must follow it in the same transaction is inside it or in a later round
 //! trip.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{
-    Array, Bytea, Double, Int4, Int8, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid,
+    Array, Bool, Bytea, Double, Int4, Int8, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid,
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use postgis_diesel::sql_types::Geography;
@@ -38,7 +40,7 @@ struct LockedHuntRow {
     id: uuid::Uuid,
     #[diesel(sql_type = Int8)]
     revision: i64,
-    #[diesel(sql_type = diesel::sql_types::Bool)]
+    #[diesel(sql_type = Bool)]
     frozen: bool,
 }
 
@@ -104,9 +106,114 @@ pub async fn team_scores(
     Ok(rows.into_iter().map(|r| (TeamId(r.id), r.score)).collect())
 }
 
-/// A check-in to store. A check-in that matched targets is stored as a claim of its key
-/// (`response: None`): a placeholder, filled in by [`fill_claims`] in the same transaction once its
-/// finds are known (a placeholder cannot commit: the `checkins_claim_filled` trigger).
+/// Of these (team, target) pairs, those the team has found. Like the other reads here, one index
+/// lookup per pair (a lateral subquery, `offset 0` so it is not flattened): joined plainly, the
+/// planner, knowing nothing of an array's size, chose a hash join over the whole table (273 us per
+/// check-in at the find-heavy mix of `ops/bench.sh checkin_http`). The caller holds the teams' row
+/// locks ([`team_scores`]), under which every find of theirs is recorded, so the answer holds until
+/// the transaction ends.
+pub async fn found_before(
+    mut conn: &AsyncPgConnection,
+    pairs: &[(TeamId, TargetId)],
+) -> QueryResult<HashSet<(TeamId, TargetId)>> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = SqlUuid)]
+        team_id: uuid::Uuid,
+        #[diesel(sql_type = SqlUuid)]
+        target_id: uuid::Uuid,
+    }
+    if pairs.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let rows: Vec<Row> = prepared(
+        diesel::sql_query(
+            "select f.team_id, f.target_id from unnest($1::uuid[], $2::uuid[]) as p(team_id, target_id) \
+             cross join lateral (select f.team_id, f.target_id from finds f \
+                                 where f.team_id = p.team_id and f.target_id = p.target_id offset 0) f",
+        )
+        .bind::<Array<SqlUuid>, _>(pairs.iter().map(|(t, _)| t.0).collect::<Vec<_>>())
+        .bind::<Array<SqlUuid>, _>(pairs.iter().map(|(_, t)| t.0).collect::<Vec<_>>()),
+    )
+    .load(&mut conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (TeamId(r.team_id), TargetId(r.target_id)))
+        .collect())
+}
+
+/// The hunt scores of these players (a player without a row has none yet). Read under their teams'
+/// row locks, like [`found_before`].
+pub async fn player_scores(
+    mut conn: &AsyncPgConnection,
+    players: &[(HuntId, PlayerId)],
+) -> QueryResult<HashMap<(HuntId, PlayerId), i64>> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = SqlUuid)]
+        hunt_id: uuid::Uuid,
+        #[diesel(sql_type = SqlUuid)]
+        player_id: uuid::Uuid,
+        #[diesel(sql_type = Int8)]
+        score: i64,
+    }
+    if players.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<Row> = prepared(
+        diesel::sql_query(
+            "select s.hunt_id, s.player_id, s.score from unnest($1::uuid[], $2::uuid[]) as p(hunt_id, player_id) \
+             cross join lateral (select s.hunt_id, s.player_id, s.score from player_scores s \
+                                 where s.hunt_id = p.hunt_id and s.player_id = p.player_id offset 0) s",
+        )
+        .bind::<Array<SqlUuid>, _>(players.iter().map(|(h, _)| h.0).collect::<Vec<_>>())
+        .bind::<Array<SqlUuid>, _>(players.iter().map(|(_, p)| p.0).collect::<Vec<_>>()),
+    )
+    .load(&mut conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| ((HuntId(r.hunt_id), PlayerId(r.player_id)), r.score))
+        .collect())
+}
+
+/// Of these (player, idempotency key) pairs, those already stored (committed). A key that a
+/// concurrent transaction is storing is not seen here: [`store`] then waits for it and skips the
+/// row, and the writer runs the batch again.
+pub async fn known_keys(
+    mut conn: &AsyncPgConnection,
+    keys: &[(PlayerId, uuid::Uuid)],
+) -> QueryResult<HashSet<(PlayerId, uuid::Uuid)>> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = SqlUuid)]
+        player_id: uuid::Uuid,
+        #[diesel(sql_type = SqlUuid)]
+        idempotency_key: uuid::Uuid,
+    }
+    if keys.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let rows: Vec<Row> = prepared(
+        diesel::sql_query(
+            "select c.player_id, c.idempotency_key from unnest($1::uuid[], $2::uuid[]) as k(player_id, idempotency_key) \
+             cross join lateral (select c.player_id, c.idempotency_key from checkins c \
+                                 where c.player_id = k.player_id and c.idempotency_key = k.idempotency_key \
+                                 offset 0) c",
+        )
+        .bind::<Array<SqlUuid>, _>(keys.iter().map(|(p, _)| p.0).collect::<Vec<_>>())
+        .bind::<Array<SqlUuid>, _>(keys.iter().map(|(_, k)| *k).collect::<Vec<_>>()),
+    )
+    .load(&mut conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (PlayerId(r.player_id), r.idempotency_key))
+        .collect())
+}
+
+/// A check-in to store, with its final answer.
 #[derive(Debug, Clone)]
 pub struct NewCheckin {
     pub id: CheckinId,
@@ -120,14 +227,16 @@ pub struct NewCheckin {
     pub fix: Fix,
     pub received_at: DateTime<Utc>,
     pub verdict: Verdict,
-    /// The final response, its `team_score` set to the team's score as the row is written; `None`
-    /// for a claim.
-    pub response: Option<serde_json::Value>,
+    /// The stored response.
+    pub response: serde_json::Value,
+    /// Whether the response's `team_score` is set here to the team's score as the row is written
+    /// (a check-in that matched nothing); a claim's response carries the score the rules decided.
+    pub score_from_team: bool,
 }
 
-/// A target a claimed check-in matched, to be recorded as a find unless the team has it already.
+/// A find the rules of a find decided, to be recorded with its check-in.
 #[derive(Debug, Clone, Copy)]
-pub struct FindCandidate {
+pub struct NewFind {
     pub checkin: CheckinId,
     pub hunt: HuntId,
     pub team: TeamId,
@@ -137,88 +246,68 @@ pub struct FindCandidate {
     pub found_at: DateTime<Utc>,
 }
 
-/// A find that was new.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct NewFind {
-    pub checkin: CheckinId,
-    pub target: TargetId,
-    /// The finder's score in the hunt after all of this batch's finds.
-    pub player_score_after_batch: i64,
-}
-
 /// What [`store`] wrote.
 #[derive(Debug, Default)]
 pub struct Stored {
-    /// The check-ins stored, each with the `team_score` its response was written with (`None`
-    /// for a claim).
-    pub checkins: HashMap<CheckinId, Option<i64>>,
-    pub finds: Vec<NewFind>,
+    /// The check-ins stored, each with the `team_score` its response was written with.
+    pub checkins: HashMap<CheckinId, i64>,
+    /// How many finds were recorded.
+    pub finds: usize,
 }
 
 #[derive(QueryableByName)]
 struct StoreRow {
-    #[diesel(sql_type = SqlUuid)]
-    checkin_id: uuid::Uuid,
-    /// Set on the rows of finds.
+    /// `None` on the row that counts the finds.
     #[diesel(sql_type = Nullable<SqlUuid>)]
-    target_id: Option<uuid::Uuid>,
+    checkin_id: Option<uuid::Uuid>,
     #[diesel(sql_type = Nullable<Int8>)]
     team_score: Option<i64>,
-    #[diesel(sql_type = Nullable<Int8>)]
-    player_score: Option<i64>,
 }
 
-/// Stores check-in rows and the finds of the claimed ones, with their points added to team and
-/// player scores, in one statement. The caller holds the finding teams' row locks
-/// ([`team_scores`]).
+/// Stores check-in rows and the finds decided for them, with their points added to team and player
+/// scores, in one statement. The caller holds the finding teams' row locks ([`team_scores`]) and
+/// the hunts' share locks ([`lock_hunts`]) and decided everything from what it read under them.
 ///
-/// Not stored: a check-in whose hunt is no longer at its `revision`, or whose player already used
-/// its idempotency key (stored before, by a concurrent transaction, which this statement waits
-/// for, or earlier in `rows`: the first wins). Only a stored claim's candidates can become finds,
-/// each at most once per team and target (the first candidate wins): so a check-in that lost its
-/// key finds nothing, and nothing else has to run again. Rows go in (player, key) order in every
-/// transaction, so that two writers waiting for each other's keys cannot deadlock. The `team_score`
-/// of a settled response is the team's score before this statement's finds.
+/// A row whose hunt is no longer at its `revision` is skipped (a batch without claims judges
+/// revisions here, in the same round trip as [`lock_hunts`]). A row whose player already used its
+/// idempotency key is skipped (a concurrent transaction
+/// storing it is waited for), and the finds of a skipped check-in are not recorded: the caller
+/// compares what was stored with what it decided. Rows go in (player, key) order in every
+/// transaction, so that two writers waiting for each other's keys cannot deadlock.
 pub async fn store(
     mut conn: &AsyncPgConnection,
     rows: &[NewCheckin],
-    candidates: &[FindCandidate],
+    finds: &[NewFind],
 ) -> QueryResult<Stored> {
     if rows.is_empty() {
         return Ok(Stored::default());
     }
     let ids =
         |f: fn(&NewCheckin) -> uuid::Uuid| -> Vec<uuid::Uuid> { rows.iter().map(f).collect() };
-    let col = |f: fn(&FindCandidate) -> uuid::Uuid| -> Vec<uuid::Uuid> {
-        candidates.iter().map(f).collect()
-    };
-    let responses: Vec<&serde_json::Value> = rows
-        .iter()
-        .map(|r| r.response.as_ref().unwrap_or(&serde_json::Value::Null))
-        .collect();
+    let col = |f: fn(&NewFind) -> uuid::Uuid| -> Vec<uuid::Uuid> { finds.iter().map(f).collect() };
     let out: Vec<StoreRow> = prepared(
         diesel::sql_query(
             "with u as ( \
                  select * from unnest($1::uuid[], $2::uuid[], $3::int8[], $4::uuid[], $5::uuid[], $6::uuid[], \
                                       $7::bytea[], $8::geography[], $9::float8[], $10::timestamptz[], \
-                                      $11::timestamptz[], $12::text[], $13::jsonb[]) with ordinality \
+                                      $11::timestamptz[], $12::text[], $13::jsonb[], $14::bool[]) with ordinality \
                      as u(id, hunt_id, revision, player_id, team_id, idempotency_key, request_hash, fix, \
-                          accuracy_m, captured_at, received_at, verdict, response, n)), \
+                          accuracy_m, captured_at, received_at, verdict, response, score_from_team, n)), \
              ins as ( \
                  insert into checkins (id, hunt_id, player_id, team_id, idempotency_key, request_hash, fix, \
                                        accuracy_m, captured_at, received_at, verdict, response) \
                  select u.id, u.hunt_id, u.player_id, u.team_id, u.idempotency_key, u.request_hash, u.fix, \
                         u.accuracy_m, u.captured_at, u.received_at, u.verdict, \
-                        case when u.response = 'null'::jsonb then u.response \
-                             else jsonb_set(u.response, '{team_score}', to_jsonb(t.score)) end \
+                        case when u.score_from_team then jsonb_set(u.response, '{team_score}', to_jsonb(t.score)) \
+                             else u.response end \
                  from u join hunts h on h.id = u.hunt_id and h.revision = u.revision \
                  join teams t on t.id = u.team_id \
                  order by u.player_id, u.idempotency_key, u.n \
                  on conflict (player_id, idempotency_key) do nothing \
                  returning id, (response->>'team_score')::int8 as team_score), \
              m as ( \
-                 select * from unnest($14::uuid[], $15::uuid[], $16::uuid[], $17::uuid[], $18::uuid[], \
-                                      $19::int[], $20::timestamptz[]) with ordinality \
+                 select * from unnest($15::uuid[], $16::uuid[], $17::uuid[], $18::uuid[], $19::uuid[], \
+                                      $20::int[], $21::timestamptz[]) with ordinality \
                      as m(checkin_id, hunt_id, team_id, player_id, target_id, points, found_at, n)), \
              new as ( \
                  insert into finds (team_id, target_id, hunt_id, player_id, checkin_id, points, found_at) \
@@ -226,19 +315,17 @@ pub async fn store(
                  from m where m.checkin_id in (select id from ins) \
                  order by m.n \
                  on conflict (team_id, target_id) do nothing \
-                 returning checkin_id, target_id, team_id, hunt_id, player_id, points), \
+                 returning team_id, hunt_id, player_id, points), \
              up as ( \
                  update teams t set score = t.score + d.delta \
                  from (select team_id, sum(points) as delta from new group by team_id) d where t.id = d.team_id), \
              ps as ( \
                  insert into player_scores (hunt_id, player_id, score) \
                  select hunt_id, player_id, sum(points) from new group by hunt_id, player_id \
-                 on conflict (hunt_id, player_id) do update set score = player_scores.score + excluded.score \
-                 returning hunt_id, player_id, score) \
-             select id as checkin_id, null::uuid as target_id, team_score, null::int8 as player_score from ins \
+                 on conflict (hunt_id, player_id) do update set score = player_scores.score + excluded.score) \
+             select id as checkin_id, team_score from ins \
              union all \
-             select new.checkin_id, new.target_id, null, ps.score \
-             from new join ps on ps.hunt_id = new.hunt_id and ps.player_id = new.player_id",
+             select null, count(*) from new",
         )
         .bind::<Array<SqlUuid>, _>(ids(|r| r.id.0))
         .bind::<Array<SqlUuid>, _>(ids(|r| r.hunt.0))
@@ -252,58 +339,31 @@ pub async fn store(
         .bind::<Array<Timestamptz>, _>(rows.iter().map(|r| r.fix.captured_at).collect::<Vec<_>>())
         .bind::<Array<Timestamptz>, _>(rows.iter().map(|r| r.received_at).collect::<Vec<_>>())
         .bind::<Array<Text>, _>(rows.iter().map(|r| r.verdict.as_str()).collect::<Vec<_>>())
-        .bind::<Array<Jsonb>, _>(responses)
-        .bind::<Array<SqlUuid>, _>(col(|c| c.checkin.0))
-        .bind::<Array<SqlUuid>, _>(col(|c| c.hunt.0))
-        .bind::<Array<SqlUuid>, _>(col(|c| c.team.0))
-        .bind::<Array<SqlUuid>, _>(col(|c| c.player.0))
-        .bind::<Array<SqlUuid>, _>(col(|c| c.target.0))
-        .bind::<Array<Int4>, _>(candidates.iter().map(|c| c.points).collect::<Vec<_>>())
-        .bind::<Array<Timestamptz>, _>(candidates.iter().map(|c| c.found_at).collect::<Vec<_>>()),
+        .bind::<Array<Jsonb>, _>(rows.iter().map(|r| &r.response).collect::<Vec<_>>())
+        .bind::<Array<Bool>, _>(rows.iter().map(|r| r.score_from_team).collect::<Vec<_>>())
+        .bind::<Array<SqlUuid>, _>(col(|f| f.checkin.0))
+        .bind::<Array<SqlUuid>, _>(col(|f| f.hunt.0))
+        .bind::<Array<SqlUuid>, _>(col(|f| f.team.0))
+        .bind::<Array<SqlUuid>, _>(col(|f| f.player.0))
+        .bind::<Array<SqlUuid>, _>(col(|f| f.target.0))
+        .bind::<Array<Int4>, _>(finds.iter().map(|f| f.points).collect::<Vec<_>>())
+        .bind::<Array<Timestamptz>, _>(finds.iter().map(|f| f.found_at).collect::<Vec<_>>()),
     )
     .load(&mut conn)
     .await?;
     let mut stored = Stored::default();
     for r in out {
-        let checkin = CheckinId(r.checkin_id);
-        match (r.target_id, r.player_score) {
-            (Some(target), Some(score)) => stored.finds.push(NewFind {
-                checkin,
-                target: TargetId(target),
-                player_score_after_batch: score,
-            }),
-            _ => {
-                stored.checkins.insert(checkin, r.team_score);
+        match (r.checkin_id, r.team_score) {
+            (Some(id), Some(score)) => {
+                stored.checkins.insert(CheckinId(id), score);
+            }
+            (None, Some(count)) => stored.finds = usize::try_from(count).unwrap_or(usize::MAX),
+            (Some(_), None) | (None, None) => {
+                return Err(diesel::result::Error::DeserializationError(
+                    "a stored check-in without its team score".into(),
+                ));
             }
         }
     }
     Ok(stored)
-}
-
-/// The settled verdict and response of a claimed check-in.
-#[derive(Debug, Clone)]
-pub struct Fill {
-    pub id: CheckinId,
-    pub verdict: Verdict,
-    pub response: serde_json::Value,
-}
-
-/// Fills in the claims this transaction stored (rows with `response: None`); returns how many
-/// rows it updated.
-pub async fn fill_claims(mut conn: &AsyncPgConnection, fills: &[Fill]) -> QueryResult<usize> {
-    if fills.is_empty() {
-        return Ok(0);
-    }
-    prepared(
-        diesel::sql_query(
-            "update checkins c set verdict = u.verdict, response = u.response \
-             from unnest($1::uuid[], $2::text[], $3::jsonb[]) as u(id, verdict, response) \
-             where c.id = u.id",
-        )
-        .bind::<Array<SqlUuid>, _>(fills.iter().map(|f| f.id.0).collect::<Vec<_>>())
-        .bind::<Array<Text>, _>(fills.iter().map(|f| f.verdict.as_str()).collect::<Vec<_>>())
-        .bind::<Array<Jsonb>, _>(fills.iter().map(|f| &f.response).collect::<Vec<_>>()),
-    )
-    .execute(&mut conn)
-    .await
 }

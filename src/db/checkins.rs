@@ -38,7 +38,8 @@ struct StoredRow {
     response: serde_json::Value,
 }
 
-/// Stored request hashes and responses of several (player, key) pairs, in one round trip.
+/// Stored request hashes and responses of several (player, key) pairs, in one round trip (one index
+/// lookup per pair: see `checkin_writes::found_before`).
 pub async fn stored_many(
     conn: &mut AsyncPgConnection,
     keys: &[(PlayerId, uuid::Uuid)],
@@ -49,7 +50,10 @@ pub async fn stored_many(
         diesel::sql_query(
             "select c.player_id, c.idempotency_key, c.request_hash, c.response \
              from unnest($1::uuid[], $2::uuid[]) as k(player_id, idempotency_key) \
-             join checkins c on c.player_id = k.player_id and c.idempotency_key = k.idempotency_key",
+             cross join lateral (select c.player_id, c.idempotency_key, c.request_hash, c.response \
+                                 from checkins c \
+                                 where c.player_id = k.player_id and c.idempotency_key = k.idempotency_key \
+                                 offset 0) c",
         )
         .bind::<Array<SqlUuid>, _>(players)
         .bind::<Array<SqlUuid>, _>(ids),

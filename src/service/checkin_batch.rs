@@ -1,15 +1,15 @@
 //! What a batch of check-ins settles to, between the writer's two round trips: the teams to lock,
-//! and for each claimed check-in (one that matched targets) its answer, the fill of its row, and
-//! the events and clue unlocks of its finds, as the rules of a find (`domain::find`) decide them.
+//! and for each claimed check-in (one that matched targets) its answer, its finds, and the events
+//! and clue unlocks of its finds, as the rules of a find (`domain::find`) decide them.
 
 use std::collections::HashMap;
 
 use super::checkin::{CheckinResponse, VerdictTarget};
 use super::checkin_writer::Pending;
-use crate::db::checkin_writes::{Fill, LockedHunt, NewFind};
+use crate::db::checkin_writes::{LockedHunt, NewFind};
 use crate::db::clues::Unlock;
 use crate::domain::event::{NewEvent, ScoreChanged, TargetFound};
-use crate::domain::find::{self, Claim, Recorded};
+use crate::domain::find::{self, Before, Claim};
 use crate::domain::ids::{HuntId, TeamId};
 
 /// Teams of the check-ins that matched a target: their rows get locked, in id order.
@@ -29,22 +29,21 @@ pub(super) fn finding_teams(pending: &[&Pending]) -> Vec<TeamId> {
 pub(super) struct Settled {
     /// Each claimed check-in's answer, by its index in the batch.
     pub responses: Vec<(usize, CheckinResponse)>,
-    /// The final verdicts and responses of their rows.
-    pub fills: Vec<Fill>,
+    /// The finds to record.
+    pub finds: Vec<NewFind>,
     pub events: Vec<(HuntId, NewEvent)>,
     pub unlocks: Vec<Unlock>,
 }
 
 /// Settles the claimed check-ins (indices into `pending`, in batch order) by the rules of a find
-/// (`domain::find`) from the teams' scores before the batch (`team_scores`, locked) and the finds
-/// the batch recorded: each answer carries its own step of the team's score.
+/// (`domain::find`) from what the database held before the batch (`before`, read under the teams'
+/// row locks): each answer carries its own step of the team's score.
 pub(super) fn settle_claims(
     pending: &[&Pending],
     claimed: &[usize],
     locked: &HashMap<HuntId, LockedHunt>,
-    team_scores: HashMap<TeamId, i64>,
-    new_finds: &[NewFind],
-) -> Result<Settled, serde_json::Error> {
+    before: Before,
+) -> Settled {
     let claims: Vec<Claim> = claimed
         .iter()
         .map(|&i| {
@@ -58,22 +57,14 @@ pub(super) fn settle_claims(
             }
         })
         .collect();
-    let recorded: Vec<Recorded> = new_finds
-        .iter()
-        .map(|f| Recorded {
-            checkin: f.checkin,
-            target: f.target,
-            player_score_after_batch: f.player_score_after_batch,
-        })
-        .collect();
-    let settlements = find::settle(&claims, team_scores, &recorded);
+    let settlements = find::settle(&claims, before);
     let mut settled = Settled::default();
     for (&i, s) in claimed.iter().zip(settlements) {
         let p = pending[i];
         let found: Vec<VerdictTarget> = p
             .matched
             .iter()
-            .filter(|t| s.found.contains(&t.id))
+            .filter(|t| s.found.iter().any(|(id, _)| *id == t.id))
             .cloned()
             .collect();
         let response = CheckinResponse {
@@ -105,15 +96,21 @@ pub(super) fn settle_claims(
                 target: t.id,
                 at: p.received_at,
             }));
+            settled
+                .finds
+                .extend(s.found.iter().map(|&(target, points)| NewFind {
+                    checkin: p.id,
+                    hunt: p.hunt,
+                    team: p.team,
+                    player: p.player,
+                    target,
+                    points,
+                    found_at: p.received_at,
+                }));
         }
-        settled.fills.push(Fill {
-            id: p.id,
-            verdict: response.verdict,
-            response: super::checkin_stored::encode(&response)?,
-        });
         settled.responses.push((i, response));
     }
-    Ok(settled)
+    settled
 }
 
 /// Scores after one check-in's finds.

@@ -1,8 +1,10 @@
-//! One batch of the check-in writer in one transaction: two pipelined round trips (hunt
-//! revisions, team locks and every row in the first; fills, events and clue reveals in the second),
-//! retried after a deadlock or a serialization failure, then the stored answers of known keys.
+//! One batch of the check-in writer in one transaction: one pipelined round trip when nothing in
+//! it matched a target (hunt revisions and every row), two otherwise (hunt revisions, team locks and
+//! what the rules of a find read under them; then every row with its final answer, the finds,
+//! events and clue reveals), retried after a deadlock, a serialization failure or a lost race, then
+//! the stored answers of known keys.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
@@ -10,10 +12,11 @@ use super::checkin::CheckinResponse;
 use super::checkin_batch::{finding_teams, settle_claims};
 use super::checkin_writer::{Deps, Pending, Written};
 use crate::db;
-use crate::db::checkin_writes::{self, FindCandidate, NewCheckin};
+use crate::db::checkin_writes::{self, NewCheckin};
 use crate::domain::checkin::Verdict;
 use crate::domain::event::NewEvent;
-use crate::domain::ids::{HuntId, PlayerId};
+use crate::domain::find::Before;
+use crate::domain::ids::{CheckinId, HuntId, PlayerId, TargetId, TeamId};
 use crate::error::AppError;
 use crate::telemetry::RerunReason;
 
@@ -33,8 +36,9 @@ enum Slot {
 #[derive(Debug)]
 enum BatchError {
     Db(diesel::result::Error),
-    /// The statements disagreed with each other: a bug, not a conflict.
-    Broken(&'static str),
+    /// A concurrent transaction stored a claimed check-in's key, or one of its finds, between the
+    /// reads and the writes: what was decided no longer holds, so the batch runs again.
+    Raced,
 }
 
 impl From<diesel::result::Error> for BatchError {
@@ -53,7 +57,7 @@ impl From<BatchError> for AppError {
     fn from(e: BatchError) -> Self {
         match e {
             BatchError::Db(e) => e.into(),
-            BatchError::Broken(what) => AppError::Internal(anyhow::anyhow!(what)),
+            BatchError::Raced => AppError::Unavailable("check-in batch lost its races"),
         }
     }
 }
@@ -83,6 +87,10 @@ pub(super) async fn write_batch(
             }
             Err(BatchError::Db(e)) if retryable(&e) && attempts + 1 < ATTEMPTS => {
                 deps.metrics.rerun(RerunReason::Retry);
+                attempts += 1;
+            }
+            Err(BatchError::Raced) if attempts + 1 < ATTEMPTS => {
+                deps.metrics.rerun(RerunReason::Race);
                 attempts += 1;
             }
             Err(e) => return Err(e.into()),
@@ -141,10 +149,12 @@ fn retryable(e: &diesel::result::Error) -> bool {
     }
 }
 
-/// The row a pending check-in is stored as: a claim of its key when it matched targets (settled
-/// once the finds are known), its final response otherwise.
-fn row(p: &Pending) -> Result<NewCheckin, serde_json::Error> {
-    let claim = !p.matched.is_empty();
+/// The row a pending check-in is stored as, with the answer it settled to.
+fn row(
+    p: &Pending,
+    answer: &CheckinResponse,
+    claim: bool,
+) -> Result<NewCheckin, serde_json::Error> {
     Ok(NewCheckin {
         id: p.id,
         hunt: p.hunt,
@@ -155,97 +165,143 @@ fn row(p: &Pending) -> Result<NewCheckin, serde_json::Error> {
         request_hash: p.request_hash.clone(),
         fix: p.fix,
         received_at: p.received_at,
-        verdict: if claim {
-            Verdict::Found
-        } else {
-            p.base.verdict
-        },
-        response: if claim {
-            None
-        } else {
-            Some(super::checkin_stored::encode(&p.base)?)
-        },
+        verdict: answer.verdict,
+        response: super::checkin_stored::encode(answer)?,
+        score_from_team: !claim,
     })
 }
 
-/// The batch transaction: two pipelined round trips.
+/// The batch transaction.
 ///
-/// 1. Hunt rows share-locked (revisions), finding teams locked (scores), then one statement:
-///    every check-in row inserted (a claim of its key for one that matched targets; only rows still
-///    at their hunt's revision; a key stored before, meanwhile or earlier in the batch is skipped)
-///    and finds recorded for the claims stored. Locks go in one order: hunts, teams, keys.
-/// 2. Claims filled with their settled responses; events and clue reveals appended.
+/// Without a check-in that matched a target: one round trip, the hunt rows share-locked (their
+/// revisions) and every row inserted (only rows still at their hunt's revision; a key stored
+/// before, meanwhile or earlier in the batch is skipped).
 ///
-/// So a key race or a stale check-in costs that check-in alone: it is left out, never rolled back
-/// with the rest. A batch without matches has no second round trip.
+/// With claims (check-ins that matched targets): two round trips.
+/// 1. Hunt rows share-locked, finding teams locked, and under those locks what the rules of a find
+///    need: the teams' scores, which of the matched targets they have, the finders' scores, which
+///    claimed keys are stored already. The rules decide (`checkin_batch::settle_claims`).
+/// 2. Every row inserted once with its final answer, the finds decided, events, clue reveals. If
+///    a concurrent transaction took a claimed key or a find meanwhile (another node; within a node
+///    a team's check-ins go through one writer), the batch runs again ([`BatchError::Raced`]).
+///
+/// Locks go in one order: hunts, teams, keys. A stale check-in or a known key costs that check-in
+/// alone: it is left out, never rolled back with the rest.
 async fn commit(conn: &AsyncPgConnection, pending: &[&Pending]) -> Result<Vec<Slot>, BatchError> {
     let mut hunts: Vec<HuntId> = pending.iter().map(|p| p.hunt).collect();
     hunts.sort();
     hunts.dedup();
-    let finding = finding_teams(pending);
-    let candidates: Vec<FindCandidate> = pending
-        .iter()
-        .flat_map(|p| {
-            p.matched.iter().map(move |t| FindCandidate {
-                checkin: p.id,
-                hunt: p.hunt,
-                team: p.team,
-                player: p.player,
-                target: t.id,
-                points: t.points,
-                found_at: p.received_at,
+    if pending.iter().all(|p| p.matched.is_empty()) {
+        let rows = pending
+            .iter()
+            .map(|p| row(p, &p.base, false))
+            .collect::<Result<Vec<_>, _>>()?;
+        // `store` binds a PostGIS type: it must come last (see `checkin_writes`).
+        let (locked, stored) = tokio::try_join!(
+            checkin_writes::lock_hunts(conn, &hunts),
+            checkin_writes::store(conn, &rows, &[]),
+        )?;
+        return Ok(pending
+            .iter()
+            .map(|p| {
+                if locked.get(&p.hunt).map(|h| h.revision) != Some(p.revision) {
+                    Slot::Stale
+                } else {
+                    stored_slot(p, &stored.checkins)
+                }
             })
-        })
+            .collect());
+    }
+
+    let finding = finding_teams(pending);
+    let matched = pending.iter().filter(|p| !p.matched.is_empty());
+    let pairs: Vec<(TeamId, TargetId)> = matched
+        .clone()
+        .flat_map(|p| p.matched.iter().map(|t| (p.team, t.id)))
         .collect();
-    let rows = pending
-        .iter()
-        .map(|p| row(p))
-        .collect::<Result<Vec<_>, _>>()?;
-    // `store` binds a PostGIS type: it must come last (see `checkin_writes`).
-    let (locked, team_scores, stored) = tokio::try_join!(
+    let mut finders: Vec<(HuntId, PlayerId)> =
+        matched.clone().map(|p| (p.hunt, p.player)).collect();
+    finders.sort();
+    finders.dedup();
+    let keys: Vec<(PlayerId, uuid::Uuid)> =
+        matched.map(|p| (p.player, p.idempotency_key)).collect();
+    // In this order: the reads after the team locks see every find made under them.
+    let (locked, team_scores, found, player_scores, known) = tokio::try_join!(
         checkin_writes::lock_hunts(conn, &hunts),
         checkin_writes::team_scores(conn, &finding),
-        checkin_writes::store(conn, &rows, &candidates),
+        checkin_writes::found_before(conn, &pairs),
+        checkin_writes::player_scores(conn, &finders),
+        checkin_writes::known_keys(conn, &keys),
     )?;
 
     let mut slots: Vec<Slot> = Vec::with_capacity(pending.len());
     let mut claimed: Vec<usize> = Vec::new();
+    let mut plain: Vec<usize> = Vec::new();
+    let mut seen: HashSet<(PlayerId, uuid::Uuid)> = HashSet::new();
     for (i, p) in pending.iter().enumerate() {
-        let slot = if locked.get(&p.hunt).map(|h| h.revision) != Some(p.revision) {
-            Slot::Stale
+        if locked.get(&p.hunt).map(|h| h.revision) != Some(p.revision) {
+            slots.push(Slot::Stale);
+            continue;
+        }
+        // Several check-ins of a batch may share a key: the first is stored, the others answer
+        // with its row.
+        let key = (p.player, p.idempotency_key);
+        if !seen.insert(key) || (!p.matched.is_empty() && known.contains(&key)) {
+            slots.push(Slot::Known);
+            continue;
+        }
+        if p.matched.is_empty() {
+            plain.push(i);
         } else {
-            match stored.checkins.get(&p.id) {
-                None => Slot::Known,
-                Some(_) if !p.matched.is_empty() => {
-                    claimed.push(i);
-                    // Settled below.
-                    Slot::Known
-                }
-                Some(Some(team_score)) => Slot::Stored(CheckinResponse {
-                    team_score: *team_score,
-                    ..p.base.clone()
-                }),
-                Some(None) => return Err(BatchError::Broken("a check-in row without its score")),
-            }
-        };
-        slots.push(slot);
+            claimed.push(i);
+        }
+        // Replaced below by what was stored.
+        slots.push(Slot::Known);
     }
-    if claimed.is_empty() {
-        return Ok(slots);
+    let before = Before {
+        team_scores,
+        player_scores,
+        found,
+    };
+    let settled = settle_claims(pending, &claimed, &locked, before);
+    let mut rows = Vec::with_capacity(plain.len() + claimed.len());
+    for &i in &plain {
+        rows.push(row(pending[i], &pending[i].base, false)?);
     }
-
-    let settled = settle_claims(pending, &claimed, &locked, team_scores, &stored.finds)?;
+    for (i, answer) in &settled.responses {
+        rows.push(row(pending[*i], answer, true)?);
+    }
     let events: Vec<(HuntId, &NewEvent)> = settled.events.iter().map(|(h, e)| (*h, e)).collect();
-    let (filled, (), _) = tokio::try_join!(
-        checkin_writes::fill_claims(conn, &settled.fills),
+    // `store` binds a PostGIS type: it must come last (see `checkin_writes`).
+    let ((), _, stored) = tokio::try_join!(
         db::events::append_many(conn, &events),
         db::clues::reveal_after_targets(conn, &settled.unlocks),
+        checkin_writes::store(conn, &rows, &settled.finds),
     )?;
-    if filled != settled.fills.len() {
-        return Err(BatchError::Broken("a claimed check-in row was not filled"));
+    let claims_stored = settled
+        .responses
+        .iter()
+        .all(|(i, _)| stored.checkins.contains_key(&pending[*i].id));
+    if !claims_stored || stored.finds != settled.finds.len() {
+        return Err(BatchError::Raced);
+    }
+    for i in plain {
+        slots[i] = stored_slot(pending[i], &stored.checkins);
     }
     for (i, response) in settled.responses {
         slots[i] = Slot::Stored(response);
     }
     Ok(slots)
+}
+
+/// A check-in that matched nothing: stored with its team's score at that moment, or not stored
+/// because its key was (before, meanwhile, or earlier in the batch).
+fn stored_slot(p: &Pending, stored: &HashMap<CheckinId, i64>) -> Slot {
+    match stored.get(&p.id) {
+        Some(team_score) => Slot::Stored(CheckinResponse {
+            team_score: *team_score,
+            ..p.base.clone()
+        }),
+        None => Slot::Known,
+    }
 }

@@ -7,8 +7,8 @@
 //! - 2: the same members and `"v": 2`. A later format that adds members bumps `v` and says here
 //!   what an older row answers for them.
 //!
-//! `db::checkin_writes::store` sets the top-level `team_score` of a written row in SQL; every
-//! format keeps it there.
+//! `db::checkin_writes::store` sets the top-level `team_score` of a written row that matched no
+//! target in SQL; every format keeps it there.
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;

@@ -238,10 +238,13 @@ pub enum RerunReason {
     Reconnect,
     /// The batch failed as a whole: each of its check-ins was then written alone.
     OneByOne,
+    /// Another node stored a claimed check-in's key, or one of its finds, between the batch's
+    /// reads and writes: the whole batch ran again.
+    Race,
 }
 
 impl RerunReason {
-    pub const ALL: [Self; 3] = [Self::Retry, Self::Reconnect, Self::OneByOne];
+    pub const ALL: [Self; 4] = [Self::Retry, Self::Reconnect, Self::OneByOne, Self::Race];
 
     /// The `reason` label.
     pub fn label(self) -> &'static str {
@@ -249,6 +252,7 @@ impl RerunReason {
             Self::Retry => "retry",
             Self::Reconnect => "reconnect",
             Self::OneByOne => "one_by_one",
+            Self::Race => "race",
         }
     }
 }

@@ -168,11 +168,20 @@ async fn a_same_key_race_costs_only_the_raced_check_ins_on_one_or_two_nodes() {
         answers.push((s, status, body));
     }
 
-    // Nothing ran twice: no batch rolled back for a key race, on either node.
+    // No batch rolled back for a deadlock or failed: a race on one node costs the raced check-ins
+    // only (a team's check-ins go through one writer), and one across the nodes costs at most a
+    // re-run of the batch that lost it (`race`), one per raced key and wave at most.
+    let mut races = 0.0;
     for node in nodes {
         let (reruns, lines) = batch_reruns(node).await;
-        assert_eq!(reruns, 0.0, "batches ran again: {lines:?}");
+        let (raced, _) = batch_reruns_for(node, "race").await;
+        assert_eq!(reruns, raced, "batches ran again: {lines:?}");
+        races += raced;
     }
+    assert!(
+        races <= 2.0 * racers.len() as f64,
+        "{races} re-runs for races"
+    );
 
     // One stored row per key; each answer is that row's response, or 409 for a different body.
     let mut conn = AsyncPgConnection::establish(&a.db_url).await.unwrap();
@@ -236,7 +245,7 @@ async fn a_same_key_race_costs_only_the_raced_check_ins_on_one_or_two_nodes() {
         )
         .await,
         0,
-        "no placeholder committed"
+        "every stored row has its answer"
     );
 
     // Scores equal finds, and every find belongs to a stored check-in that announced it.
@@ -270,7 +279,7 @@ async fn a_same_key_race_costs_only_the_raced_check_ins_on_one_or_two_nodes() {
 }
 
 #[tokio::test]
-async fn a_check_in_row_changes_only_from_its_claim_in_the_transaction_that_made_it() {
+async fn a_check_in_row_is_written_once_with_its_answer_and_never_changes() {
     let app = TestApp::spawn().await;
     let staff = app.staff().await;
     let hunt = app.draft_hunt(&staff, paris_area(), json!({})).await;
@@ -289,67 +298,59 @@ async fn a_check_in_row_changes_only_from_its_claim_in_the_transaction_that_made
     );
 
     let mut conn = AsyncPgConnection::establish(&app.db_url).await.unwrap();
-    let claim = "insert into checkins (id, hunt_id, player_id, team_id, idempotency_key, request_hash, \
-                 fix, accuracy_m, captured_at, received_at, verdict, response) \
-                 select gen_random_uuid(), hunt_id, player_id, team_id, gen_random_uuid(), request_hash, \
-                 fix, accuracy_m, captured_at, received_at, 'found', 'null' from checkins limit 1";
-    let refused = |r: Result<usize, diesel::result::Error>, why: &str| {
+    let refused = |r: Result<usize, diesel::result::Error>, why: &str, expected: &str| {
         let e = r.expect_err(why).to_string();
-        assert!(
-            e.contains("append-only") || e.contains("without its response"),
-            "{why}: {e}"
-        );
+        assert!(e.contains(expected), "{why}: {e}");
     };
-    // A stored row: no update, no delete.
+    // A stored row: no update (not even of its answer alone), no delete.
     refused(
         diesel::sql_query("update checkins set response = '{}'")
             .execute(&mut conn)
             .await,
         "update of a stored row",
+        "append-only",
+    );
+    refused(
+        diesel::sql_query("update checkins set verdict = 'already_found'")
+            .execute(&mut conn)
+            .await,
+        "update of a verdict",
+        "append-only",
     );
     refused(
         diesel::sql_query("delete from checkins")
             .execute(&mut conn)
             .await,
         "delete",
+        "append-only",
     );
-    // A claim that is not filled does not commit.
-    let r = conn
-        .transaction::<_, diesel::result::Error, _>(async |c| {
-            diesel::sql_query(claim).execute(c).await
-        })
-        .await;
-    refused(r, "a placeholder committed");
-    // Filling a claim changes its verdict and response only, once.
-    let r = conn
-        .transaction::<_, diesel::result::Error, _>(async |c| {
-            diesel::sql_query(claim).execute(c).await?;
-            diesel::sql_query(
-                "update checkins set response = '{}', accuracy_m = 1 where response = 'null'",
-            )
-            .execute(c)
-            .await
-        })
-        .await;
-    refused(r, "a fill changing another column");
-    let filled = conn
-        .transaction::<_, diesel::result::Error, _>(async |c| {
-            diesel::sql_query(claim).execute(c).await?;
-            diesel::sql_query(
-                "update checkins set verdict = 'already_found', response = '{\"verdict\":\"already_found\"}' \
-                 where response = 'null'",
-            )
-            .execute(c)
-            .await
-        })
+    // A row without its answer (the placeholder earlier versions wrote) is not stored.
+    refused(
+        diesel::sql_query(
+            "insert into checkins (id, hunt_id, player_id, team_id, idempotency_key, request_hash, \
+             fix, accuracy_m, captured_at, received_at, verdict, response) \
+             select gen_random_uuid(), hunt_id, player_id, team_id, gen_random_uuid(), request_hash, \
+             fix, accuracy_m, captured_at, received_at, 'found', 'null' from checkins limit 1",
+        )
+        .execute(&mut conn)
+        .await,
+        "a row without its answer",
+        "checkins_response_written",
+    );
+    assert_eq!(app.count("checkins").await, 1);
+    let stored: Vec<Stored> = diesel::sql_query("select verdict, response from checkins")
+        .load(&mut conn)
         .await
         .unwrap();
-    assert_eq!(filled, 1);
-    refused(
-        diesel::sql_query("update checkins set response = 'null' where verdict = 'already_found'")
-            .execute(&mut conn)
-            .await,
-        "a second fill",
-    );
-    assert_eq!(app.count("checkins").await, 2);
+    assert_eq!(stored[0].verdict, "found");
+    assert_eq!(stored[0].response["team_score"], json!(2));
+    assert_eq!(stored[0].response["verdict"], json!("found"));
+}
+
+#[derive(diesel::QueryableByName)]
+struct Stored {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    verdict: String,
+    #[diesel(sql_type = diesel::sql_types::Jsonb)]
+    response: serde_json::Value,
 }

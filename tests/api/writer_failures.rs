@@ -130,17 +130,62 @@ async fn lock(app: &TestApp, hunt: &str) -> AsyncPgConnection {
     holder
 }
 
+/// `n` players in a new team of `hunt` whose check-ins go to writer `writer` of the node (teams are
+/// made until one lands there; the others stay empty of check-ins).
+async fn team_on_writer(app: &TestApp, hunt: &str, n: usize, writer: usize) -> Vec<Player> {
+    loop {
+        let captain = app.player().await;
+        let (status, team) = app
+            .post(
+                &format!("/v1/hunts/{hunt}/teams"),
+                Some(&captain.token),
+                json!({"name": format!("team {}", &uuid::Uuid::new_v4().simple().to_string()[..8])}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{team}");
+        let id: uuid::Uuid = team["team_id"].as_str().expect("team_id").parse().unwrap();
+        if nenufar::service::checkin_writer::writer_of(nenufar::domain::ids::TeamId(id)) != writer {
+            continue;
+        }
+        let mut members = vec![captain];
+        for _ in 1..n {
+            let p = app.player().await;
+            let (status, body) = app
+                .post(
+                    "/v1/teams/join",
+                    Some(&p.token),
+                    json!({"invite_code": team["invite_code"]}),
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            members.push(p);
+        }
+        return members;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn batches_that_lose_their_connection_twice_are_still_stored_once() {
     let app = TestApp::spawn().await;
     let staff = app.staff().await;
-    let mut players = Vec::new();
     let hunt = live_hunt(&app, &staff).await;
-    for _ in 0..4 {
-        players.extend(app.team_of(&hunt, 5).await);
-    }
     let other = live_hunt(&app, &staff).await;
-    let loner = app.player_in_team(&other).await;
+    let last = nenufar::service::checkin_writer::WRITERS - 1;
+    // One team on each writer but the last, four on the last (a team's check-ins all go to one
+    // writer), and a loner of the other hunt on the last writer too.
+    let mut teams = Vec::new();
+    for w in 0..last {
+        teams.push(team_on_writer(&app, &hunt, 1, w).await);
+    }
+    for _ in 0..4 {
+        teams.push(team_on_writer(&app, &hunt, 4, last).await);
+    }
+    let loner = team_on_writer(&app, &other, 1, last).await.remove(0);
+    let players: Vec<(usize, &Player)> = teams
+        .iter()
+        .enumerate()
+        .flat_map(|(t, members)| members.iter().map(move |p| (t, p)))
+        .collect();
     let mut holder = lock(&app, &hunt).await;
     let mut other_holder = lock(&app, &other).await;
     let mut admin = AsyncPgConnection::establish(&app.db_url).await.unwrap();
@@ -155,20 +200,20 @@ async fn batches_that_lose_their_connection_twice_are_still_stored_once() {
         (body, task)
     };
 
-    // Three writers wait with one check-in each, the fourth with the other hunt's; sixteen more
-    // check-ins queue, and the fourth writer takes them all as one batch once its hunt is free.
+    // The first writers wait with one check-in each, the last with the other hunt's; sixteen more
+    // check-ins queue for the last, and it takes them all as one batch once its hunt is free.
     let mut sent = Vec::new();
     let mut seen: Vec<i32> = Vec::new();
-    for (i, p) in players.iter().take(3).enumerate() {
+    for (i, (_, p)) in players.iter().enumerate().take(last) {
         sent.push(post(&hunt, p, i));
         seen.extend(waiting_writers(&mut admin, 1, &seen).await);
     }
     let (_, lone) = post(&other, &loner, 0);
     seen.extend(waiting_writers(&mut admin, 1, &seen).await);
-    for (i, p) in players.iter().enumerate().skip(3) {
+    for (i, (_, p)) in players.iter().enumerate().skip(last) {
         sent.push(post(&hunt, p, i));
     }
-    until_metric(&app, "nenufar_checkin_writer_queue", 17.0).await;
+    until_metric(&app, "nenufar_checkin_writer_queue", 16.0).await;
     diesel::sql_query("rollback")
         .execute(&mut other_holder)
         .await
@@ -202,8 +247,19 @@ async fn batches_that_lose_their_connection_twice_are_still_stored_once() {
 
     // Each check-in is stored once, with the answer its request got; the target counted once
     // per team.
+    // A team finds the target with its first check-in at the target (even positions).
+    let finding_teams = {
+        let mut t: Vec<usize> = players
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % 2 == 0)
+            .map(|(_, (t, _))| *t)
+            .collect();
+        t.dedup();
+        t.len()
+    };
     assert_eq!(app.count("checkins").await, players.len() as i64 + 1);
-    assert_eq!(app.count("finds").await, 4 + 1);
+    assert_eq!(app.count("finds").await, finding_teams as i64 + 1);
     for (body, answer) in &answers {
         let key = body["idempotency_key"].as_str().unwrap();
         #[derive(diesel::QueryableByName)]
@@ -223,7 +279,7 @@ async fn batches_that_lose_their_connection_twice_are_still_stored_once() {
         .iter()
         .filter(|(_, a)| a["verdict"] == json!("found"))
         .count();
-    assert_eq!(found, 4);
+    assert_eq!(found, finding_teams);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

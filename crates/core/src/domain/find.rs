@@ -1,10 +1,11 @@
-//! The rules of a find, pure: which of a claimed check-in's matched targets it found, and the
-//! scores each check-in of a batch answers with.
+//! The rules of a find, pure: which of a batch's claimed check-ins find which of their matched
+//! targets, and the scores each check-in of the batch answers with. The check-in writer reads what
+//! the database holds for the claims' teams under their row locks ([`Before`]), settles here, and
+//! stores what this decided (`db::checkin_writes::store`), checking that the database agreed.
 //!
-//! - **First finder wins.** A team finds a target once. The database keeps the first candidate per
-//!   (team, target), in batch order, against every concurrent transaction (`finds` primary key,
-//!   `db::checkin_writes::store`): it reports which candidates became finds ([`Recorded`]). A
-//!   claim found the matched targets recorded for it; the others its team already had.
+//! - **First finder wins.** A team finds a target once: the first claim of the batch (in batch
+//!   order) that matched a target its team did not have finds it; the claims after it, and every
+//!   claim of a team that had it, have already found it.
 //! - **Scores.** A new find adds its target's points to the team and to the finder. Each
 //!   check-in of a batch answers with its own step of the team's score (the score before the batch,
 //!   plus the finds of the batch's claims up to and including it), so teammates committed together
@@ -27,21 +28,25 @@ pub struct Claim {
     pub matched: Vec<(TargetId, i32)>,
 }
 
-/// A find the database recorded for a claim of the batch.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Recorded {
-    pub checkin: CheckinId,
-    pub target: TargetId,
-    /// The finder's score in the hunt after every find of the batch.
-    pub player_score_after_batch: i64,
+/// What the database held for the claims' teams and finders before the batch, read while their
+/// team rows were locked (so nothing else changes it until the batch commits).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Before {
+    /// Each claiming team's score.
+    pub team_scores: HashMap<TeamId, i64>,
+    /// Each finder's score in the hunt; a player without a row has 0.
+    pub player_scores: HashMap<(HuntId, PlayerId), i64>,
+    /// Of the (team, target) pairs the claims matched, those the team had already found.
+    pub found: HashSet<(TeamId, TargetId)>,
 }
 
 /// What one claim settled to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settlement {
     pub verdict: Verdict,
-    /// The matched targets this check-in found (in `matched` order); empty for `already_found`.
-    pub found: Vec<TargetId>,
+    /// The matched targets this check-in found, with their points (in `matched` order); empty
+    /// for `already_found`.
+    pub found: Vec<(TargetId, i32)>,
     /// Points the finds added.
     pub delta: i64,
     /// The team's score after this check-in.
@@ -50,80 +55,42 @@ pub struct Settlement {
     pub player_score: Option<i64>,
 }
 
-/// Settles `claims` (in batch order) from the scores of their teams before the batch and the
-/// finds the database recorded. One settlement per claim, in order.
-pub fn settle(
-    claims: &[Claim],
-    mut team_scores: HashMap<TeamId, i64>,
-    recorded: &[Recorded],
-) -> Vec<Settlement> {
-    let mut new_by_checkin: HashMap<CheckinId, HashSet<TargetId>> = HashMap::new();
-    for r in recorded {
-        new_by_checkin
-            .entry(r.checkin)
-            .or_default()
-            .insert(r.target);
-    }
-    let mut player_scores = player_scores_before(claims, recorded, &new_by_checkin);
+/// Settles `claims` (in batch order) from what the database held before the batch. One
+/// settlement per claim, in order.
+pub fn settle(claims: &[Claim], before: Before) -> Vec<Settlement> {
+    let Before {
+        mut team_scores,
+        mut player_scores,
+        mut found,
+    } = before;
     claims
         .iter()
         .map(|c| {
-            let news = new_by_checkin.get(&c.checkin);
-            let found: Vec<(TargetId, i32)> = c
+            let new: Vec<(TargetId, i32)> = c
                 .matched
                 .iter()
                 .copied()
-                .filter(|(t, _)| news.is_some_and(|n| n.contains(t)))
+                .filter(|(t, _)| found.insert((c.team, *t)))
                 .collect();
-            let delta: i64 = found.iter().map(|(_, p)| i64::from(*p)).sum();
+            let delta: i64 = new.iter().map(|(_, p)| i64::from(*p)).sum();
             let team_score = team_scores.entry(c.team).or_insert(0);
             *team_score += delta;
-            let player_score = (!found.is_empty()).then(|| {
+            let player_score = (!new.is_empty()).then(|| {
                 let score = player_scores.entry((c.hunt, c.player)).or_insert(0);
                 *score += delta;
                 *score
             });
             let matched: Vec<TargetId> = c.matched.iter().map(|(t, _)| *t).collect();
-            let found: Vec<TargetId> = found.into_iter().map(|(t, _)| t).collect();
+            let ids: Vec<TargetId> = new.iter().map(|(t, _)| *t).collect();
             Settlement {
-                verdict: checkin::claim_verdict(&matched, &found),
-                found,
+                verdict: checkin::claim_verdict(&matched, &ids),
+                found: new,
                 delta,
                 team_score: *team_score,
                 player_score,
             }
         })
         .collect()
-}
-
-/// Each finder's score before the batch: the score after it (as recorded) minus the batch's new
-/// points for that player.
-fn player_scores_before(
-    claims: &[Claim],
-    recorded: &[Recorded],
-    new_by_checkin: &HashMap<CheckinId, HashSet<TargetId>>,
-) -> HashMap<(HuntId, PlayerId), i64> {
-    let by_id: HashMap<CheckinId, &Claim> = claims.iter().map(|c| (c.checkin, c)).collect();
-    let mut scores: HashMap<(HuntId, PlayerId), i64> = HashMap::new();
-    for r in recorded {
-        if let Some(c) = by_id.get(&r.checkin) {
-            scores.insert((c.hunt, c.player), r.player_score_after_batch);
-        }
-    }
-    for c in claims {
-        if let Some(news) = new_by_checkin.get(&c.checkin) {
-            let points: i64 = c
-                .matched
-                .iter()
-                .filter(|(t, _)| news.contains(t))
-                .map(|(_, p)| i64::from(*p))
-                .sum();
-            if let Some(s) = scores.get_mut(&(c.hunt, c.player)) {
-                *s -= points;
-            }
-        }
-    }
-    scores
 }
 
 #[cfg(test)]
@@ -144,6 +111,13 @@ mod tests {
         }
     }
 
+    fn before(teams: &[(TeamId, i64)]) -> Before {
+        Before {
+            team_scores: teams.iter().copied().collect(),
+            ..Before::default()
+        }
+    }
+
     #[test]
     fn the_first_claim_of_a_batch_finds_and_a_teammate_after_it_has_already_found() {
         let (team, ana, bo) = (TeamId(id(10)), PlayerId(id(11)), PlayerId(id(12)));
@@ -152,12 +126,9 @@ mod tests {
             claim(100, team, ana, &[fountain]),
             claim(101, team, bo, &[fountain]),
         ];
-        let recorded = [Recorded {
-            checkin: CheckinId(id(100)),
-            target: fountain.0,
-            player_score_after_batch: 7,
-        }];
-        let s = settle(&claims, HashMap::from([(team, 30)]), &recorded);
+        let mut b = before(&[(team, 30)]);
+        b.player_scores.insert((HuntId(id(1)), ana), 2);
+        let s = settle(&claims, b);
         assert_eq!(
             (
                 s[0].verdict,
@@ -166,7 +137,7 @@ mod tests {
                 s[0].team_score,
                 s[0].player_score
             ),
-            (Verdict::Found, vec![fountain.0], 5, 35, Some(7))
+            (Verdict::Found, vec![fountain], 5, 35, Some(7))
         );
         assert_eq!(
             (
@@ -194,29 +165,9 @@ mod tests {
             claim(102, team, ana, &[c]),
         ];
         // Ana had 2 points before the batch: 2 + 5 + 3 + 1 = 11 after it.
-        let recorded = [
-            Recorded {
-                checkin: CheckinId(id(100)),
-                target: a.0,
-                player_score_after_batch: 11,
-            },
-            Recorded {
-                checkin: CheckinId(id(100)),
-                target: b.0,
-                player_score_after_batch: 11,
-            },
-            Recorded {
-                checkin: CheckinId(id(101)),
-                target: a.0,
-                player_score_after_batch: 5,
-            },
-            Recorded {
-                checkin: CheckinId(id(102)),
-                target: c.0,
-                player_score_after_batch: 11,
-            },
-        ];
-        let s = settle(&claims, HashMap::from([(team, 10), (other, 0)]), &recorded);
+        let mut before = before(&[(team, 10), (other, 0)]);
+        before.player_scores.insert((HuntId(id(1)), ana), 2);
+        let s = settle(&claims, before);
         let steps: Vec<(i64, i64, Option<i64>)> = s
             .iter()
             .map(|s| (s.delta, s.team_score, s.player_score))
@@ -225,17 +176,48 @@ mod tests {
             steps,
             vec![(8, 18, Some(10)), (5, 5, Some(5)), (1, 19, Some(11))]
         );
-        assert_eq!(s[0].found, vec![a.0, b.0]);
+        assert_eq!(s[0].found, vec![a, b]);
     }
 
     #[test]
-    fn a_claim_whose_finds_another_transaction_took_first_has_already_found() {
+    fn a_target_the_team_had_before_the_batch_is_already_found_and_the_others_are_found() {
         let (team, ana) = (TeamId(id(10)), PlayerId(id(11)));
-        let claims = [claim(100, team, ana, &[(TargetId(id(20)), 5)])];
-        let s = settle(&claims, HashMap::from([(team, 40)]), &[]);
+        let (old, new) = ((TargetId(id(20)), 5), (TargetId(id(21)), 4));
+        let claims = [claim(100, team, ana, &[old, new])];
+        let mut b = before(&[(team, 40)]);
+        b.found.insert((team, old.0));
+        let s = settle(&claims, b.clone());
         assert_eq!(
-            (s[0].verdict, s[0].delta, s[0].team_score),
-            (Verdict::AlreadyFound, 0, 40)
+            (
+                s[0].verdict,
+                s[0].found.clone(),
+                s[0].delta,
+                s[0].team_score
+            ),
+            (Verdict::Found, vec![new], 4, 44)
+        );
+        b.found.insert((team, new.0));
+        let s = settle(&claims, b);
+        assert_eq!(
+            (s[0].verdict, s[0].delta, s[0].team_score, s[0].player_score),
+            (Verdict::AlreadyFound, 0, 40, None)
+        );
+    }
+
+    #[test]
+    fn another_team_finding_the_same_target_in_the_batch_takes_nothing_from_the_first() {
+        let (red, blue) = (TeamId(id(10)), TeamId(id(13)));
+        let fountain = (TargetId(id(20)), 5);
+        let claims = [
+            claim(100, red, PlayerId(id(11)), &[fountain]),
+            claim(101, blue, PlayerId(id(14)), &[fountain]),
+        ];
+        let s = settle(&claims, before(&[(red, 0), (blue, 0)]));
+        assert_eq!(
+            s.iter()
+                .map(|s| (s.verdict, s.team_score))
+                .collect::<Vec<_>>(),
+            vec![(Verdict::Found, 5), (Verdict::Found, 5)]
         );
     }
 }
