@@ -192,11 +192,7 @@ impl Stats {
             .filter(|s| s.calls > 0)
             .collect();
         statements.sort_by(|a, b| b.ms.total_cmp(&a.ms));
-        let total_ms: f64 = statements
-            .iter()
-            .filter(|s| s.toplevel)
-            .map(|s| s.ms)
-            .sum();
+        let total_ms: f64 = statements.iter().filter(|s| s.toplevel).map(|s| s.ms).sum();
         println!(
             "  pg_stat_statements over the window: {:.0} us of executor time per check-in (top \
              level); per check-in: calls, us, rows, buffer hits, pages dirtied, WAL bytes \
