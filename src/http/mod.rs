@@ -9,6 +9,7 @@ pub mod extract;
 pub mod observe;
 pub mod openapi;
 pub mod routes;
+pub mod scrape;
 pub mod serve;
 pub mod state;
 

@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use crate::db;
 use crate::domain::ids::PlayerId;
+use crate::error::AppError;
+use crate::service;
 
 /// How often a node refreshes its rows (well inside the trigger's 45 s window).
 pub const HEARTBEAT: Duration = Duration::from_secs(15);
@@ -83,13 +85,8 @@ impl Presence {
         }
     }
 
-    async fn write(&self, present: &[uuid::Uuid], gone: &[uuid::Uuid]) -> anyhow::Result<()> {
-        let mut conn = self.pool.get().await?;
-        db::push::present(&mut conn, self.node, present).await?;
-        if !gone.is_empty() {
-            db::push::absent(&mut conn, self.node, gone).await?;
-        }
-        Ok(())
+    async fn write(&self, present: &[uuid::Uuid], gone: &[uuid::Uuid]) -> Result<(), AppError> {
+        service::live::mark_presence(&self.pool, self.node, present, gone).await
     }
 
     /// Refreshes every present player's row, and deletes this node's stale ones.
@@ -104,12 +101,7 @@ impl Presence {
                 .keys()
                 .map(|p| p.0)
                 .collect();
-            let refreshed = async {
-                let mut conn = self.pool.get().await?;
-                db::push::present(&mut conn, self.node, &players).await?;
-                db::push::absent(&mut conn, self.node, &[]).await?;
-                anyhow::Ok(())
-            };
+            let refreshed = service::live::refresh_presence(&self.pool, self.node, &players);
             if let Err(e) = refreshed.await {
                 tracing::warn!(error = ?e, "refreshing live presence failed");
             }

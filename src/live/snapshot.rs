@@ -92,10 +92,7 @@ pub struct FeedState {
 /// The hunt's latest snapshot: the offset it includes and the state. A snapshot that no longer
 /// reads is ignored (logged): the feed folds the whole log instead.
 pub async fn load(pool: &db::Pool, hunt: HuntId) -> Result<Option<(i64, FeedState)>, AppError> {
-    let stored = {
-        let mut conn = pool.get().await?;
-        db::snapshots::load(&mut conn, hunt, FORMAT).await?
-    };
+    let stored = crate::service::live::snapshot(pool, hunt, FORMAT).await?;
     let Some((through, text)) = stored else {
         return Ok(None);
     };
@@ -116,6 +113,5 @@ pub async fn store(
     state: &FeedState,
 ) -> Result<bool, AppError> {
     let text = serde_json::to_string(state).map_err(|e| AppError::Internal(e.into()))?;
-    let mut conn = pool.get().await?;
-    Ok(db::snapshots::store(&mut conn, hunt, through, FORMAT, &text).await?)
+    crate::service::live::store_snapshot(pool, hunt, through, FORMAT, &text).await
 }

@@ -4,13 +4,16 @@ use chrono::{DateTime, Utc};
 
 use super::Ctx;
 use crate::db;
-use crate::db::hunts::{HuntFields, HuntRecord, NearbyHunt};
+/// A hunt as the service hands it out (decoded by `db::hunts` from its row, area included).
+pub use crate::db::hunts::HuntRecord;
+use crate::db::hunts::{HuntFields, NearbyHunt};
 use crate::domain::account::Principal;
 use crate::domain::hunt::{Rules, Schedule};
 use crate::domain::ids::{HuntId, OrgId};
 use crate::domain::name::Name;
 use crate::domain::position::LatLon;
 use crate::error::AppError;
+use crate::ids::RandomId;
 use crate::service::targets::geojson_refusal;
 use crate::spatial::geojson::{
     GeoJsonError, invalid, multipolygon_value, parse_polygonal, polygon_errors,

@@ -1,6 +1,8 @@
-//! What live play reads from the log on behalf of someone: who a caller is to a hunt (their
-//! [`Viewer`]: a player's team in a hunt players can see, or staff of its brand), and the events
-//! they may see after an offset. The WebSocket sessions and the leaderboard route both ask here.
+//! What live play reads and writes in PostgreSQL: who a caller is to a hunt (their [`Viewer`]: a
+//! player's team in a hunt players can see, or staff of its brand), the events they may see after
+//! an offset, the feeds' leaderboard snapshots, and which players hold a live socket on this node
+//! (presence, read by the push expansion). The WebSocket sessions, the feeds and the leaderboard
+//! route all go through here; `live` itself never queries.
 
 use super::Ctx;
 use crate::db;
@@ -53,4 +55,55 @@ pub async fn events_after_timed(
 ) -> Result<Vec<(Event, chrono::DateTime<chrono::Utc>)>, AppError> {
     let mut conn = pool.get().await?;
     Ok(db::events::read_timed(&mut conn, hunt, after, limit, viewer).await?)
+}
+
+/// The hunt's stored leaderboard snapshot in `format`: the offset it includes and its text.
+pub async fn snapshot(
+    pool: &db::Pool,
+    hunt: HuntId,
+    format: i32,
+) -> Result<Option<(i64, String)>, AppError> {
+    let mut conn = pool.get().await?;
+    Ok(db::snapshots::load(&mut conn, hunt, format).await?)
+}
+
+/// Stores a leaderboard snapshot through `through` (unless a newer one is stored); whether it was
+/// written.
+pub async fn store_snapshot(
+    pool: &db::Pool,
+    hunt: HuntId,
+    through: i64,
+    format: i32,
+    state: &str,
+) -> Result<bool, AppError> {
+    let mut conn = pool.get().await?;
+    Ok(db::snapshots::store(&mut conn, hunt, through, format, state).await?)
+}
+
+/// Records that `present` hold a live socket on `node` and that `gone` no longer do.
+pub async fn mark_presence(
+    pool: &db::Pool,
+    node: uuid::Uuid,
+    present: &[uuid::Uuid],
+    gone: &[uuid::Uuid],
+) -> Result<(), AppError> {
+    let mut conn = pool.get().await?;
+    db::push::present(&mut conn, node, present).await?;
+    if !gone.is_empty() {
+        db::push::absent(&mut conn, node, gone).await?;
+    }
+    Ok(())
+}
+
+/// Refreshes the presence rows of `node`'s players, and deletes the node's rows that were not
+/// refreshed in time.
+pub async fn refresh_presence(
+    pool: &db::Pool,
+    node: uuid::Uuid,
+    players: &[uuid::Uuid],
+) -> Result<(), AppError> {
+    let mut conn = pool.get().await?;
+    db::push::present(&mut conn, node, players).await?;
+    db::push::absent(&mut conn, node, &[]).await?;
+    Ok(())
 }

@@ -6,11 +6,13 @@ use serde_json::{Value, json};
 use super::Ctx;
 use super::hunts::{editor_org, staff_org};
 use crate::db;
-use crate::db::targets::TargetDetail;
+/// A target as staff see it (decoded by `db::targets`, metadata included).
+pub use crate::db::targets::TargetDetail;
 use crate::domain::account::Principal;
 use crate::domain::hunt::HuntStatus;
 use crate::domain::ids::{HuntId, TargetId};
 use crate::error::AppError;
+use crate::ids::RandomId;
 use crate::input::merge::{Nulls, merge_patch};
 use crate::spatial::geojson::{
     GeoJsonError, GeoJsonErrorKind, TARGET_PROPERTIES, TargetSpec, invalid, parse_feature,

@@ -2,7 +2,7 @@
 //!
 //! **Metrics.** One Prometheus recorder (`metrics-exporter-prometheus`, recorder and handle only:
 //! no listener of its own) per node, owned by the node's [`Metrics`] in `AppState`, and rendered
-//! by our own `/metrics` route ([`scrape`]). Not a global recorder: tests run many nodes in one
+//! by our own `/metrics` route (`http::scrape`). Not a global recorder: tests run many nodes in one
 //! process (two nodes on one database, several test apps under `cargo test`), and each must read
 //! its own counters exactly, the way a scraper reads one process; a global recorder would mix
 //! them and every test would have to reason in deltas. No other crate we use emits `metrics`, so
@@ -34,7 +34,6 @@
 //! `push_round` (`push.expanded`, `push.claimed`) per dispatcher round.
 
 pub mod recorder;
-pub mod scrape;
 
 pub use recorder::{LiveMetrics, Metrics, RerunReason};
 

@@ -77,7 +77,7 @@ async fn readyz(State(state): State<AppState>) -> Result<Json<Readiness>, AppErr
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     responses((status = 200, description = "The exposition text.", content_type = "text/plain", body = String)))]
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    let body = crate::telemetry::scrape::scrape(&state.ctx, &state.hub).await;
+    let body = crate::http::scrape::scrape(&state.ctx, &state.hub).await;
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
 }
 

@@ -9,7 +9,6 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::db::hunts::HuntRecord;
 use crate::domain::hunt::{HuntStatus, Phase, Rules};
 use crate::domain::ids::HuntId;
 use crate::error::AppError;
@@ -21,7 +20,7 @@ use crate::http::openapi::schemas::{GeoJsonMultiPolygon, HuntArea};
 use crate::input::merge::{Nulls, merge_patch};
 use crate::input::{self, Input, Location};
 use crate::service;
-use crate::service::hunts::HuntInput;
+use crate::service::hunts::{HuntInput, HuntRecord};
 use crate::spatial::geojson::multipolygon_value;
 
 pub fn router() -> OpenApiRouter<AppState> {

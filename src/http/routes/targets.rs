@@ -8,7 +8,6 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::db::targets::TargetDetail;
 use crate::domain::ids::{HuntId, TargetId};
 use crate::error::AppError;
 use crate::http::AppState;
@@ -18,6 +17,7 @@ use crate::http::openapi::core_types;
 use crate::http::openapi::schemas::{TargetFeature, TargetGeometry, TargetImport};
 use crate::input::Input;
 use crate::service;
+use crate::service::targets::TargetDetail;
 use crate::spatial::geojson::{ShapeSpec, shape_value};
 
 /// Largest import body.

@@ -1,10 +1,11 @@
 //! What `/metrics` reads when scraped: the values other parts of the node keep themselves (pool,
 //! caches, index builds, limiters, hashing pool, push outcomes and outbox depth), set on the
-//! node's recorder, then the recorder's text.
+//! node's recorder (`telemetry`), then the recorder's text. It lives with the routes because it
+//! reads the whole node; `telemetry` below it knows nothing of services.
 
-use super::recorder::names::*;
 use crate::live::hub::Hub;
 use crate::service::Ctx;
+use crate::telemetry::recorder::names::*;
 
 /// The exposition text of the node of `ctx` and `hub`.
 pub async fn scrape(ctx: &Ctx, hub: &Hub) -> String {
