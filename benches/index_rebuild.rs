@@ -20,6 +20,7 @@ use diesel::sql_types::{BigInt, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use nenufar::domain::ids::HuntId;
+use nenufar::ids::RandomId;
 use nenufar::service::index_cache;
 use nenufar::spatial::index::HuntIndex;
 

@@ -30,6 +30,7 @@ pub mod db;
 pub use nenufar_core::domain;
 pub mod error;
 pub mod http;
+pub mod ids;
 pub mod input;
 pub mod jobs;
 pub mod limits;

@@ -11,6 +11,7 @@ use crate::db;
 use crate::domain::account::{Principal, Role};
 use crate::domain::ids::{OrgId, PlayerId, StaffId};
 use crate::error::{AppError, is_unique_violation};
+use crate::ids::RandomId;
 
 /// How long a staff token lives.
 pub const STAFF_TOKEN_TTL: Duration = Duration::hours(12);

@@ -13,6 +13,7 @@ use crate::domain::geofence::AccuracyPolicy;
 use crate::domain::hunt::HuntGate;
 use crate::domain::ids::{CheckinId, HuntId, PlayerId, TargetId, TeamId};
 use crate::error::AppError;
+use crate::ids::RandomId;
 use crate::limits::addr::AddrKey;
 use crate::limits::config::Rate;
 use crate::telemetry::Metrics;

@@ -6,6 +6,7 @@ use crate::db;
 use crate::domain::account::Role;
 use crate::domain::ids::OrgId;
 use crate::error::AppError;
+use crate::ids::RandomId;
 
 /// Creates an organisation and its owner account; returns the organisation id.
 pub async fn create_org(

@@ -13,6 +13,7 @@ use crate::domain::hunt::{HuntStatus, Phase};
 use crate::domain::ids::{HuntId, PlayerId, TeamId};
 use crate::domain::name::Name;
 use crate::error::{AppError, is_unique_violation};
+use crate::ids::RandomId;
 
 /// Invite codes avoid look-alike characters (0/O, 1/I).
 const INVITE_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";

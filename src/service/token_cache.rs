@@ -72,6 +72,7 @@ impl TokenCache {
 mod tests {
     use super::*;
     use crate::domain::ids::PlayerId;
+    use crate::ids::RandomId;
 
     #[test]
     fn an_entry_expires_after_the_ttl_or_with_its_token() {

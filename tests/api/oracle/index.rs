@@ -1,6 +1,7 @@
 //! The `HuntIndex` holding every target, checked against a brute-force scan of the engine's shapes.
 
 use nenufar::domain::ids::TargetId;
+use nenufar::ids::RandomId;
 use nenufar::spatial::index::{HuntIndex, IndexedTarget};
 use nenufar::spatial::shape::Shape;
 

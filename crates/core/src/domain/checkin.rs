@@ -238,8 +238,8 @@ mod tests {
 
     #[test]
     fn a_target_behind_an_unmet_prerequisite_is_not_there() {
-        let first = TargetId::new_random();
-        let second = TargetId::new_random();
+        let first = TargetId(uuid::Uuid::new_v4());
+        let second = TargetId(uuid::Uuid::new_v4());
         let admitted = vec![Admitted {
             target: second,
             prerequisites: vec![first],
@@ -250,7 +250,7 @@ mod tests {
 
     #[test]
     fn settlement_prefers_found_then_already_found() {
-        let t = TargetId::new_random();
+        let t = TargetId(uuid::Uuid::new_v4());
         assert_eq!(claim_verdict(&[t], &[t]), Verdict::Found);
         assert_eq!(claim_verdict(&[t], &[]), Verdict::AlreadyFound);
         assert_eq!(claim_verdict(&[], &[]), Verdict::NothingHere);

@@ -1,4 +1,5 @@
-//! Typed identifiers: a `HuntId` can never be passed where a `TeamId` is expected.
+//! Typed identifiers: a `HuntId` can never be passed where a `TeamId` is expected. The core
+//! draws no randomness: fresh ids come from `nenufar::ids::RandomId`.
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -9,13 +10,6 @@ macro_rules! id_type {
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(transparent)]
         pub struct $name(pub Uuid);
-
-        impl $name {
-            /// A fresh random id.
-            pub fn new_random() -> Self {
-                Self(Uuid::new_v4())
-            }
-        }
 
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -124,7 +124,7 @@ mod tests {
 
     fn target(name: &str, shape: Shape) -> IndexedTarget {
         IndexedTarget {
-            id: TargetId::new_random(),
+            id: TargetId(uuid::Uuid::new_v4()),
             name: name.into(),
             points: 1,
             prerequisites: vec![],
