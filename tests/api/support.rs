@@ -365,43 +365,46 @@ impl TestApp {
 
     /// A player in a new team of `hunt`.
     pub async fn player_in_team(&self, hunt: &str) -> Player {
-        let p = self.player().await;
-        let name = format!("team {}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-        let (status, body) = self
-            .post(
-                &format!("/v1/hunts/{hunt}/teams"),
-                Some(&p.token),
-                json!({"name": name}),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
-        p
+        self.new_team(hunt).await.0
     }
 
     /// `n` players in one new team of `hunt` (the captain first, the others joined by invite code;
     /// the hunt's `team_max_size` must allow `n`).
     pub async fn team_of(&self, hunt: &str, n: usize) -> Vec<Player> {
+        let (captain, team) = self.new_team(hunt).await;
+        let mut members = vec![captain];
+        members.extend(
+            self.joiners(&team["invite_code"], n.saturating_sub(1))
+                .await,
+        );
+        members
+    }
+
+    /// A new player and the new team of `hunt` they captain, as created (`team_id`, `invite_code`).
+    pub async fn new_team(&self, hunt: &str) -> (Player, Value) {
         let captain = self.player().await;
+        let name = format!("team {}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
         let (status, team) = self
             .post(
                 &format!("/v1/hunts/{hunt}/teams"),
                 Some(&captain.token),
-                json!({"name": format!("team {}", &uuid::Uuid::new_v4().simple().to_string()[..8])}),
+                json!({ "name": name }),
             )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{team}");
-        let code = team["invite_code"]
-            .as_str()
-            .expect("invite_code")
-            .to_owned();
-        let mut members = vec![captain];
-        for _ in 1..n {
+        (captain, team)
+    }
+
+    /// `n` new players who join the team of `invite_code`.
+    pub async fn joiners(&self, invite_code: &Value, n: usize) -> Vec<Player> {
+        let mut members = Vec::with_capacity(n);
+        for _ in 0..n {
             let p = self.player().await;
             let (status, body) = self
                 .post(
                     "/v1/teams/join",
                     Some(&p.token),
-                    json!({"invite_code": code}),
+                    json!({"invite_code": invite_code}),
                 )
                 .await;
             assert_eq!(status, StatusCode::OK, "{body}");

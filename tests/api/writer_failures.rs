@@ -134,33 +134,13 @@ async fn lock(app: &TestApp, hunt: &str) -> AsyncPgConnection {
 /// made until one lands there; the others stay empty of check-ins).
 async fn team_on_writer(app: &TestApp, hunt: &str, n: usize, writer: usize) -> Vec<Player> {
     loop {
-        let captain = app.player().await;
-        let (status, team) = app
-            .post(
-                &format!("/v1/hunts/{hunt}/teams"),
-                Some(&captain.token),
-                json!({"name": format!("team {}", &uuid::Uuid::new_v4().simple().to_string()[..8])}),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{team}");
+        let (captain, team) = app.new_team(hunt).await;
         let id: uuid::Uuid = team["team_id"].as_str().expect("team_id").parse().unwrap();
-        if nenufar::service::checkin_writer::writer_of(nenufar::domain::ids::TeamId(id)) != writer {
-            continue;
+        if nenufar::service::checkin_writer::writer_of(nenufar::domain::ids::TeamId(id)) == writer {
+            let mut members = vec![captain];
+            members.extend(app.joiners(&team["invite_code"], n - 1).await);
+            return members;
         }
-        let mut members = vec![captain];
-        for _ in 1..n {
-            let p = app.player().await;
-            let (status, body) = app
-                .post(
-                    "/v1/teams/join",
-                    Some(&p.token),
-                    json!({"invite_code": team["invite_code"]}),
-                )
-                .await;
-            assert_eq!(status, StatusCode::OK, "{body}");
-            members.push(p);
-        }
-        return members;
     }
 }
 
