@@ -4,13 +4,13 @@
 //! [`http::routes::checkins`] (parse the fix) -> [`service::checkin`] (gate and team from
 //! [`service::checkin_cache`], judge) -> [`spatial::index`] (candidate targets, exact geodesic
 //! test) -> [`domain::checkin`] (verdict) -> [`service::checkin_writer`] (group commit: one
-//! transaction for every check-in waiting, `service::checkin_commit`; finds settled by
-//! [`domain::find`]) -> [`db::checkin_writes`] (the batched statements).
+//! transaction per writer for every check-in waiting, `service::checkin_commit`; finds decided by
+//! [`domain::find`] from the locked rows) -> [`db::checkin_writes`] (the batched statements).
 //!
 //! Layers, inner to outer: the pure core `nenufar-core` (crates/core: [`domain`] rules and
 //! events, [`spatial`] geometry; re-exported here; Cargo keeps IO out of it) <- [`db`] (queries)
-//! <- [`service`] (use cases; routes and WebSocket sessions ask it who a caller is and read the
-//! event log through it; live's own state, snapshots and presence, has db adapters) <- [`live`], [`push`],
+//! <- [`service`] (use cases; routes, WebSocket sessions and feeds ask it who a caller is, read
+//! the event log and store snapshots and presence through it) <- [`live`], [`push`],
 //! [`jobs`] <- [`http`] (routes, the `AppState` handlers share) <- [`app`] (builds a node and
 //! starts it; nothing imports it but `main`, tests and benches). Untrusted input (bodies, query
 //! strings, WebSocket messages) is read through [`input`] (strict JSON, the text rule, fields
