@@ -204,7 +204,7 @@ async fn commit(conn: &AsyncPgConnection, pending: &[&Pending]) -> Result<Vec<Sl
         return Ok(pending
             .iter()
             .map(|p| {
-                if locked.get(&p.hunt).map(|h| h.revision) != Some(p.revision) {
+                if stale(p, &locked) {
                     Slot::Stale
                 } else {
                     stored_slot(p, &stored.checkins)
@@ -239,7 +239,7 @@ async fn commit(conn: &AsyncPgConnection, pending: &[&Pending]) -> Result<Vec<Sl
     let mut plain: Vec<usize> = Vec::new();
     let mut seen: HashSet<(PlayerId, uuid::Uuid)> = HashSet::new();
     for (i, p) in pending.iter().enumerate() {
-        if locked.get(&p.hunt).map(|h| h.revision) != Some(p.revision) {
+        if stale(p, &locked) {
             slots.push(Slot::Stale);
             continue;
         }
@@ -292,6 +292,11 @@ async fn commit(conn: &AsyncPgConnection, pending: &[&Pending]) -> Result<Vec<Sl
         slots[i] = Slot::Stored(response);
     }
     Ok(slots)
+}
+
+/// Whether `p` was judged against another revision of its hunt than the one locked.
+fn stale(p: &Pending, locked: &HashMap<HuntId, checkin_writes::LockedHunt>) -> bool {
+    locked.get(&p.hunt).map(|h| h.revision) != Some(p.revision)
 }
 
 /// A check-in that matched nothing: stored with its team's score at that moment, or not stored
